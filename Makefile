@@ -1,0 +1,64 @@
+# card-insights: every target that needs the environment creates it first, so `make run` and
+# `make test` work as the very first command on a machine with Python 3.11, git and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+LAB_VENV := .venv-lab
+PY := $(VENV)/bin/python
+SNAPSHOT ?= default
+SCALE ?= 1
+BENCH_SCALES ?= 1 20
+# uv must use this machine's Python and never download one.
+export UV_PYTHON_DOWNLOADS := never
+
+.DEFAULT_GOAL := help
+.PHONY: help setup data run test lab bench lint format dictionary env-file clean
+
+help: ## Show this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced ## Create .venv from the lock file (runner and test set)
+
+data: setup ## Generate the default SYNTHETIC snapshot (scale $(SCALE)) unless it exists
+	$(PY) -m pipelines generate --snapshot $(SNAPSHOT) --scale $(SCALE) --if-absent
+
+run: data ## Main job: default snapshot, then print its summary
+	$(PY) -m pipelines summary --snapshot $(SNAPSHOT)
+
+test: setup ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
+	$(PY) -m pytest
+
+lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks
+	UV_PROJECT_ENVIRONMENT=$(LAB_VENV) $(UV) sync --frozen --compile-bytecode --group lab --python $(PYTHON)
+	$(LAB_VENV)/bin/jupyter lab notebooks/
+
+bench: setup ## Benchmarks (BENCH_SCALES="1 20"); results appended to benchmarks/RESULTS.md
+	$(PY) -m pipelines bench $(foreach s,$(BENCH_SCALES),--scale $(s))
+
+lint: setup ## ruff check and format check, data dictionary and environment.yml up to date
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pipelines dictionary --check
+
+format: setup ## Apply ruff fixes and formatting
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+dictionary: setup ## Regenerate docs/data_dictionary.md from the schema
+	$(PY) -m pipelines dictionary
+
+env-file: $(UV) ## Regenerate environment.yml from uv.lock (conda/mamba users)
+	$(PY) -m pipelines.envfile "$$($(UV) export --frozen --all-groups --no-hashes --no-emit-project --no-header --no-annotate)" > environment.yml
+
+clean: ## Remove environments, generated data and reports (keeps data/reference)
+	rm -rf $(VENV) $(LAB_VENV) $(TOOLS) data/snapshots data/ground_truth data/.duckdb_tmp reports .pytest_cache

@@ -1,0 +1,67 @@
+"""Test session set-up shared by pytest and nbval: a small deterministic SYNTHETIC snapshot.
+
+CARD_INSIGHTS_DATA points every process of the run (notebook kernels included) at a fresh
+temporary data folder holding only the test snapshot, so the latest snapshot is the test one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import polars as pl
+import pytest
+
+from pipelines import catalog
+from pipelines.generator import generate
+from pipelines.nbtools import TEST_SCALE, TEST_SEED, TEST_SNAPSHOT
+from pipelines.paths import ground_truth_dir
+from pipelines.snapshot import read_manifest
+
+
+def pytest_configure(config):
+    if os.environ.get("CARD_INSIGHTS_TEST_DATA"):
+        return
+    data = tempfile.mkdtemp(prefix="card-insights-test-")
+    os.environ["CARD_INSIGHTS_DATA"] = data
+    os.environ["CARD_INSIGHTS_TEST_DATA"] = data
+    # Keep DuckDB modest so parallel kernels and tests never compete for the machine.
+    os.environ.setdefault("CARD_INSIGHTS_DUCKDB_MEMORY", "2GB")
+    generate(TEST_SNAPSHOT, scale=TEST_SCALE, seed=TEST_SEED)
+    config._card_insights_data = data
+
+
+def pytest_unconfigure(config):
+    data = getattr(config, "_card_insights_data", None)
+    if data:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def snapshot() -> str:
+    return TEST_SNAPSHOT
+
+
+@pytest.fixture(scope="session")
+def manifest(snapshot):
+    return read_manifest(snapshot)
+
+
+@pytest.fixture()
+def con(snapshot):
+    with catalog.connect(snapshot) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def truth(snapshot) -> dict[str, pl.DataFrame]:
+    folder = ground_truth_dir() / snapshot
+    return {p.stem: pl.read_parquet(p) for p in folder.glob("*.parquet")}
+
+
+@pytest.fixture()
+def isolated_data(tmp_path, monkeypatch):
+    """A private, empty data folder for tests that write snapshots."""
+    monkeypatch.setenv("CARD_INSIGHTS_DATA", str(tmp_path))
+    return tmp_path

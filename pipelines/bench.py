@@ -1,0 +1,126 @@
+"""`make bench`: measured throughput and peak memory, appended to benchmarks/RESULTS.md.
+
+Each measurement runs in a fresh Python process so that its peak resident memory is its own
+(read from the kernel's rusage of the child) and no cache from an earlier step helps it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_mb: float
+    detail: dict
+
+
+def measure(name: str, code: str, env: dict[str, str] | None = None) -> Measurement:
+    """Run `code` in a child Python; it prints one JSON object with 'seconds' and details."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+        text=True,
+    )
+    stdout = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step {name!r} failed with exit code {proc.returncode}")
+    detail = json.loads(stdout.strip().splitlines()[-1])
+    return Measurement(name, detail.pop("seconds"), usage.ru_maxrss / 1024, detail)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {ram:.0f} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def versions() -> str:
+    names = ("duckdb", "polars", "numpy", "great-expectations", "papermill")
+    return ", ".join(f"{n} {version(n)}" for n in names) + f", Python {platform.python_version()}"
+
+
+_GENERATE = """
+    import json, time
+    from pipelines.generator import generate
+    t = time.perf_counter()
+    m = generate({snapshot!r}, scale={scale}, seed=42)
+    rows = sum(t["rows"] for t in m["tables"].values())
+    print(json.dumps({{"seconds": time.perf_counter() - t, "rows": rows,
+                      "largest": max(t["rows"] for t in m["tables"].values())}}))
+"""
+
+_SCAN = """
+    import json, time
+    from pipelines import catalog
+    con = catalog.connect({snapshot!r})
+    t = time.perf_counter()
+    n, fares, km = con.execute("SELECT count(*), sum(fare)::BIGINT, sum(distance_km) FROM trips").fetchone()
+    print(json.dumps({{"seconds": time.perf_counter() - t, "rows": n}}))
+"""
+
+
+def generation_and_scan(scale: float, data: Path) -> list[Measurement]:
+    env = {"CARD_INSIGHTS_DATA": str(data)}
+    snap = f"bench-s{scale:g}"
+    gen = measure(f"generate scale {scale:g}", _GENERATE.format(snapshot=snap, scale=scale), env)
+    gen.detail["rows_per_s"] = gen.detail["rows"] / gen.seconds
+    scan = measure(f"scan trips scale {scale:g}", _SCAN.format(snapshot=snap), env)
+    scan.detail["rows_per_s"] = scan.detail["rows"] / scan.seconds
+    return [gen, scan]
+
+
+def _row(m: Measurement) -> str:
+    rows = m.detail.get("rows")
+    rate = m.detail.get("rows_per_s")
+    return (
+        f"| {m.name} | {rows:,} | {m.seconds:.2f} | {'' if rate is None else f'{rate / 1e6:.2f}'} | {m.peak_mb:,.0f} |"
+    )
+
+
+def run_benchmarks(scales: list[float], results: Path, log: Callable[[str], None] = print) -> list[Measurement]:
+    measurements: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
+        for scale in scales:
+            log(f"benchmark: generation and scan at scale {scale:g} ...")
+            measurements += generation_and_scan(scale, Path(tmp))
+            shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
+    header = [
+        f"## {dt.date.today().isoformat()}: generation and catalog scan",
+        "",
+        f"Machine: {machine()}  ",
+        f"Versions: {versions()}",
+        "",
+        "| step | rows | seconds | million rows/s | peak MB |",
+        "|---|---|---|---|---|",
+    ]
+    text = "\n".join([*header, *map(_row, measurements)]) + "\n\n"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with open(results, "a") as f:
+        f.write(text)
+    log(text)
+    return measurements

@@ -1,0 +1,75 @@
+"""One way to query a snapshot: an in-memory DuckDB connection with a view per table.
+
+In-memory connections over Parquet never lock a database file, so JupyterLab and a scheduled
+run can read the same snapshot at once. DuckDB settings live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from pipelines.paths import data_dir
+from pipelines.schema import TABLES
+from pipelines.snapshot import latest_snapshot, read_manifest, table_glob
+
+
+@dataclass(frozen=True)
+class DuckDBSettings:
+    memory_limit: str
+    threads: int
+    temp_directory: str
+
+
+def settings() -> DuckDBSettings:
+    """Memory limit at 60 % of RAM (DuckDB spills past it), all cores, temp files under data/.
+
+    Override with CARD_INSIGHTS_DUCKDB_MEMORY (e.g. "2GB") and CARD_INSIGHTS_DUCKDB_THREADS.
+    """
+    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return DuckDBSettings(
+        memory_limit=os.environ.get("CARD_INSIGHTS_DUCKDB_MEMORY", f"{max(1, int(ram_gb * 0.6))}GB"),
+        threads=int(os.environ.get("CARD_INSIGHTS_DUCKDB_THREADS", os.cpu_count() or 1)),
+        temp_directory=str(data_dir() / ".duckdb_tmp"),
+    )
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    s = settings()
+    con.execute(f"SET memory_limit = '{s.memory_limit}'")
+    con.execute(f"SET threads = {int(s.threads)}")
+    con.execute(f"SET temp_directory = {sql_literal(s.temp_directory)}")
+    # Output order is fixed by ORDER BY in every query a person or test reads; dropping
+    # insertion order lets DuckDB stream large scans with less memory.
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def connect(snapshot: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection with one view per table of `snapshot` (default: the latest)."""
+    snapshot = snapshot or latest_snapshot()
+    read_manifest(snapshot)  # a clear error for an unknown snapshot
+    con = configure(duckdb.connect(":memory:"))
+    for spec in TABLES:
+        # DDL cannot take bound parameters; the path is built from a validated snapshot ID.
+        con.execute(
+            f'CREATE VIEW "{spec.name}" AS SELECT * FROM read_parquet({sql_literal(table_glob(snapshot, spec.name))})'
+        )
+    return con
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None = None) -> pl.DataFrame:
+    """Run a query with bound parameters and return the whole result as a Polars frame.
+
+    DuckDB 2.0 results of execute() have no .pl() and copy rows on the way to Arrow, and a
+    half-fetched result blocks the next query on the connection; a relation fetched whole
+    through Arrow avoids all three.
+    """
+    return pl.from_arrow(con.sql(query, params=params).to_arrow_table())
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
