@@ -6,6 +6,7 @@ Each measurement runs in a fresh Python process so that its peak resident memory
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -15,10 +16,13 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+
+import psutil
 
 
 @dataclass
@@ -29,21 +33,35 @@ class Measurement:
     detail: dict
 
 
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
 def measure(name: str, code: str, env: dict[str, str] | None = None) -> Measurement:
-    """Run `code` in a child Python; it prints one JSON object with 'seconds' and details."""
+    """Run `code` in a child Python; it prints one JSON object with 'seconds' and details.
+
+    Peak memory is the largest sum of resident memory over the child and its own workers,
+    sampled every 20 ms, so multi-process steps are not under-reported.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         stdout=subprocess.PIPE,
         env={**os.environ, **(env or {})},
         text=True,
     )
+    watched, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(watched))
+        time.sleep(0.02)
     stdout = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark step {name!r} failed with exit code {proc.returncode}")
     detail = json.loads(stdout.strip().splitlines()[-1])
-    return Measurement(name, detail.pop("seconds"), usage.ru_maxrss / 1024, detail)
+    return Measurement(name, detail.pop("seconds"), peak / 2**20, detail)
 
 
 def machine() -> str:

@@ -82,7 +82,7 @@ def generate(
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task(snapshot, total=months * 4, rows=0)
+        task = bar.add_task(snapshot, total=None, rows=0)
 
         def step(what: str, rows: int) -> None:
             bar.update(task, advance=1, description=what, rows=bar.tasks[task].fields["rows"] + rows)

@@ -47,6 +47,15 @@ def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(spec.column_names).cast(dict(spec.polars_schema), strict=True)
 
 
+def write_part(folder: Path, name: str, frame: pl.DataFrame, part: str) -> dict[str, Any]:
+    """Write one Parquet part of table `name` under `folder`; returns its manifest entry."""
+    frame = conform(name, frame)
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    path = folder / name / f"part-{part}.parquet"
+    frame.write_parquet(path, compression="zstd", statistics=True)
+    return {"path": f"{name}/{path.name}", "rows": frame.height, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
 @dataclass
 class SnapshotWriter:
     """Collects Parquet parts in a hidden folder; `publish` renames it into place."""
@@ -57,19 +66,11 @@ class SnapshotWriter:
     files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def write(self, name: str, frame: pl.DataFrame, part: str = "0000") -> None:
-        frame = conform(name, frame)
-        folder = self.tmp / name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"part-{part}.parquet"
-        frame.write_parquet(path, compression="zstd", statistics=True)
-        self.files.setdefault(name, []).append(
-            {
-                "path": f"{name}/{path.name}",
-                "rows": frame.height,
-                "bytes": path.stat().st_size,
-                "sha256": sha256_file(path),
-            }
-        )
+        self.record(name, write_part(self.tmp, name, frame, part))
+
+    def record(self, name: str, part: dict[str, Any]) -> None:
+        """Register a part file that `write_part` wrote into this snapshot's folder."""
+        self.files.setdefault(name, []).append(part)
 
     def write_ground_truth(self, name: str, frame: pl.DataFrame) -> None:
         self.truth_tmp.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ class SnapshotWriter:
             tables[spec.name] = {
                 "rows": sum(p["rows"] for p in parts),
                 "schema": {c.name: c.duckdb_type for c in spec.columns},
-                "files": parts,
+                "files": sorted(parts, key=lambda p: p["path"]),
             }
         return {
             "snapshot": self.snapshot,

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from pipelines.generator import generate
+from pipelines.generator.params import GeneratorParams
 from pipelines.paths import BadNameError, check_name, snapshots_dir
 from pipelines.snapshot import SnapshotError, list_snapshots, read_manifest
 
@@ -20,11 +21,28 @@ def _hashes(manifest: dict) -> dict[str, str]:
 
 
 def test_same_seed_and_scale_give_identical_tables(isolated_data):
-    a = generate("a", scale=0.05, seed=3)
-    b = generate("b", scale=0.05, seed=3)
+    a = generate("a", scale=0.05, seed=3, jobs=2)
+    b = generate("b", scale=0.05, seed=3, jobs=1)  # the worker count must not matter
     c = generate("c", scale=0.05, seed=4)
     assert _hashes(a) == _hashes(b)
     assert _hashes(a) != _hashes(c)
+
+
+def test_large_scales_are_generated_in_blocks(isolated_data):
+    from pipelines import catalog
+
+    params = GeneratorParams(block_members=200, months=2)
+    m = generate("blocks", scale=0.05, seed=3, params=params)  # 500 members: three blocks
+    paths = [f["path"] for f in m["tables"]["trips"]["files"]]
+    assert paths == [f"trips/part-2025-0{mo}-b00{b}.parquet" for mo in (1, 2) for b in range(3)]
+    with catalog.connect("blocks") as c:
+        n, distinct, members = c.execute(
+            """SELECT count(*), count(DISTINCT trip_id),
+                      (SELECT count(DISTINCT member_id) FROM purchases JOIN cards USING (card_id))
+               FROM trips"""
+        ).fetchone()
+    assert n == distinct == m["tables"]["trips"]["rows"]
+    assert members > 300  # buyers come from every block
 
 
 def test_row_counts_grow_linearly_with_scale(isolated_data):
@@ -56,7 +74,7 @@ def test_refuses_to_overwrite(isolated_data):
 
 def test_a_crash_half_way_leaves_nothing(isolated_data):
     def crash(what: str, rows: int) -> None:
-        if what.startswith("trips 2025-03"):
+        if what.startswith("2025-03"):
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):

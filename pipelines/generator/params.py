@@ -22,6 +22,9 @@ class GeneratorParams:
     months: int = 6
     #: Row counts scale linearly with these per-unit-of-scale counts.
     members_per_scale: int = 10_000
+    #: Members per unit of work. Fixed (not tied to the machine) because each unit has its
+    #: own random stream: the same seed gives the same data on any number of cores.
+    block_members: int = 25_000
     merchants_per_scale: int = 600
     employers_per_scale: int = 12
     anonymous_cards_per_member: float = 0.15

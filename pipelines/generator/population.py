@@ -66,7 +66,42 @@ class Population:
     emp_feeder_km: np.ndarray  # bus feeder leg before rail, for bus+rail commuters
     member_home_station: dict[str, np.ndarray]  # system -> station index near home
     anon_cards: np.ndarray  # card indices of anonymous cards
+    card_type: np.ndarray  # fare class of each card
     ground_truth: dict[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fixed slice of members (with their staff cards) and of anonymous cards.
+
+    Months are generated block by block so memory stays bounded at any scale; the block
+    size is fixed, not tied to the machine, so the same seed gives the same data anywhere.
+    """
+
+    index: int
+    members: np.ndarray
+    employees: np.ndarray  # positions in the emp_* arrays
+    anon: np.ndarray  # card indices
+
+
+def member_count(params: GeneratorParams, scale: float) -> int:
+    return max(50, round(params.members_per_scale * scale))
+
+
+def block_count(n_members: int, size: int) -> int:
+    return max(1, -(-n_members // size))
+
+
+def blocks(pop: Population) -> list[Block]:
+    n, size = pop.members.height, pop.params.block_members
+    count = block_count(n, size)
+    anon_edges = np.linspace(0, len(pop.anon_cards), count + 1).round().astype(int)
+    out = []
+    for b in range(count):
+        lo, hi = b * size, min(n, (b + 1) * size)
+        employees = np.flatnonzero((pop.emp_member >= lo) & (pop.emp_member < hi))
+        out.append(Block(b, np.arange(lo, hi), employees, pop.anon_cards[anon_edges[b] : anon_edges[b + 1]]))
+    return out
 
 
 def _reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -94,7 +129,7 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         .to_numpy()
     )
     rng = rng_for(seed, "members")
-    n = max(50, round(params.members_per_scale * scale))
+    n = member_count(params, scale)
     end_year = params.end.year
     start_day, end_day = _days(params.start), _days(params.end) + 1
 
@@ -115,10 +150,12 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         rng.integers(_days(dt.date(2016, 1, 1)), start_day, n),
     )
     intensity = rng.lognormal(0.0, params.activity_sigma, n)
-    # Churn: members who had joined at least a month before falling dormant at a random day
-    # between the end of the first month and a month before the period ends.
+    # Churn: members who joined before the period fall dormant at a random day after its first
+    # month and at least a month before it ends (both shortened for periods under six months).
+    span = end_day - start_day
     dormant = (rng.random(n) < params.dormant_share) & (join_day < start_day)
-    stop_day = np.where(dormant, rng.integers(start_day + 31, end_day - 30, n), end_day + 10_000)
+    dormant_lo, dormant_hi = start_day + min(31, span // 4), end_day - min(30, span // 6)
+    stop_day = np.where(dormant, rng.integers(dormant_lo, dormant_hi, n), end_day + 10_000)
     # Guardians: each member aged 14-20 is linked to an adult member aged 30-64.
     minors = np.flatnonzero(age <= 20)
     adults = np.flatnonzero((age >= 30) & (age <= 64))
@@ -317,5 +354,6 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         emp_feeder_km=emp_feeder_km,
         member_home_station=member_home_station,
         anon_cards=anon_cards,
+        card_type=ctype,
         ground_truth=ground_truth,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.generator.population import Population, rng_for
+from pipelines.generator.population import Block, Population, rng_for
 from pipelines.generator.timing import HOUR_PROFILES, active_window, draw_days, draw_times
 
 _US_PER_MINUTE = 60_000_000
@@ -27,12 +27,14 @@ def _pick_in_groups(
     return np.where(c > 0, picked, -1)
 
 
-def _member_counts(pop: Population, rng: np.random.Generator, mean: float, lo_day: int, hi_day: int):
+def _member_counts(
+    pop: Population, members: np.ndarray, rng: np.random.Generator, mean: float, lo_day: int, hi_day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members of `members` repeated once per event, and everyone's active window."""
     lo, hi = active_window(pop.member_join_day, pop.member_stop_day, lo_day, hi_day)
-    frac = np.clip(hi - lo, 0, None) / (hi_day - lo_day)
-    count = rng.poisson(mean * pop.member_intensity * frac)
-    who = np.repeat(np.arange(len(count)), count)
-    return who, lo, hi
+    frac = np.clip(hi[members] - lo[members], 0, None) / (hi_day - lo_day)
+    count = rng.poisson(mean * pop.member_intensity[members] * frac)
+    return np.repeat(members, count), lo, hi
 
 
 def _amount(rng: np.random.Generator, median: np.ndarray, sigma: float) -> np.ndarray:
@@ -44,16 +46,16 @@ def _active_at(pop: Population, member: np.ndarray, us: np.ndarray) -> np.ndarra
     return (pop.member_join_day[member] <= day) & (day < pop.member_stop_day[member])
 
 
-def month_spending(pop: Population, seed: int, lo_day: int, hi_day: int) -> dict[str, pl.DataFrame]:
-    """Purchases, bill payments and transfers in [lo_day, hi_day), each sorted by time (no IDs yet)."""
-    rng = rng_for(seed, "spending", lo_day)
+def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day: int) -> dict[str, pl.DataFrame]:
+    """The block's purchases, bill payments and sent transfers in [lo_day, hi_day), sorted by time."""
+    rng = rng_for(seed, "spending", lo_day, block.index)
     p = pop.params
     members = pop.members
     account_ids = members["account_id"]
     n_dist = pop.districts.height
 
     # --- purchases -----------------------------------------------------------------------
-    who, lo, hi = _member_counts(pop, rng, p.purchases, lo_day, hi_day)
+    who, lo, hi = _member_counts(pop, block.members, rng, p.purchases, lo_day, hi_day)
     cats = [c for c, _, _ in p.category_mix]
     share = np.array([s for _, s, _ in p.category_mix])
     cat = rng.choice(len(cats), len(who), p=share / share.sum())
@@ -68,8 +70,8 @@ def month_spending(pop: Population, seed: int, lo_day: int, hi_day: int) -> dict
     fallback = _pick_in_groups(rng, m_cat, len(cats), cat, skew=1.6)
     merchant = np.where(merchant >= 0, merchant, fallback)
     keep = merchant >= 0
-    who, cat, merchant, lo, hi = who[keep], cat[keep], merchant[keep], lo[who[keep]], hi[who[keep]]
-    day = draw_days(rng, lo, hi)
+    who, cat, merchant = who[keep], cat[keep], merchant[keep]
+    day = draw_days(rng, lo[who], hi[who])
     at = np.empty(len(who), dtype=np.int64)
     for i, c in enumerate(cats):
         sel = cat == i
@@ -91,7 +93,7 @@ def month_spending(pop: Population, seed: int, lo_day: int, hi_day: int) -> dict
 
     # --- transfers: everyday sends within friend and family clusters, and split bills ---------
     n_members = members.height
-    sender, _, _ = _member_counts(pop, rng, p.p2p_transfers, lo_day, hi_day)
+    sender, _, _ = _member_counts(pop, block.members, rng, p.p2p_transfers, lo_day, hi_day)
     s_lo, s_hi = active_window(pop.member_join_day[sender], pop.member_stop_day[sender], lo_day, hi_day)
     t_at = draw_times(rng, draw_days(rng, s_lo, s_hi), HOUR_PROFILES["transfer"])
     recipient = _pick_in_groups(rng, pop.member_cluster, n_members, pop.member_cluster[sender])
@@ -119,9 +121,10 @@ def month_spending(pop: Population, seed: int, lo_day: int, hi_day: int) -> dict
     )
 
     # --- bill payments: each bill the member holds, once a month while active --------------
-    lo, hi = active_window(pop.member_join_day, pop.member_stop_day, lo_day, hi_day)
-    holds = pop.member_bills & (hi > lo)[:, None]
-    b_member, b_type = np.nonzero(holds)
+    m = block.members
+    holds = pop.member_bills[m] & (hi[m] > lo[m])[:, None]
+    b_local, b_type = np.nonzero(holds)
+    b_member = m[b_local]
     b_at = draw_times(rng, draw_days(rng, lo[b_member], hi[b_member]), HOUR_PROFILES["bill"])
     b_amount = _amount(rng, np.array([m for _, _, m in p.bills])[b_type], 0.35)
     bills = pl.DataFrame(

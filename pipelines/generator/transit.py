@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.generator.params import COMMUTE_PATTERNS
-from pipelines.generator.population import Population, rng_for
+from pipelines.generator.population import Block, Population, rng_for
 from pipelines.generator.timing import (
     HOUR_PROFILES,
     active_window,
@@ -80,21 +80,24 @@ def _rail_leg(net: _Network, card, mode, start, origin, destination) -> Legs:
     )
 
 
-def _commutes(pop: Population, net: _Network, rng: np.random.Generator, lo_day: int, hi_day: int) -> list[Legs]:
+def _commutes(
+    pop: Population, net: _Network, rng: np.random.Generator, employees: np.ndarray, lo_day: int, hi_day: int
+) -> list[Legs]:
     p = pop.params
-    member = pop.emp_member
+    member = pop.emp_member[employees]
     lo, hi = active_window(pop.member_join_day[member], pop.member_stop_day[member], lo_day, hi_day)
     days = np.arange(lo_day, hi_day)
     grid = (days[None, :] >= lo[:, None]) & (days[None, :] < hi[:, None]) & (weekday(days)[None, :] < 5)
     grid &= rng.random(grid.shape) >= p.leave_day_share
-    emp, day_pos = np.nonzero(grid)
+    local, day_pos = np.nonzero(grid)
+    emp = employees[local]
     day = days[day_pos]
     n = len(emp)
     pattern = np.array(COMMUTE_PATTERNS)[pop.emp_pattern[emp]]
     work_station = pop.stations["station_id"].to_list()
     work = np.array([work_station.index(s) for s in pop.employers["work_station_id"].to_list()])[pop.emp_employer[emp]]
     home_station = pop.emp_home_station[emp]
-    home_d = pop.member_home[member[emp]]
+    home_d = pop.member_home[pop.emp_member[emp]]
     work_d = net.station_district[work]
     rail_mode = np.where(net.system[work] == "KRTC", MRT, LRT)
     card = pop.emp_card[emp]
@@ -216,33 +219,34 @@ def _member_rides(
     return _rides(pop, net, rng, card, pop.member_home[member], homes, lo[member], hi[member])
 
 
-def month_trips(pop: Population, seed: int, lo_day: int, hi_day: int) -> pl.DataFrame:
-    """All trips whose tap-in falls in [lo_day, hi_day), sorted by time and card (no IDs yet)."""
-    rng = rng_for(seed, "trips", lo_day)
+def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: int) -> pl.DataFrame:
+    """The block's trips whose tap-in falls in [lo_day, hi_day), sorted by time (no IDs yet)."""
+    rng = rng_for(seed, "trips", lo_day, block.index)
     net = _Network(pop)
     p = pop.params
-    parts = _commutes(pop, net, rng, lo_day, hi_day)
+    parts = _commutes(pop, net, rng, block.employees, lo_day, hi_day)
     # Members' own leisure rides on their everyday card.
     lo, hi = active_window(pop.member_join_day, pop.member_stop_day, lo_day, hi_day)
     frac = np.clip(hi - lo, 0, None) / (hi_day - lo_day)
-    count = rng.poisson(p.leisure_trips * pop.member_intensity * frac)
-    who = np.repeat(np.arange(len(count)), count)
+    members = block.members
+    count = rng.poisson(p.leisure_trips * pop.member_intensity[members] * frac[members])
+    who = np.repeat(members, count)
     parts += _member_rides(pop, net, rng, pop.member_card[who], who, lo, hi)
     # Staff cards also carry occasional non-commute rides, on any day.
-    emp = pop.emp_member
-    count = rng.poisson(2.0 * frac[emp])
-    who_e = np.repeat(np.arange(len(emp)), count)
-    parts += _member_rides(pop, net, rng, pop.emp_card[who_e], emp[who_e], lo, hi)
+    emp = block.employees
+    count = rng.poisson(2.0 * frac[pop.emp_member[emp]])
+    who_e = np.repeat(emp, count)
+    parts += _member_rides(pop, net, rng, pop.emp_card[who_e], pop.emp_member[who_e], lo, hi)
     # Anonymous cards ride with no member behind them.
-    anon = pop.anon_cards
+    anon = block.anon
     count = rng.poisson(p.anonymous_trips, len(anon))
-    who_a = np.repeat(np.arange(len(anon)), count)
+    who_a = np.repeat(anon, count)
     home_a = rng.integers(0, net.n_districts, len(who_a))
     parts += _rides(
         pop,
         net,
         rng,
-        anon[who_a],
+        who_a,
         home_a,
         {s: net.by_system[s][rng.integers(0, len(net.by_system[s]), len(who_a))] for s in net.by_system},
         np.full(len(who_a), lo_day),
@@ -253,7 +257,7 @@ def month_trips(pop: Population, seed: int, lo_day: int, hi_day: int) -> pl.Data
     legs = Legs(*(getattr(legs, f)[keep] for f in Legs.__dataclass_fields__))
     km = np.round(legs.km, 2)
     minutes = legs.minutes() * rng.uniform(0.9, 1.2, len(km))
-    card_type = pop.cards["card_type"].to_numpy()[legs.card]
+    card_type = pop.card_type[legs.card]
     mode_names = np.array(MODES)[legs.mode]
     station_ids = pop.stations["station_id"]
     district_ids = pop.districts["district_id"]
