@@ -14,7 +14,7 @@ BENCH_SCALES ?= 1 20
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data run test lab bench lint format dictionary env-file clean
+.PHONY: help setup data validate run test lab bench lint format dictionary expectations env-file clean
 
 help: ## Show this list of targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,10 +29,13 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced ## Create .venv from the lock file (runner and test set)
 
-data: setup ## Generate the default SYNTHETIC snapshot (scale $(SCALE)) unless it exists
+data: setup ## Generate the default SYNTHETIC snapshot unless it exists (SCALE=1, SNAPSHOT=default)
 	$(PY) -m pipelines generate --snapshot $(SNAPSHOT) --scale $(SCALE) --if-absent
 
-run: data ## Main job: default snapshot, then print its summary
+validate: data ## Data-quality gate on the snapshot; verdict and page in data/validation/
+	$(PY) -m pipelines validate --snapshot $(SNAPSHOT)
+
+run: validate ## Main job: default snapshot, gate, then print its summary
 	$(PY) -m pipelines summary --snapshot $(SNAPSHOT)
 
 test: setup ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
@@ -45,7 +48,7 @@ lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks
 bench: setup ## Benchmarks (BENCH_SCALES="1 20"); results appended to benchmarks/RESULTS.md
 	$(PY) -m pipelines bench $(foreach s,$(BENCH_SCALES),--scale $(s))
 
-lint: setup ## ruff check and format check, data dictionary and environment.yml up to date
+lint: setup ## ruff check and format check; the data dictionary is up to date
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pipelines dictionary --check
@@ -57,8 +60,12 @@ format: setup ## Apply ruff fixes and formatting
 dictionary: setup ## Regenerate docs/data_dictionary.md from the schema
 	$(PY) -m pipelines dictionary
 
+expectations: setup ## Regenerate the GX suites in expectations/ from the schema
+	$(PY) -m pipelines expectations
+
 env-file: $(UV) ## Regenerate environment.yml from uv.lock (conda/mamba users)
 	$(PY) -m pipelines.envfile "$$($(UV) export --frozen --all-groups --no-hashes --no-emit-project --no-header --no-annotate)" > environment.yml
 
 clean: ## Remove environments, generated data and reports (keeps data/reference)
-	rm -rf $(VENV) $(LAB_VENV) $(TOOLS) data/snapshots data/ground_truth data/.duckdb_tmp reports .pytest_cache
+	rm -rf $(VENV) $(LAB_VENV) $(TOOLS) data/snapshots data/ground_truth data/validation data/.duckdb_tmp reports \
+		.pytest_cache

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.importer import ContractError
 from pipelines.paths import BadNameError
+from pipelines.quality.gate import GateError
 from pipelines.snapshot import SnapshotError
 
 app = typer.Typer(
@@ -42,7 +44,7 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             return func(*args, **kwargs)
-        except (SnapshotError, BadNameError, ValueError, FileNotFoundError) as exc:
+        except (SnapshotError, BadNameError, GateError, ContractError, ValueError, FileNotFoundError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -145,6 +147,77 @@ def dictionary(
     DICTIONARY_PATH.parent.mkdir(exist_ok=True)
     DICTIONARY_PATH.write_text(text)
     console.print(f"wrote {DICTIONARY_PATH}")
+
+
+@app.command()
+@friendly
+def validate(
+    snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
+    previous: Annotated[
+        str | None, typer.Option(help="Earlier snapshot to compare volumes and scene mix with.")
+    ] = None,
+) -> None:
+    """Run the expectation suites on a snapshot; exit 0 if it passes, 1 if not.
+
+    Prints every failed expectation (table, column, rule, what was seen, sample keys) and
+    stores the verdict (JSON) and a data-quality page (HTML) in data/validation/ID/.
+    """
+    from pipelines.quality.describe import failure_lines
+    from pipelines.quality.gate import validate as run_validate
+
+    with console.status("validating ...") as status:
+        verdict = run_validate(snapshot, previous=previous, progress=lambda t: status.update(f"validating {t} ..."))
+    for problem in verdict.integrity:
+        console.print(f"[red]FAILED[/]  {problem['table']}: {problem['file']}: {problem['problem']}", highlight=False)
+    for outcome in verdict.failures:
+        console.print("\n".join(failure_lines(outcome)), highlight=False, markup=False)
+    stats = verdict.document["statistics"]
+    page = verdict.path.parent / "data_quality.html"
+    if verdict.success:
+        console.print(f"[green]passed[/]: {stats['evaluated_expectations']} expectations met; page: {page}")
+        return
+    console.print(
+        f"[bold red]failed[/]: {stats['unsuccessful_expectations']} of {stats['evaluated_expectations']} expectations"
+        f" and {len(verdict.integrity)} file problems; no report will run on {snapshot!r}. Page: {page}"
+    )
+    raise typer.Exit(1)
+
+
+@app.command("import")
+@friendly
+def import_(
+    source: Annotated[Path, typer.Argument(help="Folder with one file per table: NAME.parquet, NAME.csv or NAME/.")],
+    snapshot: Annotated[str, typer.Option("--snapshot", "-s", help="ID of the new snapshot.")],
+    start: Annotated[str, typer.Option(help="First day of the period the extract covers (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day of the period the extract covers (YYYY-MM-DD).")],
+    previous: Annotated[
+        str | None, typer.Option(help="Snapshot to compare with; default: the newest earlier imported one.")
+    ] = None,
+) -> None:
+    """Import the operator's own Parquet/CSV extracts as a snapshot, then validate it.
+
+    Table and column names and types are checked against the data dictionary first
+    (docs/data_dictionary.md); every problem is listed and nothing is written. Exits 1 if
+    the contract is not met or the snapshot fails validation.
+    """
+    import datetime as dt
+
+    from pipelines.importer import default_previous, import_source
+
+    manifest = import_source(source, snapshot, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    console.print(f"[green]imported[/] {rows:,} rows as snapshot {snapshot!r}; validating ...")
+    validate(snapshot=snapshot, previous=previous or default_previous(snapshot))
+
+
+@app.command()
+@friendly
+def expectations() -> None:
+    """Rebuild the GX suites in expectations/ from the schema (run after changing the schema)."""
+    from pipelines.quality.suites import write_all
+
+    for path in write_all():
+        console.print(f"wrote {path}")
 
 
 @app.command()

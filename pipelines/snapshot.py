@@ -53,7 +53,12 @@ def write_part(folder: Path, name: str, frame: pl.DataFrame, part: str) -> dict[
     (folder / name).mkdir(parents=True, exist_ok=True)
     path = folder / name / f"part-{part}.parquet"
     frame.write_parquet(path, compression="zstd", statistics=True)
-    return {"path": f"{name}/{path.name}", "rows": frame.height, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return {
+        "path": f"{name}/{path.name}",
+        "rows": frame.height,
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+    }
 
 
 @dataclass

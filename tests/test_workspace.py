@@ -61,7 +61,9 @@ def test_environment_yml_installs_exactly_the_lock():
     assert pins == _lock_pins()
 
 
-@pytest.mark.parametrize("command", ["", "generate", "snapshots", "summary", "dictionary", "bench"])
+@pytest.mark.parametrize(
+    "command", ["", "generate", "snapshots", "summary", "dictionary", "bench", "validate", "import", "expectations"]
+)
 def test_every_command_has_help(command):
     args = [sys.executable, "-m", "pipelines", *([command] if command else []), "--help"]
     result = subprocess.run(args, capture_output=True, text=True, check=True)

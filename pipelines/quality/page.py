@@ -1,0 +1,75 @@
+"""The data-quality page: one self-contained HTML file (no scripts, styles or fonts fetched)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from pipelines.quality.describe import observed, samples
+from pipelines.quality.engine import Outcome
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#222;max-width:1200px}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}.pass{color:#1a7f37;font-weight:600}.fail{color:#c62828;font-weight:600}
+.na{color:#888}.banner{padding:.8rem 1rem;border-radius:6px;font-weight:600;margin:1rem 0}
+.ok{background:#e6f4ea}.bad{background:#fdecea}code{font-size:.8rem}small{color:#666}
+"""
+
+
+def _outcome_from_json(item: dict[str, Any]) -> Outcome:
+    return Outcome(
+        item["suite"],
+        item["expectation_config"],
+        item["success"],
+        item["result"],
+        item["exception_info"]["exception_message"],
+    )
+
+
+def render(document: dict[str, Any]) -> str:
+    e = html.escape
+    ok = document["success"]
+    stats = document["statistics"]
+    out = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Data quality: {e(document['snapshot'])}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Data quality of snapshot <code>{e(document['snapshot'])}</code></h1>",
+        f"<div class='banner {'ok' if ok else 'bad'}'>"
+        f"{'PASSED: reports may run' if ok else 'FAILED: no report runs on this snapshot'}"
+        f" &mdash; {stats['successful_expectations']} of {stats['evaluated_expectations']} expectations met,"
+        f" {len(document['integrity'])} file problems, {stats['not_applicable']} not applicable</div>",
+        f"<p><small>Validated {e(document['validated_at'])} by {e(document['engine'])}; suites hash "
+        f"<code>{e(document['suites_hash'][:16])}</code>; "
+        f"previous snapshot: {e(str(document['previous_snapshot']))}.</small></p>",
+    ]
+    if document["integrity"]:
+        out.append("<h2>File problems</h2><table><tr><th>table</th><th>file</th><th>problem</th></tr>")
+        out += [
+            f"<tr><td>{e(p['table'])}</td><td>{e(p['file'])}</td><td class='fail'>{e(p['problem'])}</td></tr>"
+            for p in document["integrity"]
+        ]
+        out.append("</table>")
+    outcomes = [_outcome_from_json(r) for r in document["results"]]
+    for suite in document["suites"]:
+        rows = [o for o in outcomes if o.suite == suite]
+        failed = sum(1 for o in rows if o.success is False)
+        out.append(f"<h2>Suite <code>{e(suite)}</code>: {len(rows) - failed} of {len(rows)} met</h2>")
+        out.append(
+            "<table><tr><th>outcome</th><th>table.column</th><th>rule</th><th>observed</th><th>sample keys</th></tr>"
+        )
+        for o in rows:
+            cls, word = {True: ("pass", "met"), False: ("fail", "FAILED"), None: ("na", "n/a")}[o.success]
+            where = o.table + (f".{o.column}" if o.column else "")
+            shown = observed(o) if o.success is not True else "ok"
+            keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in samples(o))
+            out.append(
+                f"<tr><td class='{cls}'>{word}</td><td><code>{e(where)}</code></td>"
+                f"<td>{e(o.expectation.get('description') or o.expectation['type'])}</td>"
+                f"<td>{e(shown)}</td><td><code>{e(keys)}</code></td></tr>"
+            )
+        out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"

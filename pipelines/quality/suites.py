@@ -1,0 +1,313 @@
+"""Great Expectations 1.x suites, built from the one schema definition.
+
+`python -m pipelines expectations` writes them to expectations/*.json with GX's own classes,
+so every file is a valid GX suite; a test rebuilds them and fails if a committed file differs,
+so the suites cannot drift from the schema.
+
+Every expectation carries `meta.table` (the table or derived view it checks), `meta.column`
+where it has one, and a `description`: the rule in plain words, printed when it fails.
+Bounds that depend on the run (period, now, previous snapshot) are GX suite parameters
+(`{"$PARAMETER": name}`) filled in at validation time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pipelines.network import stations
+from pipelines.paths import REPO_ROOT
+from pipelines.schema import TABLES, Column, Table
+
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+#: Bumped when the engine's reading of a suite changes, so old results stop counting.
+ENGINE_VERSION = "1"
+
+#: Stated tolerances for the comparison with a previous snapshot.
+MAX_ROWS_PER_DAY_RATIO = 1.25
+MIN_ROWS_PER_DAY_RATIO = 0.8
+MAX_SCENE_SHARE_CHANGE_PP = 5.0
+#: A sane band for events per active member and month: catches a truncated or duplicated load
+#: even without a previous snapshot.
+EVENTS_PER_MEMBER_MONTH = {
+    "trips": (1.0, 400.0),
+    "purchases": (0.5, 400.0),
+    "bill_payments": (0.05, 40.0),
+    "transfers": (0.01, 100.0),
+}
+
+
+def _meta(table: str, column: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"table": table, **({"column": column} if column else {}), **extra}
+
+
+def _column_expectations(t: Table, c: Column) -> list:
+    import great_expectations.expectations as gxe
+
+    out = [
+        gxe.ExpectColumnValuesToBeOfType(
+            column=c.name,
+            type_=c.duckdb_type,
+            meta=_meta(t.name, c.name),
+            description=f"{t.name}.{c.name} is stored as {c.duckdb_type}",
+        )
+    ]
+    if not c.nullable:
+        out.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=c.name, meta=_meta(t.name, c.name), description=f"{t.name}.{c.name} is never empty"
+            )
+        )
+    if c.unique:
+        out.append(
+            gxe.ExpectColumnValuesToBeUnique(
+                column=c.name,
+                meta=_meta(t.name, c.name),
+                description=f"{t.name}.{c.name} identifies one row (no duplicates)",
+            )
+        )
+    if c.min is not None or c.max is not None:
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=c.name,
+                min_value=c.min,
+                max_value=c.max,
+                meta=_meta(t.name, c.name),
+                description=f"{t.name}.{c.name} lies between {c.min} and {c.max}",
+            )
+        )
+    allowed: tuple[str, ...] | None = c.allowed
+    if c.references == "stations.station_id":
+        allowed = tuple(s.station_id for s in stations())
+    if allowed:
+        out.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=c.name,
+                value_set=list(allowed),
+                meta=_meta(t.name, c.name),
+                description=f"{t.name}.{c.name} is one of the known values"
+                + (" (station codes of the reference table)" if c.references == "stations.station_id" else ""),
+            )
+        )
+    if c.pattern:
+        out.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column=c.name,
+                regex=c.pattern,
+                meta=_meta(t.name, c.name),
+                description=f"{t.name}.{c.name} has the format {c.pattern}",
+            )
+        )
+    return out
+
+
+def table_suite(t: Table):
+    import great_expectations.expectations as gxe
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    exps = [
+        gxe.ExpectTableColumnsToMatchOrderedList(
+            column_list=t.column_names,
+            meta=_meta(t.name),
+            description=f"{t.name} has exactly the columns of the data dictionary, in order",
+        ),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta(t.name), description=f"{t.name} is not empty"),
+    ]
+    for c in t.columns:
+        exps += _column_expectations(t, c)
+    return ExpectationSuite(name=t.name, expectations=exps, meta={"kind": "table", "table": t.name})
+
+
+def _rows(table: str, column: str | None, query: str, description: str, keys: list[str]):
+    import great_expectations.expectations as gxe
+
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=" ".join(query.split()), description=description, meta=_meta(table, column, keys=keys)
+    )
+
+
+def relationships_suite():
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    exps = []
+    for t in TABLES:
+        for c in t.columns:
+            if not c.references:
+                continue
+            parent, pcol = c.references.split(".")
+            exps.append(
+                _rows(
+                    t.name,
+                    c.name,
+                    f'SELECT b."{t.primary_key}", b."{c.name}" FROM {{batch}} b WHERE b."{c.name}" IS NOT NULL '
+                    f'AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p."{pcol}" = b."{c.name}")',
+                    f"every {t.name}.{c.name} exists in {parent}.{pcol}",
+                    [t.primary_key, c.name],
+                )
+            )
+    exps += [
+        _rows(
+            "members",
+            "guardian_member_id",
+            "SELECT b.member_id FROM {batch} b WHERE year(CAST($period_end AS DATE)) - b.birth_year BETWEEN 14 AND 20 "
+            "AND b.guardian_member_id IS NULL",
+            "every member aged 14-20 has a guardian",
+            ["member_id"],
+        ),
+        _rows(
+            "members",
+            "guardian_member_id",
+            "SELECT b.member_id, b.guardian_member_id FROM {batch} b "
+            "JOIN members g ON g.member_id = b.guardian_member_id "
+            "WHERE year(CAST($period_end AS DATE)) - g.birth_year < 20",
+            "every guardian is an adult (20 or older)",
+            ["member_id", "guardian_member_id"],
+        ),
+        _rows(
+            "cards",
+            "employer_id",
+            "SELECT b.card_id FROM {batch} b WHERE (b.card_type = 'staff') <> (b.employer_id IS NOT NULL)",
+            "staff cards, and only staff cards, name their employer",
+            ["card_id"],
+        ),
+        _rows(
+            "cards",
+            "employer_id",
+            "SELECT b.card_id FROM {batch} b WHERE b.card_type = 'staff' AND b.member_id IS NULL",
+            "every staff card belongs to a registered member",
+            ["card_id"],
+        ),
+        _rows(
+            "trips",
+            "origin_station_id",
+            "SELECT b.trip_id FROM {batch} b WHERE (b.mode IN ('mrt', 'lrt')) "
+            "<> (b.origin_station_id IS NOT NULL AND b.destination_station_id IS NOT NULL)",
+            "MRT and light-rail trips, and only they, name both stations",
+            ["trip_id"],
+        ),
+        _rows(
+            "trips",
+            "tap_out_at",
+            "SELECT b.trip_id FROM {batch} b WHERE b.tap_out_at < b.tap_in_at "
+            "OR b.tap_out_at > b.tap_in_at + INTERVAL 6 HOUR",
+            "every trip ends after it starts, within six hours",
+            ["trip_id"],
+        ),
+        _rows(
+            "purchases",
+            "payment_method",
+            "SELECT b.purchase_id FROM {batch} b WHERE NOT ((b.payment_method = 'card' AND b.card_id IS NOT NULL "
+            "AND b.account_id IS NULL) OR (b.payment_method = 'wallet' AND b.account_id IS NOT NULL "
+            "AND b.card_id IS NULL))",
+            "each purchase names exactly the card or the wallet account that paid, as its method says",
+            ["purchase_id"],
+        ),
+        _rows(
+            "transfers",
+            "to_account_id",
+            "SELECT b.transfer_id FROM {batch} b WHERE b.from_account_id = b.to_account_id",
+            "no transfer goes from an account to itself",
+            ["transfer_id"],
+        ),
+    ]
+    return ExpectationSuite(name="relationships", expectations=exps, meta={"kind": "relationships"})
+
+
+def period_suite():
+    import great_expectations.expectations as gxe
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    exps = []
+    for t in TABLES:
+        if not t.time_column:
+            continue
+        col = t.time_column
+        exps += [
+            gxe.ExpectColumnValuesToBeBetween(
+                column=col,
+                min_value={"$PARAMETER": "period_start"},
+                max_value={"$PARAMETER": "period_end"},
+                meta=_meta(t.name, col, keys=[t.primary_key]),
+                description=f"every {t.name}.{col} lies inside the snapshot's declared period",
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column=col,
+                max_value={"$PARAMETER": "now"},
+                meta=_meta(t.name, col, keys=[t.primary_key]),
+                description=f"no {t.name}.{col} lies in the future (Asia/Taipei time)",
+            ),
+        ]
+    return ExpectationSuite(name="period", expectations=exps, meta={"kind": "period"})
+
+
+def volume_suite():
+    import great_expectations.expectations as gxe
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    exps = [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=f"{name}_per_member_month",
+            min_value=lo,
+            max_value=hi,
+            meta=_meta("volume", f"{name}_per_member_month"),
+            description=f"{name} holds {lo:g} to {hi:g} events per member and month",
+        )
+        for name, (lo, hi) in EVENTS_PER_MEMBER_MONTH.items()
+    ]
+    exps += [
+        gxe.ExpectColumnValuesToBeBetween(
+            column="rows_per_day_ratio",
+            min_value=MIN_ROWS_PER_DAY_RATIO,
+            max_value=MAX_ROWS_PER_DAY_RATIO,
+            meta=_meta("volume_change", "rows_per_day_ratio", requires="previous", keys=["table_name"]),
+            description=f"each table's rows per day are {MIN_ROWS_PER_DAY_RATIO:g}x to {MAX_ROWS_PER_DAY_RATIO:g}x "
+            "those of the previous snapshot",
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="share_change_pp",
+            min_value=-MAX_SCENE_SHARE_CHANGE_PP,
+            max_value=MAX_SCENE_SHARE_CHANGE_PP,
+            meta=_meta("scene_mix_change", "share_change_pp", requires="previous", keys=["scene"]),
+            description=f"each scene's share of events moved at most {MAX_SCENE_SHARE_CHANGE_PP:g} percentage "
+            "points since the previous snapshot",
+        ),
+    ]
+    return ExpectationSuite(name="volume", expectations=exps, meta={"kind": "volume"})
+
+
+def build_all() -> dict[str, dict]:
+    """Every suite as GX's JSON dict, keyed by file stem."""
+    suites = [*(table_suite(t) for t in TABLES), relationships_suite(), period_suite(), volume_suite()]
+    return {s.name: s.to_json_dict() for s in suites}
+
+
+def render(suite: dict) -> str:
+    return json.dumps(suite, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_all(folder: Path = EXPECTATIONS_DIR) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    written = []
+    for name, suite in build_all().items():
+        path = folder / f"{name}.json"
+        path.write_text(render(suite))
+        written.append(path)
+    return written
+
+
+def load_all(folder: Path = EXPECTATIONS_DIR) -> dict[str, dict]:
+    """The committed suites, read as plain JSON (importing GX takes seconds; the gate needn't)."""
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"no expectation suites in {folder}: run `python -m pipelines expectations`")
+    return {p.stem: json.loads(p.read_text()) for p in files}
+
+
+def suites_hash(folder: Path = EXPECTATIONS_DIR) -> str:
+    """Identifies the suites a result was produced under: editing any suite changes it."""
+    h = hashlib.sha256(f"engine {ENGINE_VERSION}\n".encode())
+    for p in sorted(folder.glob("*.json")):
+        h.update(p.name.encode() + b"\n" + p.read_bytes())
+    return h.hexdigest()

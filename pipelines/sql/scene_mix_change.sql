@@ -1,0 +1,24 @@
+-- Each scene's share of events now and in the previous snapshot (schema "previous").
+WITH now_mix AS (
+    SELECT 'transit' AS scene, count(*) AS n FROM main.trips
+    UNION ALL SELECT 'retail', count(*) FROM main.purchases
+    UNION ALL SELECT 'bills', count(*) FROM main.bill_payments
+    UNION ALL SELECT 'p2p', count(*) FROM main.transfers
+),
+previous_mix AS (
+    SELECT 'transit' AS scene, count(*) AS n FROM previous.trips
+    UNION ALL SELECT 'retail', count(*) FROM previous.purchases
+    UNION ALL SELECT 'bills', count(*) FROM previous.bill_payments
+    UNION ALL SELECT 'p2p', count(*) FROM previous.transfers
+),
+shares AS (
+    SELECT
+        n.scene,
+        100.0 * n.n / sum(n.n) OVER () AS share_pct,
+        100.0 * p.n / sum(p.n) OVER () AS previous_share_pct
+    FROM now_mix n
+    JOIN previous_mix p USING (scene)
+)
+SELECT scene, share_pct, previous_share_pct, share_pct - previous_share_pct AS share_change_pp
+FROM shares
+ORDER BY scene
