@@ -14,8 +14,7 @@ import polars as pl
 import pytest
 
 from pipelines import catalog
-from pipelines.generator import generate
-from pipelines.nbtools import TEST_SCALE, TEST_SEED, TEST_SNAPSHOT
+from pipelines.nbtools import TEST_SNAPSHOT, make_test_snapshot
 from pipelines.paths import ground_truth_dir
 from pipelines.snapshot import read_manifest
 
@@ -28,7 +27,7 @@ def pytest_configure(config):
     os.environ["CARD_INSIGHTS_TEST_DATA"] = data
     # Keep DuckDB modest so parallel kernels and tests never compete for the machine.
     os.environ.setdefault("CARD_INSIGHTS_DUCKDB_MEMORY", "2GB")
-    generate(TEST_SNAPSHOT, scale=TEST_SCALE, seed=TEST_SEED)
+    make_test_snapshot()
     config._card_insights_data = data
 
 

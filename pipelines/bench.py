@@ -102,39 +102,86 @@ _SCAN = """
 """
 
 
+def generated(snap: str, scale: float, env: dict[str, str]) -> Measurement:
+    """Generate a benchmark snapshot, measuring the generator on the way."""
+    gen = measure(f"generate scale {scale:g}", _GENERATE.format(snapshot=snap, scale=scale), env)
+    gen.detail["rows_per_s"] = gen.detail["rows"] / gen.seconds
+    return gen
+
+
 def generation_and_scan(scale: float, data: Path) -> list[Measurement]:
     env = {"CARD_INSIGHTS_DATA": str(data)}
     snap = f"bench-s{scale:g}"
-    gen = measure(f"generate scale {scale:g}", _GENERATE.format(snapshot=snap, scale=scale), env)
-    gen.detail["rows_per_s"] = gen.detail["rows"] / gen.seconds
+    gen = generated(snap, scale, env)
     scan = measure(f"scan trips scale {scale:g}", _SCAN.format(snapshot=snap), env)
     scan.detail["rows_per_s"] = scan.detail["rows"] / scan.seconds
     return [gen, scan]
 
 
+_VALIDATE = """
+    import json, time
+    from pipelines.quality.gate import validate
+    t = time.perf_counter()
+    verdict = validate({snapshot!r})
+    print(json.dumps({{"seconds": time.perf_counter() - t, "passed": verdict.success}}))
+"""
+
+_FLOOR = """
+    import json
+    from pipelines.bench_gate import run_floor
+    from pipelines.snapshot import read_manifest
+    m = read_manifest({snapshot!r})
+    r = run_floor({snapshot!r}, (m["period"]["start"], m["period"]["end"]), "2100-01-01 00:00:00")
+    print(json.dumps(r))
+"""
+
+
+def gate_and_floor(scale: float, data: Path) -> list[Measurement]:
+    """The whole gate next to the hand-written DuckDB floor, on one snapshot."""
+    env = {"CARD_INSIGHTS_DATA": str(data)}
+    snap = f"bench-gate-s{scale:g}"
+    gen = generated(snap, scale, env)
+    gate = measure(f"gate (validate) scale {scale:g}", _VALIDATE.format(snapshot=snap), env)
+    floor = measure(f"floor (plain DuckDB checks) scale {scale:g}", _FLOOR.format(snapshot=snap), env)
+    for m in (gate, floor):
+        m.detail["rows"] = gen.detail["rows"]
+        m.detail["largest"] = gen.detail["largest"]
+    gate.detail["note"] = (
+        f"{gate.seconds / floor.seconds:.2f}x the floor; largest table {gen.detail['largest']:,} rows; "
+        f"verdict {'passed' if gate.detail['passed'] else 'FAILED'}; floor problems {floor.detail['problems']}"
+    )
+    return [gen, gate, floor]
+
+
 def _row(m: Measurement) -> str:
     rows = m.detail.get("rows")
     rate = m.detail.get("rows_per_s")
-    return (
-        f"| {m.name} | {rows:,} | {m.seconds:.2f} | {'' if rate is None else f'{rate / 1e6:.2f}'} | {m.peak_mb:,.0f} |"
-    )
+    rate_text = "" if rate is None else f"{rate / 1e6:.2f}"
+    return f"| {m.name} | {rows:,} | {m.seconds:.2f} | {rate_text} | {m.peak_mb:,.0f} | {m.detail.get('note', '')} |"
 
 
-def run_benchmarks(scales: list[float], results: Path, log: Callable[[str], None] = print) -> list[Measurement]:
+def run_benchmarks(
+    scales: list[float], gate_scale: float, results: Path, log: Callable[[str], None] = print
+) -> list[Measurement]:
     measurements: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale in scales:
             log(f"benchmark: generation and scan at scale {scale:g} ...")
             measurements += generation_and_scan(scale, Path(tmp))
             shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
+        if gate_scale:
+            log(f"benchmark: the gate next to its floor at scale {gate_scale:g} ...")
+            measurements += gate_and_floor(gate_scale, Path(tmp))
     header = [
-        f"## {dt.date.today().isoformat()}: generation and catalog scan",
+        f"## {dt.date.today().isoformat()}: generation, catalog scan, data-quality gate",
         "",
         f"Machine: {machine()}  ",
         f"Versions: {versions()}",
         "",
-        "| step | rows | seconds | million rows/s | peak MB |",
-        "|---|---|---|---|---|",
+        f"DuckDB memory limit: {os.environ.get('CARD_INSIGHTS_DUCKDB_MEMORY', '60 % of RAM (default)')}",
+        "",
+        "| step | rows | seconds | million rows/s | peak MB | note |",
+        "|---|---|---|---|---|---|",
     ]
     text = "\n".join([*header, *map(_row, measurements)]) + "\n\n"
     results.parent.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,14 @@ run can read the same snapshot at once. DuckDB settings live here and nowhere el
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
+from pipelines import sql
 from pipelines.paths import data_dir
 from pipelines.schema import TABLES
 from pipelines.snapshot import latest_snapshot, read_manifest, table_glob
@@ -45,6 +47,10 @@ def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     # Output order is fixed by ORDER BY in every query a person or test reads; dropping
     # insertion order lets DuckDB stream large scans with less memory.
     con.execute("SET preserve_insertion_order = false")
+    # Progress bars would land in logs; our CLIs draw their own. Inside Jupyter without
+    # ipywidgets DuckDB draws none and refuses to change the setting at all.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -58,6 +64,8 @@ def connect(snapshot: str | None = None) -> duckdb.DuckDBPyConnection:
         con.execute(
             f'CREATE VIEW "{spec.name}" AS SELECT * FROM read_parquet({sql_literal(table_glob(snapshot, spec.name))})'
         )
+    # The unified member view: every registered member's events in all four scenes.
+    con.execute(f"CREATE VIEW member_events AS {sql.load('member_events')}")
     return con
 
 

@@ -61,15 +61,23 @@ def is_clean(nb: nbformat.NotebookNode) -> list[str]:
     return problems
 
 
+def make_test_snapshot() -> None:
+    """Generate and validate the test snapshot in the current data folder, as a real run would."""
+    from pipelines.generator import generate
+    from pipelines.quality.gate import validate
+
+    generate(TEST_SNAPSHOT, scale=TEST_SCALE, seed=TEST_SEED)
+    if not validate(TEST_SNAPSHOT).success:
+        raise RuntimeError("the test snapshot failed its own data-quality gate")
+
+
 def refresh(paths: list[Path]) -> None:
     """Execute notebooks on a fresh test snapshot and store their clean outputs."""
     from nbconvert.preprocessors import ExecutePreprocessor
 
-    from pipelines.generator import generate
-
     with tempfile.TemporaryDirectory(prefix="card-insights-test-") as data:
         os.environ["CARD_INSIGHTS_DATA"] = data
-        generate(TEST_SNAPSHOT, scale=TEST_SCALE, seed=TEST_SEED)
+        make_test_snapshot()
         for path in paths:
             nb = nbformat.read(path, as_version=4)
             ExecutePreprocessor(timeout=600, kernel_name="python3").preprocess(

@@ -1,0 +1,101 @@
+"""Marts: heavy aggregates computed once per snapshot, for all members, as Parquet.
+
+data/marts/<snapshot>/ holds one Parquet file per mart and marts.json (what made them: the
+snapshot manifest's hash, the SQL and configuration hash). Building refuses a snapshot that
+has not passed the gate, writes into a hidden folder and swaps it in, and is skipped when
+nothing it depends on changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import catalog, sql
+from pipelines.paths import check_name, data_dir
+from pipelines.quality.gate import require_passing
+from pipelines.snapshot import MANIFEST, sha256_file, snapshot_path
+
+CONFIG_DIR = Path(__file__).parent / "config"
+SQL_DIR = Path(sql.__file__).parent
+MARTS_FILE = "marts.json"
+
+
+def marts_dir(snapshot: str) -> Path:
+    return data_dir() / "marts" / check_name(snapshot)
+
+
+def code_hash() -> str:
+    """Changes whenever any SQL or configuration file changes."""
+    h = hashlib.sha256()
+    for p in sorted([*SQL_DIR.glob("*.sql"), *CONFIG_DIR.glob("*")]):
+        h.update(p.name.encode() + b"\n" + p.read_bytes())
+    return h.hexdigest()
+
+
+def _stamp(snapshot: str) -> dict[str, str]:
+    return {"snapshot_manifest_sha256": sha256_file(snapshot_path(snapshot) / MANIFEST), "code_sha256": code_hash()}
+
+
+def is_current(snapshot: str) -> bool:
+    path = marts_dir(snapshot) / MARTS_FILE
+    return path.exists() and {k: v for k, v in json.loads(path.read_text()).items() if k != "marts"} == _stamp(snapshot)
+
+
+def connect(snapshot: str) -> duckdb.DuckDBPyConnection:
+    """The snapshot's catalog plus a view per built mart (build them first with `build`)."""
+    con = catalog.connect(snapshot)
+    for path in sorted(marts_dir(snapshot).glob("*.parquet")):
+        con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(path))})')
+    return con
+
+
+def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Build every mart of a validated snapshot; returns marts.json's content."""
+    require_passing(snapshot)
+    final = marts_dir(snapshot)
+    if not force and is_current(snapshot):
+        return json.loads((final / MARTS_FILE).read_text())
+    from pipelines.segments import load_config, register_config
+
+    tmp = final.with_name(f".incomplete-{snapshot}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        con = catalog.connect(snapshot)
+        config = load_config()
+        register_config(con, config)
+        params = config.sql_params(snapshot)
+        built: dict[str, int] = {}
+        # Each mart reads the ones before it through a view of its Parquet file.
+        for name, query, args in (
+            ("member_month", "mart_member_month", {}),
+            ("rfm", "rfm", params),
+            ("migration", "migration", {}),
+        ):
+            if progress:
+                progress(name)
+            target = tmp / f"{name}.parquet"
+            built[name] = con.execute(
+                f"COPY ({sql.load(query)}) TO {catalog.sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)",
+                args,
+            ).fetchone()[0]
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(target))})')
+        con.close()
+        stamp = _stamp(snapshot) | {"marts": built}
+        (tmp / MARTS_FILE).write_text(json.dumps(stamp, indent=2) + "\n")
+        old = final.with_name(f".old-{snapshot}-{os.getpid()}")
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        return stamp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
