@@ -39,8 +39,9 @@ validate: data ## Data-quality gate on the snapshot; verdict and page in data/va
 marts: validate ## Build the marts of the snapshot (data/marts/)
 	$(PY) -m pipelines marts --snapshot $(SNAPSHOT)
 
-run: marts ## Main job: default snapshot, gate, marts, then print its summary
+run: validate ## Main job: default snapshot, gate, marts and the monthly reports; prints index.html's path
 	$(PY) -m pipelines summary --snapshot $(SNAPSHOT)
+	$(PY) -m pipelines run --snapshot $(SNAPSHOT)
 
 test: setup ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
 	$(PY) -m pytest

@@ -17,6 +17,7 @@ from rich.table import Table
 from pipelines.importer import ContractError
 from pipelines.paths import BadNameError
 from pipelines.quality.gate import GateError
+from pipelines.runner import RunError
 from pipelines.snapshot import SnapshotError
 
 app = typer.Typer(
@@ -44,7 +45,7 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             return func(*args, **kwargs)
-        except (SnapshotError, BadNameError, GateError, ContractError, ValueError, FileNotFoundError) as exc:
+        except (SnapshotError, BadNameError, GateError, ContractError, RunError, ValueError, FileNotFoundError) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -181,6 +182,50 @@ def validate(
         f" and {len(verdict.integrity)} file problems; no report will run on {snapshot!r}. Page: {page}"
     )
     raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def run(
+    snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
+    batch: Annotated[str, typer.Option(help="Batch file in pipelines/config/batches/ (without .toml).")] = "monthly",
+    only: Annotated[list[str] | None, typer.Option(help="Run only this report family; repeat for several.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Run again even if this exact run is complete.")] = False,
+) -> None:
+    """Run a batch of report notebooks on a validated snapshot and publish it.
+
+    Marts are built once, each notebook runs with papermill and is exported to HTML that
+    opens offline; the run appears as reports/SNAPSHOT/latest only when every report
+    succeeded. Exit 0 when all succeeded (or the same run was already complete), 1 otherwise.
+    """
+    from rich.progress import Progress as Bar
+
+    from pipelines.runner import run as run_batch
+
+    with Bar(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reports", total=None)
+
+        def step(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"report {name}" if name else "done")
+
+        result = run_batch(snapshot, batch=batch, only=only, force=force, progress=step)
+    if result.skipped:
+        console.print(f"run {result.run_id} is already complete (use --force to run it again)")
+    for o in result.outcomes:
+        mark = "[green]ok[/]" if o.status == "ok" else "[bold red]FAILED[/]"
+        console.print(f"{mark} {o.report.name} ({o.seconds:.1f} s){': ' + o.error if o.error else ''}", highlight=False)
+    index = result.folder / "index.html"
+    if not result.ok:
+        console.print(f"[bold red]failed[/]: see {index}; reports/{snapshot}/latest still points to the last good run")
+        raise typer.Exit(1)
+    typer.echo(str(index))
 
 
 @app.command()

@@ -35,7 +35,7 @@ def marts_dir(snapshot: str) -> Path:
 def code_hash() -> str:
     """Changes whenever any SQL or configuration file changes."""
     h = hashlib.sha256()
-    for p in sorted([*SQL_DIR.glob("*.sql"), *CONFIG_DIR.glob("*")]):
+    for p in sorted([*SQL_DIR.glob("*.sql"), *(f for f in CONFIG_DIR.glob("*") if f.is_file())]):
         h.update(p.name.encode() + b"\n" + p.read_bytes())
     return h.hexdigest()
 

@@ -75,6 +75,7 @@ def test_environment_yml_installs_exactly_the_lock():
         "expectations",
         "marts",
         "audience",
+        "run",
     ],
 )
 def test_every_command_has_help(command):

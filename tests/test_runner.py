@@ -1,0 +1,191 @@
+"""The report runner: publishes atomically, fails loudly, leaves the last good run in place."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from pipelines import runner
+from pipelines.paths import BadNameError
+from pipelines.quality.gate import GateError
+from pipelines.snapshot import SnapshotError
+
+
+@pytest.fixture()
+def reports(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
+    return tmp_path / "reports"
+
+
+@pytest.fixture(scope="module")
+def validated(snapshot):
+    import datetime as dt
+
+    from pipelines.quality.gate import validate
+
+    validate(snapshot, now=dt.datetime(2026, 11, 23))
+    return snapshot
+
+
+def _figures(ipynb: Path) -> list:
+    """What a reader sees: every cell's text and image outputs, no run metadata."""
+    nb = nbformat.read(ipynb, as_version=4)
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            out.append(
+                o.get("text")
+                or {k: v for k, v in o.get("data", {}).items() if k != "application/vnd.jupyter.widget-view+json"}
+            )
+    return out
+
+
+def test_batch_runs_publishes_and_reproduces(validated, reports):
+    first = runner.run(validated, force=True)
+    assert first.ok and not first.skipped
+    latest = reports / validated / "latest"
+    assert latest.resolve() == first.folder.resolve()
+    for name in (
+        "index.html",
+        "manifest.json",
+        "data_quality.html",
+        "segments.html",
+        "segments.ipynb",
+        "segments.params.json",
+        "segments.log",
+    ):
+        assert (latest / name).exists(), name
+    manifest = json.loads((latest / "manifest.json").read_text())
+    report = manifest["reports"][0]
+    assert report["status"] == "ok" and report["papermill"]["exception"] is None
+    assert manifest["validation"]["success"] and manifest["snapshot_synthetic"]
+    assert set(report["outputs_sha256"]) >= {"segments.html", "segments.ipynb"}
+    html = (latest / "segments.html").read_text()
+    assert not re.search(r"(src|href)=\"https?://", html)  # opens offline
+    assert html.count("data:image/svg+xml") >= 4  # charts drawn as inline SVG
+    assert "segments.html" in (latest / "index.html").read_text()
+
+    again = runner.run(validated)  # same snapshot, code and parameters: nothing to do
+    assert again.skipped and again.run_id == first.run_id
+
+    figures = _figures(latest / "segments.ipynb")
+    second = runner.run(validated, force=True)
+    assert second.ok
+    assert _figures(second.folder / "segments.ipynb") == figures
+
+
+def _notebook(path: Path, source: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('snapshot = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def toy_batches(tmp_path, monkeypatch):
+    notebooks, batches = tmp_path / "notebooks", tmp_path / "batches"
+    notebooks.mkdir()
+    batches.mkdir()
+    _notebook(notebooks / "fine.ipynb", "print('fine')")
+    _notebook(notebooks / "raises.ipynb", "raise RuntimeError('the data made no sense')")
+    _notebook(notebooks / "dies.ipynb", "import os\nos._exit(1)")
+    for name, books in {"good": ["fine"], "bad": ["fine", "raises", "dies"]}.items():
+        (batches / f"{name}.toml").write_text(
+            "".join(f'[[reports]]\nfamily = "{b}"\nnotebook = "{b}.ipynb"\n' for b in books)
+        )
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setattr(runner, "BATCH_DIR", batches)
+    monkeypatch.setattr(runner, "code_hash", lambda: "toy")
+    return batches
+
+
+def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_batches):
+    good = runner.run(validated, batch="good")
+    latest = reports / validated / "latest"
+    assert latest.resolve() == good.folder.resolve()
+    bad = runner.run(validated, batch="bad")
+    assert not bad.ok
+    status = {o.report.name: (o.status, o.error) for o in bad.outcomes}
+    assert status["fine"] == ("ok", "")  # the others still run
+    assert status["raises"][0] == "failed" and "the data made no sense" in status["raises"][1]
+    assert status["dies"][0] == "failed"  # a kernel that dies
+    assert latest.resolve() == good.folder.resolve()
+    assert bad.folder.name.endswith(".failed")
+    manifest = json.loads((bad.folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert "the data made no sense" in (bad.folder / "index.html").read_text()
+    assert not list((reports / validated).glob(".incomplete-*"))
+
+
+def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_batches):
+    good = runner.run(validated, batch="good")
+
+    def interrupt(name: str, done: int, total: int) -> None:
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(validated, batch="bad", progress=interrupt)
+    folder = reports / validated
+    assert (folder / "latest").resolve() == good.folder.resolve()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(["latest", good.run_id])
+
+
+def test_a_second_run_waits_for_the_lock(validated, reports, toy_batches):
+    folder = reports / validated
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(runner.RunError, match="another run is writing"):
+            runner.run(validated, batch="good")
+
+
+@pytest.mark.parametrize(
+    ("batch_text", "error", "match"),
+    [
+        (
+            '[[reports]]\nfamily = "fine"\nnotebook = "fine.ipynb"\n[reports.params]\ncolour = "red"\n',
+            runner.RunError,
+            "has no parameter 'colour'",
+        ),
+        ('[[reports]]\nfamily = "fine"\nnotebook = "nope.ipynb"\n', runner.RunError, "does not exist"),
+        (
+            '[[reports]]\nfamily = "fine"\nnotebook = "fine.ipynb"\n[reports.grid]\nsnapshot = ["../../etc"]\n',
+            BadNameError,
+            "invalid report name",
+        ),
+    ],
+    ids=["unknown-parameter", "missing-notebook", "path-in-parameter"],
+)
+def test_bad_batches_fail_before_anything_runs(validated, reports, toy_batches, batch_text, error, match):
+    (toy_batches / "odd.toml").write_text(batch_text)
+    with pytest.raises(error, match=match):
+        runner.run(validated, batch="odd")
+    assert not (reports / validated).exists() or not any((reports / validated).iterdir())
+
+
+def test_malformed_parameter_values_are_refused(validated, reports):
+    batch = runner.BATCH_DIR / "monthly.toml"
+    text = batch.read_text().replace("subsidy_budget_ntd = 500000", 'subsidy_budget_ntd = "lots"')
+    with pytest.raises(runner.RunError, match=r"subsidy_budget_ntd='lots' should be int"):
+        runner._check_value("segments", "subsidy_budget_ntd", "lots", "500_000")
+    assert "lots" in text
+
+
+def test_unknown_snapshot_batch_and_unvalidated_snapshot(validated, reports, isolated_data):
+    with pytest.raises(SnapshotError, match="unknown snapshot"):
+        runner.run("nope")
+    from pipelines.generator import generate
+
+    generate("raw", scale=0.05, seed=1)
+    with pytest.raises(GateError, match="has not been validated"):
+        runner.run("raw")
+    with pytest.raises(runner.RunError, match="unknown batch 'weekly'"):
+        runner.load_batch("weekly", "raw")
