@@ -153,6 +153,45 @@ def gate_and_floor(scale: float, data: Path) -> list[Measurement]:
     return [gen, gate, floor]
 
 
+_SEGMENT_STEP = """
+    import json
+    from pathlib import Path
+    from pipelines import bench_segments as b
+    from pipelines.segments import month_ends
+    ends = [d.isoformat() for d in month_ends({snapshot!r})]
+    events = Path({events!r})
+    seconds = {call}
+    print(json.dumps({{"seconds": seconds}}))
+"""
+
+
+def segments_vs_alternatives(scale: float, data: Path) -> list[Measurement]:
+    """RFM + segment + migration marts next to pandas, Polars and the bare DuckDB floor."""
+    from pipelines.bench_segments import prepare
+
+    env = {"CARD_INSIGHTS_DATA": str(data)}
+    snap = f"bench-seg-s{scale:g}"
+    gen = generated(snap, scale, env)
+    events = data / "spend_events.parquet"
+    os.environ["CARD_INSIGHTS_DATA"] = str(data)
+    rows = prepare(snap, events)
+    calls = {
+        "floor: DuckDB GROUP BY member (count, sum, max)": "b.floor(events)",
+        "segment marts (member_month + rfm + migration)": "b.marts(events, (ends[0][:8] + '01', ends[-1]))",
+        "polars (same computation)": "b.polars_version(events, ends)",
+        "pandas (same computation)": "b.pandas_version(events, ends)",
+    }
+    out = [gen]
+    for label, call in calls.items():
+        m = measure(label, _SEGMENT_STEP.format(snapshot=snap, events=str(events), call=call), env)
+        m.detail["rows"] = rows
+        out.append(m)
+    floor_s = out[1].seconds
+    for m in out[2:]:
+        m.detail["note"] = f"{m.seconds / floor_s:.2f}x the floor; {rows:,} spend events"
+    return out
+
+
 def _row(m: Measurement) -> str:
     rows = m.detail.get("rows")
     rate = m.detail.get("rows_per_s")
@@ -161,7 +200,11 @@ def _row(m: Measurement) -> str:
 
 
 def run_benchmarks(
-    scales: list[float], gate_scale: float, results: Path, log: Callable[[str], None] = print
+    scales: list[float],
+    gate_scale: float,
+    results: Path,
+    segments_scale: float = 0,
+    log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
@@ -172,8 +215,12 @@ def run_benchmarks(
         if gate_scale:
             log(f"benchmark: the gate next to its floor at scale {gate_scale:g} ...")
             measurements += gate_and_floor(gate_scale, Path(tmp))
+            shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
+        if segments_scale:
+            log(f"benchmark: segment marts against pandas, Polars and the floor at scale {segments_scale:g} ...")
+            measurements += segments_vs_alternatives(segments_scale, Path(tmp))
     header = [
-        f"## {dt.date.today().isoformat()}: generation, catalog scan, data-quality gate",
+        f"## {dt.date.today().isoformat()}: generation, catalog scan, data-quality gate, segment marts",
         "",
         f"Machine: {machine()}  ",
         f"Versions: {versions()}",

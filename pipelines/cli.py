@@ -323,6 +323,9 @@ def bench(
     gate_scale: Annotated[
         float, typer.Option(help="Scale of the gate benchmark (55 puts 50M rows in trips); 0 skips it.")
     ] = 55.0,
+    segments_scale: Annotated[
+        float, typer.Option(help="Scale of the segment-marts benchmark (30 gives 50M spend events); 0 skips it.")
+    ] = 30.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
@@ -330,7 +333,9 @@ def bench(
     """Measure generation, scan and the gate against its floor; append to RESULTS.md with machine and date."""
     from pipelines.bench import run_benchmarks
 
-    run_benchmarks(scales=scale, gate_scale=gate_scale, results=results, log=console.print)
+    run_benchmarks(
+        scales=scale, gate_scale=gate_scale, segments_scale=segments_scale, results=results, log=console.print
+    )
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ def render(document: dict[str, Any]) -> str:
         f" {len(document['integrity'])} file problems, {stats['not_applicable']} not applicable</div>",
         f"<p><small>Validated {e(document['validated_at'])} by {e(document['engine'])}; suites hash "
         f"<code>{e(document['suites_hash'][:16])}</code>; "
-        f"previous snapshot: {e(str(document['previous_snapshot']))}.</small></p>",
+        f"previous snapshot: {e(document['previous_snapshot'] or 'none')}.</small></p>",
     ]
     if document["integrity"]:
         out.append("<h2>File problems</h2><table><tr><th>table</th><th>file</th><th>problem</th></tr>")

@@ -43,6 +43,14 @@ def _meta(table: str, column: str | None = None, **extra: Any) -> dict[str, Any]
     return {"table": table, **({"column": column} if column else {}), **extra}
 
 
+def _bounds_in_words(lo: float | None, hi: float | None) -> str:
+    if lo is None:
+        return f"is at most {hi}"
+    if hi is None:
+        return f"is at least {lo}"
+    return f"lies between {lo} and {hi}"
+
+
 def _column_expectations(t: Table, c: Column) -> list:
     import great_expectations.expectations as gxe
 
@@ -75,7 +83,7 @@ def _column_expectations(t: Table, c: Column) -> list:
                 min_value=c.min,
                 max_value=c.max,
                 meta=_meta(t.name, c.name),
-                description=f"{t.name}.{c.name} lies between {c.min} and {c.max}",
+                description=f"{t.name}.{c.name} {_bounds_in_words(c.min, c.max)}",
             )
         )
     allowed: tuple[str, ...] | None = c.allowed

@@ -58,4 +58,4 @@ scored AS (
 SELECT sc.*, seg.segment
 FROM scored sc
 JOIN rf_segments seg ON seg.r_score = sc.r_score AND seg.f_score = sc.f_score
-ORDER BY sc.month_end, sc.member_id
+

@@ -1,0 +1,155 @@
+"""The segment marts against pandas, Polars and the bare DuckDB floor, for `make bench`.
+
+All four read the same prepared Parquet of spend events (member_id, scene, event_at,
+amount_ntd), so they do the same work: member-month aggregates, RFM and segments at every
+month end over a 3-month window, and month-to-month migration. The floor is the least any
+RFM needs: one GROUP BY member with count, sum and max.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+from pipelines import catalog, sql
+from pipelines.segments import load_config, register_config
+
+WINDOW = 3
+SPEND = ("transit", "retail", "bills")
+
+
+def prepare(snapshot: str, target: Path) -> int:
+    """Write the spend events of a snapshot to one Parquet file (not timed)."""
+    with catalog.connect(snapshot) as con:
+        return con.execute(
+            f"COPY (SELECT member_id, scene, event_at, amount_ntd FROM member_events WHERE scene IN {SPEND}) "
+            f"TO {catalog.sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)"
+        ).fetchone()[0]
+
+
+def floor(events: Path) -> float:
+    import duckdb
+
+    con = catalog.configure(duckdb.connect())
+    start = time.perf_counter()
+    con.execute(
+        "SELECT member_id, count(*), sum(amount_ntd), max(event_at) "
+        f"FROM read_parquet({catalog.sql_literal(str(events))}) GROUP BY member_id"
+    ).fetchall()
+    return time.perf_counter() - start
+
+
+def marts(events: Path, period: tuple[str, str]) -> float:
+    """The project's mart SQL, unchanged, with member_events pointing at the prepared file."""
+    import duckdb
+
+    con = catalog.configure(duckdb.connect())
+    config = load_config(window_months=WINDOW)
+    register_config(con, config)
+    params = {"spend_scenes": list(SPEND), "window_months": WINDOW, "period_start": period[0], "period_end": period[1]}
+    params |= dict(zip(("r5_days", "r4_days", "r3_days", "r2_days"), config.recency_thresholds_days, strict=True))
+    con.execute(f"CREATE VIEW member_events AS SELECT * FROM read_parquet({catalog.sql_literal(str(events))})")
+    start = time.perf_counter()
+    con.execute(f"CREATE TEMP TABLE member_month AS {sql.load('mart_member_month')}")
+    con.register("rfm", con.sql(sql.load("rfm"), params=params).to_arrow_table())
+    con.sql(sql.load("migration")).to_arrow_table()
+    return time.perf_counter() - start
+
+
+def _score_rank(values, ascending: bool = True):
+    """1 + floor(5 (rank - 1) / n), ties sharing the lowest rank (as in rfm.sql)."""
+    n = len(values)
+    return (1 + (5 * (values.rank(method="min", ascending=ascending) - 1) // n)).astype("int64")
+
+
+def pandas_version(events: Path, month_ends: list[str]) -> float:
+    """How an analyst would write it in pandas: load, group, loop over month ends, merge."""
+    import pandas as pd
+
+    config = load_config(window_months=WINDOW)
+    r5, r4, r3, r2 = config.recency_thresholds_days
+    rf = config.rf_map.to_pandas()
+    start = time.perf_counter()
+    df = pd.read_parquet(events, columns=["member_id", "event_at", "amount_ntd"])
+    df["day"] = df["event_at"].dt.normalize()
+    df["month"] = df["event_at"].dt.to_period("M")
+    mm = df.groupby(["member_id", "month"]).agg(
+        events=("day", "size"), amount=("amount_ntd", "sum"), last=("day", "max")
+    )
+    mm = mm.reset_index()
+    segments = {}
+    for end in month_ends:
+        end_ts = pd.Timestamp(end)
+        upto = mm[mm["month"] <= end_ts.to_period("M")]
+        window = upto[upto["month"] > (end_ts.to_period("M") - WINDOW)]
+        r = upto.groupby("member_id")["last"].max().to_frame("last")
+        r["recency"] = (end_ts - r["last"]).dt.days
+        fm = window.groupby("member_id").agg(frequency=("events", "sum"), monetary=("amount", "sum"))
+        r = r.join(fm).fillna({"frequency": 0, "monetary": 0})
+        r["r_score"] = pd.cut(r["recency"], [-1, r5, r4, r3, r2, 10**9], labels=[5, 4, 3, 2, 1]).astype(int)
+        r["f_score"] = _score_rank(r["frequency"])
+        r["m_score"] = _score_rank(r["monetary"])
+        r = r.reset_index().merge(rf, on=["r_score", "f_score"], how="left")
+        segments[end] = r.set_index("member_id")["segment"]
+    for prev, cur in itertools.pairwise(month_ends):
+        both = segments[prev].to_frame("from").join(segments[cur].to_frame("to"), how="inner")
+        both.groupby(["from", "to"]).size()
+    return time.perf_counter() - start
+
+
+def polars_version(events: Path, month_ends: list[str]) -> float:
+    """The same in Polars, lazily, one month end at a time."""
+    import datetime as dt
+
+    import polars as pl
+
+    config = load_config(window_months=WINDOW)
+    r5, r4, r3, r2 = config.recency_thresholds_days
+    rf = config.rf_map
+    start = time.perf_counter()
+    mm = (
+        pl.scan_parquet(events)
+        .with_columns(
+            pl.col("event_at").dt.date().alias("day"), pl.col("event_at").dt.truncate("1mo").dt.date().alias("month")
+        )
+        .group_by("member_id", "month")
+        .agg(pl.len().alias("events"), pl.col("amount_ntd").sum().alias("amount"), pl.col("day").max().alias("last"))
+        .collect()
+    )
+    segments = {}
+    for end in month_ends:
+        end_d = dt.date.fromisoformat(end)
+        first_of_window = pl.lit(end_d).dt.truncate("1mo").dt.offset_by(f"-{WINDOW - 1}mo")
+        upto = mm.filter(pl.col("month") <= end_d)
+        r = upto.group_by("member_id").agg(
+            pl.col("last").max(),
+            pl.col("events").filter(pl.col("month") >= first_of_window).sum().alias("frequency"),
+            pl.col("amount").filter(pl.col("month") >= first_of_window).sum().alias("monetary"),
+        )
+        n = r.height
+        r = (
+            r.with_columns(
+                (pl.lit(end_d) - pl.col("last")).dt.total_days().alias("recency"),
+            )
+            .with_columns(
+                pl.when(pl.col("recency") <= r5)
+                .then(5)
+                .when(pl.col("recency") <= r4)
+                .then(4)
+                .when(pl.col("recency") <= r3)
+                .then(3)
+                .when(pl.col("recency") <= r2)
+                .then(2)
+                .otherwise(1)
+                .cast(pl.Int32)
+                .alias("r_score"),
+                (1 + (5 * (pl.col("frequency").rank("min") - 1)) // n).cast(pl.Int32).alias("f_score"),
+                (1 + (5 * (pl.col("monetary").rank("min") - 1)) // n).cast(pl.Int32).alias("m_score"),
+            )
+            .join(rf, on=["r_score", "f_score"], how="left")
+        )
+        segments[end] = r.select("member_id", "segment")
+    for prev, cur in itertools.pairwise(month_ends):
+        segments[prev].join(segments[cur], on="member_id", suffix="_to").group_by("segment", "segment_to").len()
+    return time.perf_counter() - start
