@@ -191,6 +191,7 @@ def run(
     batch: Annotated[str, typer.Option(help="Batch file in pipelines/config/batches/ (without .toml).")] = "monthly",
     only: Annotated[list[str] | None, typer.Option(help="Run only this report family; repeat for several.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again even if this exact run is complete.")] = False,
+    jobs: Annotated[int, typer.Option(help="Notebooks to run at once (each in its own process).", min=1)] = 1,
 ) -> None:
     """Run a batch of report notebooks on a validated snapshot and publish it.
 
@@ -215,7 +216,7 @@ def run(
         def step(name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=f"report {name}" if name else "done")
 
-        result = run_batch(snapshot, batch=batch, only=only, force=force, progress=step)
+        result = run_batch(snapshot, batch=batch, only=only, force=force, progress=step, jobs=jobs)
     if result.skipped:
         console.print(f"run {result.run_id} is already complete (use --force to run it again)")
     for o in result.outcomes:

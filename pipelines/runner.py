@@ -288,6 +288,7 @@ def run(
     only: list[str] | None = None,
     force: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    jobs: int = 1,
 ) -> RunResult:
     read_manifest(check_name(snapshot))
     verdict = require_passing(snapshot)
@@ -307,13 +308,7 @@ def run(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            outcomes = []
-            for i, report in enumerate(reports):
-                if progress:
-                    progress(report.name, i, len(reports))
-                outcomes.append(execute(report, tmp))
-            if progress:
-                progress("", len(reports), len(reports))
+            outcomes = _execute_all(reports, tmp, jobs, progress)
             result = RunResult(rid, final, outcomes)
             shutil.copy(validation_dir(snapshot) / PAGE, tmp / PAGE)
             manifest = _manifest(snapshot, batch, rid, verdict, outcomes, tmp)
@@ -327,6 +322,40 @@ def run(
             return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _execute_all(
+    reports: list[Report], out: Path, jobs: int, progress: Callable[[str, int, int], None] | None
+) -> list[Outcome]:
+    """Run the reports, `jobs` at a time; outcomes come back in batch order."""
+    if jobs < 1:
+        raise RunError(f"--jobs must be at least 1, got {jobs}")
+    if jobs == 1:
+        outcomes = []
+        for i, report in enumerate(reports):
+            if progress:
+                progress(report.name, i, len(reports))
+            outcomes.append(execute(report, out))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn: a forked copy of a process running DuckDB and Polars threads can hang.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(execute, report, out): i for i, report in enumerate(reports)}
+            done: dict[int, Outcome] = {}
+            try:
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()
+                    if progress:
+                        progress(done[futures[future]].report.name, len(done), len(reports))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        outcomes = [done[i] for i in range(len(reports))]
+    if progress:
+        progress("", len(reports), len(reports))
+    return outcomes
 
 
 def _publish(tmp: Path, root: Path, rid: str, ok: bool) -> None:

@@ -124,6 +124,17 @@ def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_
     assert not list((reports / validated).glob(".incomplete-*"))
 
 
+def test_parallel_jobs_give_the_same_outcomes(validated, reports, toy_batches):
+    serial = runner.run(validated, batch="bad", force=True)
+    parallel = runner.run(validated, batch="bad", force=True, jobs=2)
+
+    def summary(result: runner.RunResult) -> list[tuple[str, str]]:
+        return [(o.report.name, o.status) for o in result.outcomes]
+
+    assert summary(parallel) == summary(serial)
+    assert "the data made no sense" in parallel.outcomes[1].error
+
+
 def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_batches):
     good = runner.run(validated, batch="good")
 
