@@ -1,8 +1,10 @@
 """The segment marts against pandas, Polars and the bare DuckDB floor, for `make bench`.
 
 All four read the same prepared Parquet of spend events (member_id, scene, event_at,
-amount_ntd), so they do the same work: member-month aggregates, RFM and segments at every
-month end over a 3-month window, and month-to-month migration. The floor is the least any
+amount_ntd), and pandas and Polars do the marts' work as an analyst would write it: the
+member-month activity mart (events, NT$, active days, last day per scene and over all
+scenes), RFM and segments at every month end over a 3-month window, and month-to-month
+migration. The floor is the least any
 RFM needs: one GROUP BY member with count, sum and max.
 """
 
@@ -71,13 +73,19 @@ def pandas_version(events: Path, month_ends: list[str]) -> float:
     r5, r4, r3, r2 = config.recency_thresholds_days
     rf = config.rf_map.to_pandas()
     start = time.perf_counter()
-    df = pd.read_parquet(events, columns=["member_id", "event_at", "amount_ntd"])
+    df = pd.read_parquet(events, columns=["member_id", "scene", "event_at", "amount_ntd"])
     df["day"] = df["event_at"].dt.normalize()
     df["month"] = df["event_at"].dt.to_period("M")
-    mm = df.groupby(["member_id", "month"]).agg(
-        events=("day", "size"), amount=("amount_ntd", "sum"), last=("day", "max")
-    )
-    mm = mm.reset_index()
+    aggs = {
+        "events": ("day", "size"),
+        "amount": ("amount_ntd", "sum"),
+        "active_days": ("day", "nunique"),
+        "last": ("day", "max"),
+    }
+    # The member-month activity mart: per scene, and over all scenes.
+    per_scene = df.groupby(["member_id", "month", "scene"]).agg(**aggs).reset_index()
+    mm = df.groupby(["member_id", "month"]).agg(**aggs).reset_index()
+    pd.concat([per_scene, mm.assign(scene="all")])
     segments = {}
     for end in month_ends:
         end_ts = pd.Timestamp(end)
@@ -108,15 +116,20 @@ def polars_version(events: Path, month_ends: list[str]) -> float:
     r5, r4, r3, r2 = config.recency_thresholds_days
     rf = config.rf_map
     start = time.perf_counter()
-    mm = (
-        pl.scan_parquet(events)
-        .with_columns(
-            pl.col("event_at").dt.date().alias("day"), pl.col("event_at").dt.truncate("1mo").dt.date().alias("month")
-        )
-        .group_by("member_id", "month")
-        .agg(pl.len().alias("events"), pl.col("amount_ntd").sum().alias("amount"), pl.col("day").max().alias("last"))
-        .collect()
+    ev = pl.scan_parquet(events).with_columns(
+        pl.col("event_at").dt.date().alias("day"), pl.col("event_at").dt.truncate("1mo").dt.date().alias("month")
     )
+    aggs = [
+        pl.len().alias("events"),
+        pl.col("amount_ntd").sum().alias("amount"),
+        pl.col("day").n_unique().alias("active_days"),
+        pl.col("day").max().alias("last"),
+    ]
+    # The member-month activity mart: per scene, and over all scenes.
+    per_scene, mm = pl.collect_all(
+        [ev.group_by("member_id", "month", "scene").agg(aggs), ev.group_by("member_id", "month").agg(aggs)]
+    )
+    pl.concat([per_scene, mm.with_columns(pl.lit("all").alias("scene")).select(per_scene.columns)])
     segments = {}
     for end in month_ends:
         end_d = dt.date.fromisoformat(end)

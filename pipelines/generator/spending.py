@@ -136,7 +136,12 @@ def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day
         }
     )
     return {
-        "purchases": purchases.sort("purchased_at", maintain_order=True),
-        "bill_payments": bills.sort("paid_at", maintain_order=True),
-        "transfers": transfers.sort("transferred_at", maintain_order=True),
+        "purchases": _in_time_order(purchases, at),
+        "bill_payments": _in_time_order(bills, b_at),
+        "transfers": _in_time_order(transfers, t_at[ok]),
     }
+
+
+def _in_time_order(frame: pl.DataFrame, at_us: np.ndarray) -> pl.DataFrame:
+    """Rows by time; a stable NumPy sort on the integer times is far cheaper than sorting the frame."""
+    return frame[np.argsort(at_us, kind="stable")]

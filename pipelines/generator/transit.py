@@ -220,7 +220,7 @@ def _member_rides(
 
 
 def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: int) -> pl.DataFrame:
-    """The block's trips whose tap-in falls in [lo_day, hi_day), sorted by time (no IDs yet)."""
+    """The block's trips whose tap-in falls in [lo_day, hi_day), in time order (no IDs yet)."""
     rng = rng_for(seed, "trips", lo_day, block.index)
     net = _Network(pop)
     p = pop.params
@@ -254,7 +254,9 @@ def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: i
     )
     legs = Legs.concat(parts)
     keep = (legs.start_us >= lo_day * 86_400_000_000) & (legs.start_us < hi_day * 86_400_000_000)
-    legs = Legs(*(getattr(legs, f)[keep] for f in Legs.__dataclass_fields__))
+    # In time order; a stable sort keeps ties in their (deterministic) order of generation.
+    order = np.flatnonzero(keep)[np.argsort(legs.start_us[keep], kind="stable")]
+    legs = Legs(*(getattr(legs, f)[order] for f in Legs.__dataclass_fields__))
     km = np.round(legs.km, 2)
     minutes = legs.minutes() * rng.uniform(0.9, 1.2, len(km))
     card_type = pop.card_type[legs.card]
@@ -279,4 +281,4 @@ def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: i
             "fare": fare(mode_names, km, minutes, card_type),
         }
     )
-    return frame.sort("tap_in_at", "card_id", "mode")
+    return frame
