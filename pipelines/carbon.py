@@ -12,6 +12,7 @@ end with caused emissions' high end (and vice versa), so the range holds every c
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 
 import duckdb
@@ -176,3 +177,95 @@ def employer_month(legs: pl.DataFrame) -> pl.DataFrame:
 
 def pkm_by_mode(legs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return legs.group_by([*by, "mode"]).agg(pl.col("km").sum().alias("pkm"), pl.len().alias("legs")).sort([*by, "mode"])
+
+
+@dataclass
+class EmployerReport:
+    """One employer's commute emissions over a period, aggregated for reporting."""
+
+    employer: dict
+    months: tuple[str, str]
+    legs: pl.DataFrame
+    factors: Factors
+    mix: dict[str, float]
+    k_min: int = 10
+
+    @property
+    def empty(self) -> bool:
+        return self.legs.height == 0
+
+    def headline(self) -> dict:
+        counts = employer_month(self.legs)
+        kg = emissions(pkm_by_mode(self.legs, ["employer_id"]), self.factors, self.mix, ["employer_id"]).row(
+            0, named=True
+        )
+        return {
+            "employees_covered": self.legs["card_id"].n_unique(),
+            "commuting_days": int(counts["commuting_days"].sum()),
+            "commute_trips": int(counts["commute_trips"].sum()),
+            **{k: v for k, v in kg.items() if k != "employer_id"},
+        }
+
+    def monthly(self) -> pl.DataFrame:
+        kg = emissions(pkm_by_mode(self.legs, ["month"]), self.factors, self.mix, ["month"])
+        return employer_month(self.legs).drop("employer_id").join(kg, on="month").sort("month")
+
+    def by_mode(self) -> pl.DataFrame:
+        rate = pl.DataFrame(
+            [{"mode": m, **{f"kg_per_pkm_{lvl}": v[lvl] for lvl in LEVELS}} for m, v in self.factors.transit.items()]
+        )
+        return (
+            pkm_by_mode(self.legs, [])
+            .join(rate, on="mode")
+            .with_columns(*[(pl.col("pkm") * pl.col(f"kg_per_pkm_{lvl}")).alias(f"caused_kg_{lvl}") for lvl in LEVELS])
+            .with_columns((100 * pl.col("pkm") / pl.col("pkm").sum()).alias("share_of_pkm_pct"))
+            .select("mode", "legs", "pkm", "share_of_pkm_pct", *[f"caused_kg_{lvl}" for lvl in LEVELS])
+            .sort("pkm", "mode", descending=[True, False])
+        )
+
+    def employee_distribution(self, bins: int = 6) -> pl.DataFrame:
+        """Employees by avoided kg CO2e (central) over the period, in equal-width bands; bands
+        with fewer than k employees are suppressed (employees null)."""
+        per = emissions(pkm_by_mode(self.legs, ["card_id"]), self.factors, self.mix, ["card_id"])["avoided_kg_central"]
+        width = nice_step(max(float(per.max()), 1.0) / bins)
+        band = (per // width).cast(pl.Int64)
+        counts = pl.DataFrame({"band": band}).group_by("band").len("employees").sort("band")
+        return counts.with_columns(
+            (pl.col("band") * width).alias("from_kg"),
+            ((pl.col("band") + 1) * width).alias("to_kg"),
+            pl.when(pl.col("employees") >= self.k_min).then(pl.col("employees")).alias("employees"),
+        ).select("from_kg", "to_kg", "employees")
+
+
+def nice_step(x: float) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that is at least x (x > 0)."""
+    power = 10.0 ** math.floor(math.log10(x))
+    return next(m * power for m in (1, 2, 5, 10) if x <= m * power * (1 + 1e-12))
+
+
+def employer_report(
+    con: duckdb.DuckDBPyConnection, employer_id: str, period: str = "", factor_set: str = "", mix: str = ""
+) -> EmployerReport:
+    """Check the parameters and gather one employer's commute legs from the commute_legs mart."""
+    employers = catalog.frame(con, "SELECT * FROM employers WHERE employer_id = ?", [employer_id])
+    if employers.height == 0:
+        raise ValueError(f"unknown employer {employer_id!r}")
+    bounds = catalog.frame(con, "SELECT min(month) AS lo, max(month) AS hi FROM member_month").row(0)
+    lo, hi = (str(bounds[0])[:7], str(bounds[1])[:7]) if not period else _period(period)
+    factors = load_factors(factor_set)
+    legs = catalog.frame(
+        con,
+        "SELECT * FROM commute_legs WHERE employer_id = ? AND strftime(month, '%Y-%m') BETWEEN ? AND ? "
+        "ORDER BY day, card_id, journey_no, trip_id",
+        [employer_id, lo, hi],
+    )
+    return EmployerReport(employers.row(0, named=True), (lo, hi), legs, factors, parse_mix(mix, factors))
+
+
+def _period(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(len(p) == 7 and p[4] == "-" and p.replace("-", "").isdigit() for p in parts):
+        raise ValueError(f"period must look like 2025-01:2025-06, got {text!r}")
+    if parts[0] > parts[1]:
+        raise ValueError(f"period {text!r} ends before it starts")
+    return parts[0], parts[1]

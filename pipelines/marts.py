@@ -58,7 +58,7 @@ def connect(snapshot: str) -> duckdb.DuckDBPyConnection:
 
 
 def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Build every mart of a validated snapshot; returns marts.json's content."""
+    """Build every mart of a validated snapshot (member_month, rfm, migration, commute_legs)."""
     require_passing(snapshot)
     final = marts_dir(snapshot)
     if not force and is_current(snapshot):
@@ -69,9 +69,12 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
+        from pipelines.carbon import CommuteRule, rail_distances
+
         con = catalog.connect(snapshot)
         config = load_config()
         register_config(con, config)
+        con.register("rail_distances", rail_distances().to_arrow())
         params = config.sql_params(snapshot)
         built: dict[str, int] = {}
         # Each mart reads the ones before it through a view of its Parquet file.
@@ -79,6 +82,7 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
             ("member_month", "mart_member_month", {}),
             ("rfm", "rfm", params),
             ("migration", "migration", {}),
+            ("commute_legs", "commute_legs", CommuteRule().params()),
         ):
             if progress:
                 progress(name)

@@ -171,3 +171,46 @@ def test_detected_mode_patterns_match_the_planted_ones(snapshot, truth):
         for p, share in detected:
             # Stated tolerance: 5 percentage points per pattern and employer.
             assert share == pytest.approx(expected.get(p, 0), abs=0.05), (employer, p)
+
+
+@pytest.fixture(scope="module")
+def mart_con(snapshot):
+    from pipelines import marts
+    from pipelines.quality.gate import validate
+
+    validate(snapshot, now=dt.datetime(2026, 11, 23))
+    marts.build(snapshot)
+    with marts.connect(snapshot) as con:
+        yield con
+
+
+def test_employer_report_totals_agree_with_the_mart(mart_con):
+    employer = mart_con.execute("SELECT min(employer_id) FROM employers").fetchall()[0][0]
+    report = carbon.employer_report(mart_con, employer)
+    assert not report.empty
+    h = report.headline()
+    monthly = report.monthly()
+    assert h["commute_trips"] == monthly["commute_trips"].sum()
+    assert h["pkm"] == pytest.approx(report.by_mode()["pkm"].sum())
+    assert h["avoided_kg_low"] <= h["avoided_kg_central"] <= h["avoided_kg_high"]
+    spread = report.employee_distribution()
+    shown = spread["employees"].drop_nulls()
+    assert shown.min() >= report.k_min  # small bands suppressed
+
+
+def test_employer_without_commutes_in_the_period_is_empty_not_an_error(mart_con):
+    employer = mart_con.execute("SELECT min(employer_id) FROM employers").fetchall()[0][0]
+    assert carbon.employer_report(mart_con, employer, period="2024-01:2024-02").empty
+
+
+@pytest.mark.parametrize(
+    ("employer", "period", "match"),
+    [
+        ("E9999", "", "unknown employer"),
+        ("E0001", "2025-1:2025-3", "period must look like"),
+        ("E0001", "2025-06:2025-01", "ends before it starts"),
+    ],
+)
+def test_bad_report_parameters(mart_con, employer, period, match):
+    with pytest.raises(ValueError, match=match):
+        carbon.employer_report(mart_con, employer, period=period)
