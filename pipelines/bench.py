@@ -89,7 +89,8 @@ _GENERATE = """
     m = generate({snapshot!r}, scale={scale}, seed=42)
     rows = sum(t["rows"] for t in m["tables"].values())
     print(json.dumps({{"seconds": time.perf_counter() - t, "rows": rows,
-                      "largest": max(t["rows"] for t in m["tables"].values())}}))
+                      "largest": max(t["rows"] for t in m["tables"].values()),
+                      "tables": {{name: t["rows"] for name, t in m["tables"].items()}}}}))
 """
 
 _SCAN = """
@@ -192,6 +193,32 @@ def segments_vs_alternatives(scale: float, data: Path) -> list[Measurement]:
     return out
 
 
+_FUNCTION = """
+    import json
+    from pipelines import {module} as b
+    print(json.dumps(b.{function}({snapshot!r})))
+"""
+
+
+def carbon_vs_floor(scale: float, data: Path) -> list[Measurement]:
+    """The commute carbon marts for all employers next to trips joined to staff cards."""
+    env = {"CARD_INSIGHTS_DATA": str(data)}
+    snap = f"bench-carbon-s{scale:g}"
+    gen = generated(snap, scale, env)
+    trips = gen.detail["tables"]["trips"]
+    steps = {
+        "floor: trips x staff cards, km by employer, month, mode": "floor",
+        "carbon marts (commutes, per employer and month, kg CO2e)": "mart",
+    }
+    out = [gen]
+    for label, function in steps.items():
+        m = measure(label, _FUNCTION.format(module="bench_carbon", function=function, snapshot=snap), env)
+        m.detail["rows"] = trips
+        out.append(m)
+    out[2].detail["note"] = f"{out[2].seconds / out[1].seconds:.2f}x the floor; {trips:,} trips"
+    return out
+
+
 def _row(m: Measurement) -> str:
     rows = m.detail.get("rows")
     rate = m.detail.get("rows_per_s")
@@ -204,23 +231,33 @@ def run_benchmarks(
     gate_scale: float,
     results: Path,
     segments_scale: float = 0,
+    carbon_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
+    parts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
-        for scale in scales:
-            log(f"benchmark: generation and scan at scale {scale:g} ...")
+        for scale in [s for s in scales if s]:
+            parts.append(f"generation and scan at scale {scale:g}")
+            log(f"benchmark: {parts[-1]} ...")
             measurements += generation_and_scan(scale, Path(tmp))
             shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
         if gate_scale:
-            log(f"benchmark: the gate next to its floor at scale {gate_scale:g} ...")
+            parts.append(f"the gate next to its floor at scale {gate_scale:g}")
+            log(f"benchmark: {parts[-1]} ...")
             measurements += gate_and_floor(gate_scale, Path(tmp))
             shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
         if segments_scale:
-            log(f"benchmark: segment marts against pandas, Polars and the floor at scale {segments_scale:g} ...")
+            parts.append(f"segment marts against pandas, Polars and the floor at scale {segments_scale:g}")
+            log(f"benchmark: {parts[-1]} ...")
             measurements += segments_vs_alternatives(segments_scale, Path(tmp))
+            shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
+        if carbon_scale:
+            parts.append(f"commute carbon marts against their floor at scale {carbon_scale:g}")
+            log(f"benchmark: {parts[-1]} ...")
+            measurements += carbon_vs_floor(carbon_scale, Path(tmp))
     header = [
-        f"## {dt.date.today().isoformat()}: generation, catalog scan, data-quality gate, segment marts",
+        f"## {dt.date.today().isoformat()}: {', '.join(parts)}",
         "",
         f"Machine: {machine()}  ",
         f"Versions: {versions()}",

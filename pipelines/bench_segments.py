@@ -24,10 +24,8 @@ SPEND = ("transit", "retail", "bills")
 def prepare(snapshot: str, target: Path) -> int:
     """Write the spend events of a snapshot to one Parquet file (not timed)."""
     with catalog.connect(snapshot) as con:
-        return con.execute(
-            f"COPY (SELECT member_id, scene, event_at, amount_ntd FROM member_events WHERE scene IN {SPEND}) "
-            f"TO {catalog.sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)"
-        ).fetchone()[0]
+        query = f"SELECT member_id, scene, event_at, amount_ntd FROM member_events WHERE scene IN {SPEND}"
+        return catalog.write_parquet(con, query, target)
 
 
 def floor(events: Path) -> float:

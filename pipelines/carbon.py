@@ -18,42 +18,14 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from pipelines import catalog, sql
-from pipelines.network import distance_matrix
+from pipelines import catalog
 from pipelines.paths import REFERENCE_DIR
+from pipelines.schema import MODES
 
 LEVELS = ("low", "central", "high")
-TRANSIT_MODES = ("mrt", "lrt", "bus", "tra", "bike")
+TRANSIT_MODES = MODES
 #: How far the counterfactual mix moves (share points) between its low and high ends.
 MIX_SHIFT = 0.10
-
-
-@dataclass(frozen=True)
-class CommuteRule:
-    """The documented commute-detection rule (see pipelines/sql/commute_legs.sql)."""
-
-    max_gap_minutes: int = 30
-    am_from: int = 6 * 60
-    am_to: int = 10 * 60
-    pm_from: int = 16 * 60
-    pm_to: int = 21 * 60
-    min_morning_journeys: int = 5
-
-    def params(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-def rail_distances() -> pl.DataFrame:
-    """Distance along the lines for every pair of stations of the same system."""
-    ids, km = distance_matrix()
-    rows = [(a, b, float(km[i, j])) for i, a in enumerate(ids) for j, b in enumerate(ids) if km[i, j] == km[i, j]]
-    return pl.DataFrame(rows, schema=["origin_station_id", "destination_station_id", "km"], orient="row")
-
-
-def commute_legs(con: duckdb.DuckDBPyConnection, rule: CommuteRule | None = None) -> pl.DataFrame:
-    """Every leg of every detected commute, for all employers at once."""
-    con.register("rail_distances", rail_distances().to_arrow())
-    return catalog.frame(con, sql.load("commute_legs"), (rule or CommuteRule()).params())
 
 
 @dataclass(frozen=True)
@@ -162,21 +134,32 @@ def emissions(pkm: pl.DataFrame, factors: Factors, mix: dict[str, float], by: li
     ).sort(by)
 
 
-def employer_month(legs: pl.DataFrame) -> pl.DataFrame:
-    """Employees covered, commuting days and commute trips (journeys) per employer and month."""
+def employer_month(days: pl.DataFrame) -> pl.DataFrame:
+    """Employees covered, commuting days and commute trips per employer and month, from the
+    commute_days mart."""
     return (
-        legs.group_by("employer_id", "month")
+        days.group_by("employer_id", "month")
         .agg(
             pl.col("card_id").n_unique().alias("employees"),
-            pl.struct("card_id", "day").n_unique().alias("commuting_days"),
-            pl.struct("card_id", "journey_no").n_unique().alias("commute_trips"),
+            pl.col("commuting_days").sum(),
+            pl.col("commute_trips").sum(),
         )
         .sort("employer_id", "month")
     )
 
 
-def pkm_by_mode(legs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    return legs.group_by([*by, "mode"]).agg(pl.col("km").sum().alias("pkm"), pl.len().alias("legs")).sort([*by, "mode"])
+def monthly_figures(days: pl.DataFrame, pkm: pl.DataFrame, factors: Factors, mix: dict[str, float]) -> pl.DataFrame:
+    """Per employer and month: employees, commuting days, commute trips, passenger-km and
+    caused, counterfactual and avoided kg CO2e (low / central / high)."""
+    by = ["employer_id", "month"]
+    kg = emissions(pkm_by_mode(pkm, by), factors, mix, by)
+    return employer_month(days).join(kg, on=by).sort(by)
+
+
+def pkm_by_mode(pkm: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Legs and passenger-km per group of `by` and mode, from the commute_pkm mart."""
+    totals = pkm.group_by([*by, "mode"]).agg(pl.col("passenger_m").sum(), pl.col("legs").sum())
+    return totals.select(*by, "mode", (pl.col("passenger_m") / 1000).alias("pkm"), "legs").sort([*by, "mode"])
 
 
 @dataclass
@@ -185,37 +168,34 @@ class EmployerReport:
 
     employer: dict
     months: tuple[str, str]
-    legs: pl.DataFrame
+    days: pl.DataFrame  # commute_days rows of the employer and period
+    pkm: pl.DataFrame  # commute_pkm rows of the employer and period
     factors: Factors
     mix: dict[str, float]
     k_min: int = 10
 
     @property
     def empty(self) -> bool:
-        return self.legs.height == 0
+        return self.days.height == 0
 
     def headline(self) -> dict:
-        counts = employer_month(self.legs)
-        kg = emissions(pkm_by_mode(self.legs, ["employer_id"]), self.factors, self.mix, ["employer_id"]).row(
-            0, named=True
-        )
+        kg = emissions(pkm_by_mode(self.pkm, ["employer_id"]), self.factors, self.mix, ["employer_id"])
         return {
-            "employees_covered": self.legs["card_id"].n_unique(),
-            "commuting_days": int(counts["commuting_days"].sum()),
-            "commute_trips": int(counts["commute_trips"].sum()),
-            **{k: v for k, v in kg.items() if k != "employer_id"},
+            "employees_covered": self.days["card_id"].n_unique(),
+            "commuting_days": int(self.days["commuting_days"].sum()),
+            "commute_trips": int(self.days["commute_trips"].sum()),
+            **kg.drop("employer_id").row(0, named=True),
         }
 
     def monthly(self) -> pl.DataFrame:
-        kg = emissions(pkm_by_mode(self.legs, ["month"]), self.factors, self.mix, ["month"])
-        return employer_month(self.legs).drop("employer_id").join(kg, on="month").sort("month")
+        return monthly_figures(self.days, self.pkm, self.factors, self.mix).drop("employer_id")
 
     def by_mode(self) -> pl.DataFrame:
         rate = pl.DataFrame(
             [{"mode": m, **{f"kg_per_pkm_{lvl}": v[lvl] for lvl in LEVELS}} for m, v in self.factors.transit.items()]
         )
         return (
-            pkm_by_mode(self.legs, [])
+            pkm_by_mode(self.pkm, [])
             .join(rate, on="mode")
             .with_columns(*[(pl.col("pkm") * pl.col(f"kg_per_pkm_{lvl}")).alias(f"caused_kg_{lvl}") for lvl in LEVELS])
             .with_columns((100 * pl.col("pkm") / pl.col("pkm").sum()).alias("share_of_pkm_pct"))
@@ -226,7 +206,7 @@ class EmployerReport:
     def employee_distribution(self, bins: int = 6) -> pl.DataFrame:
         """Employees by avoided kg CO2e (central) over the period, in equal-width bands; bands
         with fewer than k employees are suppressed (employees null)."""
-        per = emissions(pkm_by_mode(self.legs, ["card_id"]), self.factors, self.mix, ["card_id"])["avoided_kg_central"]
+        per = emissions(pkm_by_mode(self.pkm, ["card_id"]), self.factors, self.mix, ["card_id"])["avoided_kg_central"]
         width = nice_step(max(float(per.max()), 1.0) / bins)
         band = (per // width).cast(pl.Int64)
         counts = pl.DataFrame({"band": band}).group_by("band").len("employees").sort("band")
@@ -246,20 +226,18 @@ def nice_step(x: float) -> float:
 def employer_report(
     con: duckdb.DuckDBPyConnection, employer_id: str, period: str = "", factor_set: str = "", mix: str = ""
 ) -> EmployerReport:
-    """Check the parameters and gather one employer's commute legs from the commute_legs mart."""
+    """Check the parameters and gather one employer's rows of the commute marts."""
     employers = catalog.frame(con, "SELECT * FROM employers WHERE employer_id = ?", [employer_id])
     if employers.height == 0:
         raise ValueError(f"unknown employer {employer_id!r}")
     bounds = catalog.frame(con, "SELECT min(month) AS lo, max(month) AS hi FROM member_month").row(0)
     lo, hi = (str(bounds[0])[:7], str(bounds[1])[:7]) if not period else _period(period)
     factors = load_factors(factor_set)
-    legs = catalog.frame(
-        con,
-        "SELECT * FROM commute_legs WHERE employer_id = ? AND strftime(month, '%Y-%m') BETWEEN ? AND ? "
-        "ORDER BY day, card_id, journey_no, trip_id",
-        [employer_id, lo, hi],
-    )
-    return EmployerReport(employers.row(0, named=True), (lo, hi), legs, factors, parse_mix(mix, factors))
+    args = [employer_id, lo, hi]
+    where = "WHERE employer_id = ? AND strftime(month, '%Y-%m') BETWEEN ? AND ? ORDER BY ALL"
+    days = catalog.frame(con, f"SELECT * FROM commute_days {where}", args)
+    pkm = catalog.frame(con, f"SELECT * FROM commute_pkm {where}", args)
+    return EmployerReport(employers.row(0, named=True), (lo, hi), days, pkm, factors, parse_mix(mix, factors))
 
 
 def _period(text: str) -> tuple[str, str]:

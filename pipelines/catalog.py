@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -81,3 +82,9 @@ def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None
 
 def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path, params: list | dict | None = None) -> int:
+    """Write a query's result to one zstd Parquet file; returns the number of rows."""
+    copy = f"COPY ({query}) TO {sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)"
+    return con.execute(copy, params).fetchone()[0]

@@ -147,10 +147,9 @@ def import_source(
                 else f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"'
                 for c in src.table.columns
             )
-            rows = con.execute(
-                f"COPY (SELECT {select} FROM {src.relation_sql(all_varchar=src.kind == 'csv')}) "
-                f"TO {catalog.sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)"
-            ).fetchone()[0]
+            rows = catalog.write_parquet(
+                con, f"SELECT {select} FROM {src.relation_sql(all_varchar=src.kind == 'csv')}", target
+            )
             out.record(
                 name,
                 {

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import catalog, sql
+from pipelines import catalog, commutes, sql
 from pipelines.paths import check_name, data_dir
 from pipelines.quality.gate import require_passing
 from pipelines.snapshot import MANIFEST, sha256_file, snapshot_path
@@ -33,9 +33,10 @@ def marts_dir(snapshot: str) -> Path:
 
 
 def code_hash() -> str:
-    """Changes whenever any SQL or configuration file changes."""
+    """Changes whenever any SQL or configuration file, or the commute rule, changes."""
     h = hashlib.sha256()
-    for p in sorted([*SQL_DIR.glob("*.sql"), *(f for f in CONFIG_DIR.glob("*") if f.is_file())]):
+    config = (f for f in CONFIG_DIR.glob("*") if f.is_file())
+    for p in sorted([*SQL_DIR.glob("*.sql"), *config, Path(commutes.__file__)]):
         h.update(p.name.encode() + b"\n" + p.read_bytes())
     return h.hexdigest()
 
@@ -58,7 +59,7 @@ def connect(snapshot: str) -> duckdb.DuckDBPyConnection:
 
 
 def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Build every mart of a validated snapshot (member_month, rfm, migration, commute_legs)."""
+    """Build every mart of a validated snapshot (member_month, rfm, migration, commute_days, commute_pkm)."""
     require_passing(snapshot)
     final = marts_dir(snapshot)
     if not force and is_current(snapshot):
@@ -69,12 +70,9 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        from pipelines.carbon import CommuteRule, rail_distances
-
         con = catalog.connect(snapshot)
         config = load_config()
         register_config(con, config)
-        con.register("rail_distances", rail_distances().to_arrow())
         params = config.sql_params(snapshot)
         built: dict[str, int] = {}
         # Each mart reads the ones before it through a view of its Parquet file.
@@ -82,16 +80,17 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
             ("member_month", "mart_member_month", {}),
             ("rfm", "rfm", params),
             ("migration", "migration", {}),
-            ("commute_legs", "commute_legs", CommuteRule().params()),
         ):
             if progress:
                 progress(name)
             target = tmp / f"{name}.parquet"
-            built[name] = con.execute(
-                f"COPY ({sql.load(query)}) TO {catalog.sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)",
-                args,
-            ).fetchone()[0]
+            built[name] = catalog.write_parquet(con, sql.load(query), target, args)
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(target))})')
+        if progress:
+            progress("commute_days, commute_pkm")
+        for name, frame in commutes.commute_marts(con).items():
+            frame.write_parquet(tmp / f"{name}.parquet", compression="zstd")
+            built[name] = frame.height
         con.close()
         stamp = _stamp(snapshot) | {"marts": built}
         (tmp / MARTS_FILE).write_text(json.dumps(stamp, indent=2) + "\n")

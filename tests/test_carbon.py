@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import carbon
+from pipelines import carbon, commutes
 from pipelines.paths import REFERENCE_DIR
 
 with open(REFERENCE_DIR / "kaohsiung_rail_stations.csv", encoding="utf-8") as f:
@@ -73,12 +73,13 @@ def crafted() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("trips", frame.to_arrow())
     con.register("cards", cards.to_arrow())
+    con.register("districts", pl.DataFrame({"district_id": sorted(_DISTRICT.values())}).to_arrow())
     return con
 
 
 @pytest.fixture(scope="module")
 def legs() -> pl.DataFrame:
-    return carbon.commute_legs(crafted())
+    return commutes.commute_legs(crafted())
 
 
 def test_commutes_found_and_others_not(legs):
@@ -86,7 +87,7 @@ def test_commutes_found_and_others_not(legs):
     per_card = (
         legs.group_by("card_id")
         .agg(
-            pl.struct("journey_no").n_unique().alias("journeys"),
+            pl.struct("journey_id").n_unique().alias("journeys"),
             pl.len().alias("legs"),
             pl.col("day").n_unique().alias("days"),
         )
@@ -104,14 +105,48 @@ def test_rail_distances_along_the_lines_and_the_loop(legs):
     assert dict(km.rows()) == pytest.approx({"bus": 30.0, "lrt": 103.7, "mrt": 98.1})
 
 
-def test_employer_month_counts(legs):
-    assert carbon.employer_month(legs).rows() == [("E1", dt.date(2025, 1, 1), 2, 10, 20)]
+@pytest.fixture(scope="module")
+def marts(legs) -> dict[str, pl.DataFrame]:
+    return {
+        name: frame.join(legs.select("card_id", "employer_id").unique(), on="card_id", maintain_order="left")
+        for name, frame in commutes.summarise(legs).items()
+    }
 
 
-def test_kg_co2e_by_hand(legs):
+def test_commute_marts_by_card(marts):
+    # K1 and K2: five days, ten journeys; K1's journeys have two legs each (bus, MRT).
+    assert marts["commute_days"].select("card_id", "commuting_days", "commute_trips").rows() == [
+        ("K1", 5, 10),
+        ("K2", 5, 10),
+    ]
+    assert marts["commute_pkm"].select("card_id", "mode", "legs").rows() == [
+        ("K1", "bus", 10),
+        ("K1", "mrt", 10),
+        ("K2", "lrt", 10),
+    ]
+
+
+def test_the_marts_match_the_legs_on_the_test_snapshot(snapshot):
+    from pipelines import catalog
+
+    with catalog.connect(snapshot) as con:
+        legs = commutes.commute_legs(con)
+        marts = commutes.commute_marts(con)
+    days = legs.group_by("card_id").agg(pl.col("day").n_unique(), pl.col("journey_id").n_unique()).sort("card_id")
+    by_card = marts["commute_days"].group_by("card_id").agg(pl.col("commuting_days", "commute_trips").sum())
+    assert by_card.sort("card_id").rows() == days.rows()
+    assert marts["commute_pkm"]["passenger_m"].sum() / 1000 == pytest.approx(legs["km"].sum())
+
+
+def test_employer_month_counts(marts):
+    assert carbon.employer_month(marts["commute_days"]).rows() == [("E1", dt.date(2025, 1, 1), 2, 10, 20)]
+
+
+def test_kg_co2e_by_hand(marts):
     factors = carbon.load_factors()
     mix = carbon.parse_mix("scooter=0.5,car=0.5", factors)
-    out = carbon.emissions(carbon.pkm_by_mode(legs, ["employer_id"]), factors, mix, ["employer_id"]).row(0, named=True)
+    pkm = carbon.pkm_by_mode(marts["commute_pkm"], ["employer_id"])
+    out = carbon.emissions(pkm, factors, mix, ["employer_id"]).row(0, named=True)
     assert out["pkm"] == pytest.approx(231.8)
     # caused: MRT 98.1 x 0.043 + bus 30 x 0.056 + LRT 103.7 x 0.059 (and the low / high factors)
     assert out["caused_kg_central"] == pytest.approx(4.2183 + 1.68 + 6.1183)
@@ -144,8 +179,8 @@ def test_detected_mode_patterns_match_the_planted_ones(snapshot, truth):
     from pipelines import catalog
 
     with catalog.connect(snapshot) as con:
-        legs = carbon.commute_legs(con)
-    journeys = legs.group_by("card_id", "journey_no").agg(pl.col("mode").unique().sort().alias("modes"))
+        legs = commutes.commute_legs(con)
+    journeys = legs.group_by("card_id", "journey_id").agg(pl.col("mode").unique().sort().alias("modes"))
     pattern = (
         journeys.with_columns(
             pl.when(pl.col("modes").list.len() == 2)

@@ -1,0 +1,41 @@
+"""The carbon mart for all employers against its floor, for `make bench`.
+
+The floor is the least any per-employer distance figure needs: trips joined to staff cards,
+distance summed by employer, month and mode. The mart does the real work: rail distances
+along the lines, journeys, home and work areas, commute detection (the commute marts,
+written to Parquet as `marts.build` does), then per employer and month the counts, the
+passenger-km by mode and the emissions with their ranges.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import carbon, catalog, commutes
+
+_FLOOR_SQL = """
+SELECT c.employer_id, date_trunc('month', t.tap_in_at) AS month, t.mode, sum(t.distance_km) AS km
+FROM trips t JOIN cards c ON c.card_id = t.card_id AND c.card_type = 'staff'
+GROUP BY ALL
+"""
+
+
+def floor(snapshot: str) -> dict:
+    with catalog.connect(snapshot) as con:
+        start = time.perf_counter()
+        groups = len(con.execute(_FLOOR_SQL).fetchall())
+        return {"seconds": time.perf_counter() - start, "groups": groups}
+
+
+def mart(snapshot: str) -> dict:
+    with catalog.connect(snapshot) as con, tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        for name, frame in commutes.commute_marts(con).items():
+            frame.write_parquet(Path(tmp) / f"{name}.parquet", compression="zstd")
+        days, pkm = (pl.read_parquet(Path(tmp) / f"{name}.parquet") for name in ("commute_days", "commute_pkm"))
+        table = carbon.monthly_figures(days, pkm, carbon.load_factors(), carbon.default_mix())
+        return {"seconds": time.perf_counter() - start, "groups": table.height}
