@@ -53,6 +53,20 @@ def con(snapshot):
         yield c
 
 
+@pytest.fixture(scope="module")
+def mart_con(snapshot):
+    """The test snapshot, validated, with its marts built."""
+    import datetime as dt
+
+    from pipelines import marts
+    from pipelines.quality.gate import validate
+
+    validate(snapshot, now=dt.datetime(2026, 11, 23))
+    marts.build(snapshot)
+    with marts.connect(snapshot) as con:
+        yield con
+
+
 @pytest.fixture(scope="session")
 def truth(snapshot) -> dict[str, pl.DataFrame]:
     folder = ground_truth_dir() / snapshot

@@ -59,7 +59,8 @@ def connect(snapshot: str) -> duckdb.DuckDBPyConnection:
 
 
 def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Build every mart of a validated snapshot (member_month, rfm, migration, commute_days, commute_pkm)."""
+    """Build every mart of a validated snapshot (member_month, rfm, migration, merchant_month,
+    merchant_cells, commute_days, commute_pkm)."""
     require_passing(snapshot)
     final = marts_dir(snapshot)
     if not force and is_current(snapshot):
@@ -74,18 +75,26 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
         config = load_config()
         register_config(con, config)
         params = config.sql_params(snapshot)
+        con.execute(f"CREATE TEMP VIEW merchant_paid AS {sql.load('merchant_paid')}")
         built: dict[str, int] = {}
         # Each mart reads the ones before it through a view of its Parquet file.
         for name, query, args in (
             ("member_month", "mart_member_month", {}),
             ("rfm", "rfm", params),
             ("migration", "migration", {}),
+            ("merchant_visits", "merchant_visits", {}),
+            ("merchant_month", "merchant_month", {}),
+            ("merchant_cells", "merchant_cells", {"period_start": params["period_start"]}),
         ):
             if progress:
                 progress(name)
             target = tmp / f"{name}.parquet"
             built[name] = catalog.write_parquet(con, sql.load(query), target, args)
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(target))})')
+        # Customer-level facts stay inside the build: no mart holds a customer of a merchant.
+        con.execute("DROP VIEW merchant_visits")
+        (tmp / "merchant_visits.parquet").unlink()
+        del built["merchant_visits"]
         if progress:
             progress("commute_days, commute_pkm")
         for name, frame in commutes.commute_marts(con).items():

@@ -149,6 +149,11 @@ def resolve_list(token: str, snapshot: str) -> list[str]:
 
     queries = {
         "@carbon_programme": "SELECT employer_id FROM employers WHERE in_carbon_programme ORDER BY employer_id",
+        "@merchant_sample": (
+            "SELECT id FROM (SELECT merchant_id AS id, row_number() OVER (ORDER BY count(*) DESC, merchant_id) AS r "
+            "FROM purchases GROUP BY merchant_id) WHERE r IN (1, 10, 30) "
+            "UNION (SELECT max(merchant_id) FROM merchants) UNION (SELECT min(brand_id) FROM merchants) ORDER BY id"
+        ),
     }
     if token not in queries:
         raise RunError(f"unknown list {token!r} in batch file; known: {', '.join(queries)}")

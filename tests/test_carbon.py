@@ -208,17 +208,6 @@ def test_detected_mode_patterns_match_the_planted_ones(snapshot, truth):
             assert share == pytest.approx(expected.get(p, 0), abs=0.05), (employer, p)
 
 
-@pytest.fixture(scope="module")
-def mart_con(snapshot):
-    from pipelines import marts
-    from pipelines.quality.gate import validate
-
-    validate(snapshot, now=dt.datetime(2026, 11, 23))
-    marts.build(snapshot)
-    with marts.connect(snapshot) as con:
-        yield con
-
-
 def test_employer_report_totals_agree_with_the_mart(mart_con):
     employer = mart_con.execute("SELECT min(employer_id) FROM employers").fetchall()[0][0]
     report = carbon.employer_report(mart_con, employer)

@@ -1,0 +1,83 @@
+"""Disclosure control for merchant-facing outputs, enforced below every notebook.
+
+Rules (see the merchant profile's methods note):
+- Small cells: a displayed cell counting fewer than k distinct customers (but more than none)
+  is suppressed.
+- Complementary suppression: a table whose cells add up to a published total (customers by
+  age band add up to the customers in the headline) must not let a suppressed cell be worked
+  out by subtraction. So while a table has exactly one suppressed cell, or its suppressed
+  cells together count fewer than k customers, the smallest remaining non-zero cell is
+  suppressed too. What a reader can then learn is only the sum of two or more suppressed
+  cells, which is itself at least k.
+- Peer benchmarks are shown only for a group of at least PEER_MIN_MERCHANTS merchants none of
+  which has more than PEER_MAX_SHARE of the group's revenue.
+- Identifiers: only aggregate columns may leave; frames carrying an identifier column are
+  refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from pipelines.schema import BRAND_ID, MERCHANT_ID
+
+DEFAULT_K = 10
+PEER_MIN_MERCHANTS = 5
+PEER_MAX_SHARE = 0.5
+#: Columns that identify a person, a card, an account or a single transaction.
+IDENTIFIERS = frozenset({"member_id", "card_id", "account_id", "customer_id", "purchase_id", "guardian_member_id"})
+
+
+class PrivacyError(ValueError):
+    """A parameter or an output that would break the disclosure rules."""
+
+
+def check_unit(unit: str) -> str:
+    """A merchant outlet ID or chain brand ID as the schema defines them (safe in file names)."""
+    if not (re.fullmatch(MERCHANT_ID, unit) or re.fullmatch(BRAND_ID, unit)):
+        raise PrivacyError(f"merchant must be an outlet ID like S0000001 or a brand ID like B0001, got {unit!r}")
+    return unit
+
+
+def suppress(cells: pl.DataFrame, k: int, additive: bool = True) -> pl.DataFrame:
+    """Suppress small cells of one displayed table (null every figure, `suppressed` true).
+
+    `cells` has a `customers` column (distinct customers in the cell) and any other figures.
+    `additive`: the cells partition a published total, so complementary suppression applies.
+    """
+    if k < 1:
+        raise PrivacyError(f"minimum group size k must be at least 1, got {k}")
+    n = cells["customers"].to_list()
+    hidden = [0 < c < k for c in n]
+    if additive and any(hidden):
+        order = sorted((c, i) for i, c in enumerate(n) if c > 0)
+        while sum(hidden) == 1 or sum(c for c, h in zip(n, hidden, strict=True) if h) < k:
+            nxt = next(((c, i) for c, i in order if not hidden[i]), None)
+            if nxt is None:
+                break
+            hidden[nxt[1]] = True
+    flags = pl.Series("suppressed", hidden, dtype=pl.Boolean)
+    figures = [c for c in cells.columns if cells[c].dtype.is_numeric()]
+    return cells.with_columns(flags).with_columns(
+        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
+    )
+
+
+def peer_status(revenues: list[int]) -> tuple[bool, str]:
+    """Whether a peer group may be shown, and why not when it may not."""
+    if len(revenues) < PEER_MIN_MERCHANTS:
+        return False, f"the peer group has {len(revenues)} merchants; at least {PEER_MIN_MERCHANTS} are needed"
+    total = sum(revenues)
+    if total <= 0 or max(revenues) > PEER_MAX_SHARE * total:
+        return False, "one merchant takes more than half of the peer group's revenue"
+    return True, ""
+
+
+def release(frame: pl.DataFrame) -> pl.DataFrame:
+    """The last check before a frame is shown: no identifier column may be in it."""
+    found = IDENTIFIERS & set(frame.columns)
+    if found:
+        raise PrivacyError(f"refusing to release identifier columns {sorted(found)}")
+    return frame

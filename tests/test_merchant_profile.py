@@ -1,0 +1,200 @@
+"""Merchant profiles: figures by hand on crafted purchases, the disclosure rules, and no
+identifier in any published file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines import merchant_profile, privacy, sql
+from pipelines.schema import ACCOUNT_ID, CARD_ID, MEMBER_ID
+
+
+def _cells(*counts: int) -> pl.DataFrame:
+    return pl.DataFrame({"value": [f"v{i}" for i in range(len(counts))], "customers": list(counts)})
+
+
+def _hidden(frame: pl.DataFrame) -> list[str]:
+    return frame.filter("suppressed")["value"].to_list()
+
+
+def test_no_small_cells_nothing_suppressed():
+    assert _hidden(privacy.suppress(_cells(12, 30, 10), k=10)) == []
+
+
+def test_one_small_cell_takes_the_smallest_other_with_it():
+    out = privacy.suppress(_cells(40, 3, 25, 12), k=10)
+    assert _hidden(out) == ["v1", "v3"]
+    assert out.filter("suppressed")["customers"].null_count() == 2
+
+
+def test_suppressed_cells_must_together_reach_k():
+    # 2 + 3 = 5 < 10, so the next smallest (6) goes too: 11 >= 10.
+    assert _hidden(privacy.suppress(_cells(2, 3, 6, 50), k=10)) == ["v0", "v1", "v2"]
+
+
+def test_zero_cells_are_neither_small_nor_complements():
+    assert _hidden(privacy.suppress(_cells(0, 4, 20, 30), k=10)) == ["v1", "v2"]
+
+
+def test_non_additive_tables_get_primary_suppression_only():
+    assert _hidden(privacy.suppress(_cells(4, 20, 30), k=10, additive=False)) == ["v0"]
+
+
+@pytest.mark.parametrize(
+    ("revenues", "shown"),
+    [
+        ([10, 10, 10, 10], False),
+        ([10, 10, 10, 10, 10], True),
+        ([40, 10, 10, 10, 10], True),
+        ([41, 10, 10, 10, 10], False),
+    ],
+)
+def test_peer_rules(revenues, shown):
+    assert privacy.peer_status(revenues)[0] is shown
+
+
+@pytest.mark.parametrize("bad", ["../S0000001", "S0000001' OR 1=1", "S1", "", "B0001/x"])
+def test_merchant_parameter_is_checked(bad):
+    with pytest.raises(privacy.PrivacyError):
+        privacy.check_unit(bad)
+
+
+def test_identifier_columns_are_refused():
+    with pytest.raises(privacy.PrivacyError, match="member_id"):
+        privacy.release(pl.DataFrame({"member_id": ["M1"], "customers": [1]}))
+
+
+def crafted() -> duckdb.DuckDBPyConnection:
+    """Outlets S1 and S2 of chain B1 (convenience), S3 independent (pharmacy). Member A (F,
+    born 1990) pays by card, member B (M, 1960) from the wallet, card Z is unregistered."""
+    at = dt.datetime
+    purchases = [
+        (1, at(2025, 1, 6, 8, 10), "S1", 100, "card", "CA", None),
+        (2, at(2025, 1, 7, 8, 20), "S1", 200, "card", "CA", None),
+        (3, at(2025, 1, 7, 12, 0), "S1", 300, "wallet", None, "AB"),
+        (4, at(2025, 1, 8, 18, 0), "S1", 50, "card", "CZ", None),
+        (5, at(2025, 1, 9, 9, 0), "S3", 80, "card", "CA", None),
+        (6, at(2025, 2, 3, 8, 0), "S1", 100, "card", "CA", None),
+        (7, at(2025, 2, 4, 8, 0), "S2", 60, "wallet", None, "AB"),
+    ]
+    con = duckdb.connect()
+    frames = {
+        "purchases": pl.DataFrame(
+            purchases,
+            schema=["purchase_id", "purchased_at", "merchant_id", "amount", "payment_method", "card_id", "account_id"],
+            orient="row",
+        ),
+        "merchants": pl.DataFrame(
+            {
+                "merchant_id": ["S1", "S2", "S3"],
+                "merchant_name": ["B1 #1", "B1 #2", "Pharmacy"],
+                "brand_id": ["B1", "B1", None],
+                "brand_name": ["B1", "B1", None],
+                "category": ["convenience_store", "convenience_store", "pharmacy"],
+                "district_id": ["D01", "D01", "D02"],
+            }
+        ),
+        "cards": pl.DataFrame({"card_id": ["CA", "CZ"], "member_id": ["A", None]}),
+        "members": pl.DataFrame(
+            {
+                "member_id": ["A", "B"],
+                "account_id": ["AA", "AB"],
+                "gender": ["F", "M"],
+                "birth_year": [1990, 1960],
+                "home_district_id": ["D01", "D02"],
+            }
+        ),
+        "districts": pl.DataFrame({"district_id": ["D01", "D02"], "name_en": ["North", "South"]}),
+        "rfm": pl.DataFrame({"member_id": ["A"], "month_end": [dt.date(2025, 1, 31)], "segment": ["Champions"]}),
+    }
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    con.execute(f"CREATE VIEW merchant_paid AS {sql.load('merchant_paid')}")
+    con.execute(f"CREATE TABLE merchant_visits AS {sql.load('merchant_visits')}")
+    return con
+
+
+@pytest.fixture(scope="module")
+def marts() -> dict[str, pl.DataFrame]:
+    con = crafted()
+    month = pl.from_arrow(con.sql(sql.load("merchant_month")).to_arrow_table())
+    cells = pl.from_arrow(con.sql(sql.load("merchant_cells"), params={"period_start": "2025-01-01"}).to_arrow_table())
+    return {"month": month, "cells": cells}
+
+
+def _cell_counts(cells: pl.DataFrame, unit: str, month: int, dimension: str) -> dict[str, int]:
+    rows = cells.filter(
+        (pl.col("unit_id") == unit) & (pl.col("month").dt.month() == month) & (pl.col("dimension") == dimension)
+    )
+    return dict(rows.select("value", "customers").rows())
+
+
+def test_headline_by_hand(marts):
+    month = marts["month"].sort("level", "unit_id", "month")
+    row = month.filter((pl.col("unit_id") == "S1") & (pl.col("month").dt.month() == 1)).row(0, named=True)
+    # A (twice), B, Z: 3 customers, 4 purchases, NT$650, ticket 162.5
+    assert (row["customers"], row["transactions"], row["revenue_ntd"], row["average_ticket_ntd"]) == (3, 4, 650, 162.5)
+    chain = month.filter((pl.col("unit_id") == "B1") & (pl.col("month").dt.month() == 2)).row(0, named=True)
+    assert (chain["customers"], chain["transactions"], chain["revenue_ntd"]) == (2, 2, 160)
+
+
+def test_distributions_by_hand(marts):
+    c = marts["cells"]
+    assert _cell_counts(c, "S1", 1, "visit_frequency") == {"1": 2, "2": 1}
+    assert _cell_counts(c, "S1", 1, "customer_type") == {"no history": 3}
+    assert _cell_counts(c, "S1", 2, "customer_type") == {"returning": 1}  # A came back
+    assert _cell_counts(c, "S2", 2, "customer_type") == {"new": 1}  # B's first visit to S2
+    assert _cell_counts(c, "B1", 2, "customer_type") == {"returning": 2}  # both knew the chain
+    assert _cell_counts(c, "S1", 1, "age_band") == {"30-39": 1, "65+": 1, "unregistered": 1}
+    assert _cell_counts(c, "S1", 1, "gender") == {"F": 1, "M": 1, "unregistered": 1}
+    assert _cell_counts(c, "S1", 1, "segment") == {"Champions": 1, "not scored": 1, "unregistered": 1}
+    assert _cell_counts(c, "S1", 1, "home_district") == {"North": 1, "South": 1, "unregistered": 1}
+    # Tuesday 7 January: A at 08:20 and B at 12:00; Monday 08:10 A.
+    hours = _cell_counts(c, "S1", 1, "hour_of_week")
+    assert hours == {"1-08": 1, "2-08": 1, "2-12": 1, "3-18": 1}
+    # A also bought at the pharmacy; nobody bought convenience elsewhere than S1 in January.
+    assert _cell_counts(c, "S1", 1, "cross_category") == {"pharmacy": 1}
+    assert _cell_counts(c, "S3", 1, "cross_category") == {"convenience_store": 1}
+
+
+def test_too_few_customers_gets_no_figures(marts):
+    month = marts["month"].filter((pl.col("unit_id") == "S1") & (pl.col("month").dt.month() == 1))
+    p = merchant_profile.Profile(
+        {"level": "outlet", "unit_id": "S1"}, "2025-01", 10, month.row(0, named=True), marts["cells"], "district"
+    )
+    assert not p.enough_customers
+    assert p.table("age_band").height == 0 and p.readings() == []
+    with pytest.raises(privacy.PrivacyError, match="not enough customers"):
+        p.headline()
+
+
+def test_unknown_merchant_and_bad_month_are_refused(mart_con):
+    with pytest.raises(ValueError, match="unknown merchant"):
+        merchant_profile.profile(mart_con, "S9999999")
+    with pytest.raises(ValueError, match="month must be one of"):
+        merchant_profile.profile(mart_con, "B0001", month="2031-01")
+    with pytest.raises(ValueError, match="peer scope"):
+        merchant_profile.profile(mart_con, "B0001", peer_scope="galaxy")
+
+
+def test_published_reports_hold_no_identifier(mart_con, snapshot, tmp_path, monkeypatch):
+    """Run the merchant batch and scan every file it publishes for any ID in the snapshot."""
+    from pipelines import runner
+
+    monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
+    result = runner.run(snapshot, batch="merchants", force=True)
+    assert result.ok
+    ids = set()
+    for table, column in (("members", "member_id"), ("members", "account_id"), ("cards", "card_id")):
+        ids |= {r[0] for r in mart_con.execute(f"SELECT {column} FROM {table}").fetchall()}
+    pattern = re.compile("|".join(p.strip("^$") for p in (MEMBER_ID, CARD_ID, ACCOUNT_ID)))
+    files = [f for f in result.folder.rglob("*") if f.is_file()]
+    assert len([f for f in files if f.suffix == ".html"]) >= 5
+    for f in files:
+        found = set(pattern.findall(f.read_text(errors="replace"))) & ids
+        assert not found, f"{f.name} holds identifiers {sorted(found)[:3]}"
