@@ -236,26 +236,20 @@ def run_benchmarks(
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
     parts: list[str] = []
+    plan = [
+        *((scale, "generation and scan", generation_and_scan) for scale in scales),
+        (gate_scale, "the gate next to its floor", gate_and_floor),
+        (segments_scale, "segment marts against pandas, Polars and the floor", segments_vs_alternatives),
+        (carbon_scale, "commute carbon marts against their floor", carbon_vs_floor),
+    ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
-        for scale in [s for s in scales if s]:
-            parts.append(f"generation and scan at scale {scale:g}")
+        for scale, what, part in plan:
+            if not scale:  # a scale of 0 skips the part
+                continue
+            parts.append(f"{what} at scale {scale:g}")
             log(f"benchmark: {parts[-1]} ...")
-            measurements += generation_and_scan(scale, Path(tmp))
+            measurements += part(scale, Path(tmp))
             shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
-        if gate_scale:
-            parts.append(f"the gate next to its floor at scale {gate_scale:g}")
-            log(f"benchmark: {parts[-1]} ...")
-            measurements += gate_and_floor(gate_scale, Path(tmp))
-            shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
-        if segments_scale:
-            parts.append(f"segment marts against pandas, Polars and the floor at scale {segments_scale:g}")
-            log(f"benchmark: {parts[-1]} ...")
-            measurements += segments_vs_alternatives(segments_scale, Path(tmp))
-            shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
-        if carbon_scale:
-            parts.append(f"commute carbon marts against their floor at scale {carbon_scale:g}")
-            log(f"benchmark: {parts[-1]} ...")
-            measurements += carbon_vs_floor(carbon_scale, Path(tmp))
     header = [
         f"## {dt.date.today().isoformat()}: {', '.join(parts)}",
         "",

@@ -77,30 +77,33 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
         params = config.sql_params(snapshot)
         con.execute(f"CREATE TEMP VIEW merchant_paid AS {sql.load('merchant_paid')}")
         built: dict[str, int] = {}
-        # Each mart reads the ones before it through a view of its Parquet file.
-        for name, query, args in (
-            ("member_month", "mart_member_month", {}),
-            ("rfm", "rfm", params),
-            ("migration", "migration", {}),
-            ("merchant_visits", "merchant_visits", {}),
-            ("merchant_month", "merchant_month", {}),
-            ("merchant_cells", "merchant_cells", {"period_start": params["period_start"]}),
+        # Intermediates (kept False) are written beside the marts but never published:
+        # merchant_visits holds the customers of each merchant, which no mart may.
+        scratch = tmp / ".scratch"
+        scratch.mkdir()
+        # Each step reads the ones before it through a view of its Parquet file.
+        for name, query, args, kept in (
+            ("member_month", "mart_member_month", {}, True),
+            ("rfm", "rfm", params, True),
+            ("migration", "migration", {}, True),
+            ("merchant_visits", "merchant_visits", {}, False),
+            ("merchant_month", "merchant_month", {}, True),
+            ("merchant_cells", "merchant_cells", {"period_start": params["period_start"]}, True),
         ):
             if progress:
                 progress(name)
-            target = tmp / f"{name}.parquet"
-            built[name] = catalog.write_parquet(con, sql.load(query), target, args)
+            target = (tmp if kept else scratch) / f"{name}.parquet"
+            rows = catalog.write_parquet(con, sql.load(query), target, args)
+            if kept:
+                built[name] = rows
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(target))})')
-        # Customer-level facts stay inside the build: no mart holds a customer of a merchant.
-        con.execute("DROP VIEW merchant_visits")
-        (tmp / "merchant_visits.parquet").unlink()
-        del built["merchant_visits"]
         if progress:
             progress("commute_days, commute_pkm")
         for name, frame in commutes.commute_marts(con).items():
             frame.write_parquet(tmp / f"{name}.parquet", compression="zstd")
             built[name] = frame.height
         con.close()
+        shutil.rmtree(scratch)
         stamp = _stamp(snapshot) | {"marts": built}
         (tmp / MARTS_FILE).write_text(json.dumps(stamp, indent=2) + "\n")
         old = final.with_name(f".old-{snapshot}-{os.getpid()}")

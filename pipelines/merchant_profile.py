@@ -147,8 +147,7 @@ def profile(
     privacy.check_unit(merchant)
     if peer_scope not in PEER_SCOPES:
         raise ValueError(f"peer scope must be one of {', '.join(PEER_SCOPES)}, got {peer_scope!r}")
-    if k < 1:
-        raise ValueError(f"minimum group size k must be at least 1, got {k}")
+    privacy.check_k(k)
     level = "chain" if merchant.startswith("B") else "outlet"
     known = catalog.frame(
         con,

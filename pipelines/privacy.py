@@ -41,14 +41,19 @@ def check_unit(unit: str) -> str:
     return unit
 
 
+def check_k(k: int) -> int:
+    if k < 1:
+        raise PrivacyError(f"minimum group size k must be at least 1, got {k}")
+    return k
+
+
 def suppress(cells: pl.DataFrame, k: int, additive: bool = True) -> pl.DataFrame:
     """Suppress small cells of one displayed table (null every figure, `suppressed` true).
 
     `cells` has a `customers` column (distinct customers in the cell) and any other figures.
     `additive`: the cells partition a published total, so complementary suppression applies.
     """
-    if k < 1:
-        raise PrivacyError(f"minimum group size k must be at least 1, got {k}")
+    check_k(k)
     n = cells["customers"].to_list()
     hidden = [0 < c < k for c in n]
     if additive and any(hidden):
