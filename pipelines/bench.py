@@ -64,6 +64,16 @@ def measure(name: str, code: str, env: dict[str, str] | None = None) -> Measurem
     return Measurement(name, detail.pop("seconds"), peak / 2**20, detail)
 
 
+def timed_query(snapshot: str, query: str) -> dict:
+    """Seconds to run `query` on the snapshot's catalog and fetch every row: a floor's measure."""
+    from pipelines import catalog
+
+    with catalog.connect(snapshot) as con:
+        start = time.perf_counter()
+        groups = len(con.execute(query).fetchall())
+        return {"seconds": time.perf_counter() - start, "groups": groups}
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -200,22 +210,53 @@ _FUNCTION = """
 """
 
 
+def _functions_vs_floor(
+    snap: str, gen: Measurement, module: str, table: str, steps: dict[str, str], env: dict[str, str]
+) -> list[Measurement]:
+    """Run `module`'s functions, the floor first, each in its own process; notes compare to the floor."""
+    rows = gen.detail["tables"][table]
+    out = [gen]
+    for label, function in steps.items():
+        m = measure(label, _FUNCTION.format(module=module, function=function, snapshot=snap), env)
+        m.detail["rows"] = rows
+        out.append(m)
+    for m in out[2:]:
+        m.detail["note"] = f"{m.seconds / out[1].seconds:.2f}x the floor; {rows:,} {table}"
+    return out
+
+
 def carbon_vs_floor(scale: float, data: Path) -> list[Measurement]:
     """The commute carbon marts for all employers next to trips joined to staff cards."""
     env = {"CARD_INSIGHTS_DATA": str(data)}
     snap = f"bench-carbon-s{scale:g}"
-    gen = generated(snap, scale, env)
-    trips = gen.detail["tables"]["trips"]
     steps = {
         "floor: trips x staff cards, km by employer, month, mode": "floor",
         "carbon marts (commutes, per employer and month, kg CO2e)": "mart",
     }
-    out = [gen]
-    for label, function in steps.items():
-        m = measure(label, _FUNCTION.format(module="bench_carbon", function=function, snapshot=snap), env)
-        m.detail["rows"] = trips
-        out.append(m)
-    out[2].detail["note"] = f"{out[2].seconds / out[1].seconds:.2f}x the floor; {trips:,} trips"
+    return _functions_vs_floor(snap, generated(snap, scale, env), "bench_carbon", "trips", steps, env)
+
+
+MERCHANT_DUCKDB_MEMORY = "3GB"
+
+
+def merchants_vs_floor(scale: float, data: Path) -> list[Measurement]:
+    """The merchant marts for all merchants next to DuckDB's bare GROUP BY merchant and Polars."""
+    from pipelines import bench_merchants
+
+    # The 4 GB goal is for DuckDB limited to 3 GB (it spills the rest); all three get the same limit.
+    env = {"CARD_INSIGHTS_DATA": str(data), "CARD_INSIGHTS_DUCKDB_MEMORY": MERCHANT_DUCKDB_MEMORY}
+    snap = f"bench-merchants-s{scale:g}"
+    gen = generated(snap, scale, env)
+    os.environ["CARD_INSIGHTS_DATA"] = str(data)
+    bench_merchants.prepare(snap)
+    steps = {
+        "floor: DuckDB GROUP BY merchant (count, sum, count distinct payers)": "floor",
+        "polars: the same headline": "polars_headline",
+        "merchant marts (visits, headline, all distribution cells)": "mart",
+    }
+    out = _functions_vs_floor(snap, gen, "bench_merchants", "purchases", steps, env)
+    for m in (out[1], out[3]):
+        m.detail["note"] = f"{m.detail.get('note', 'the floor')}; DuckDB memory limit {MERCHANT_DUCKDB_MEMORY}"
     return out
 
 
@@ -232,6 +273,7 @@ def run_benchmarks(
     results: Path,
     segments_scale: float = 0,
     carbon_scale: float = 0,
+    merchants_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -241,6 +283,7 @@ def run_benchmarks(
         (gate_scale, "the gate next to its floor", gate_and_floor),
         (segments_scale, "segment marts against pandas, Polars and the floor", segments_vs_alternatives),
         (carbon_scale, "commute carbon marts against their floor", carbon_vs_floor),
+        (merchants_scale, "merchant marts against their floor and Polars", merchants_vs_floor),
     ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale, what, part in plan:

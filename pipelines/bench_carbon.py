@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import carbon, catalog, commutes
+from pipelines.bench import timed_query
 
 _FLOOR_SQL = """
 SELECT c.employer_id, date_trunc('month', t.tap_in_at) AS month, t.mode, sum(t.distance_km) AS km
@@ -25,10 +26,7 @@ GROUP BY ALL
 
 
 def floor(snapshot: str) -> dict:
-    with catalog.connect(snapshot) as con:
-        start = time.perf_counter()
-        groups = len(con.execute(_FLOOR_SQL).fetchall())
-        return {"seconds": time.perf_counter() - start, "groups": groups}
+    return timed_query(snapshot, _FLOOR_SQL)
 
 
 def mart(snapshot: str) -> dict:

@@ -330,6 +330,9 @@ def bench(
     carbon_scale: Annotated[
         float, typer.Option(help="Scale of the commute-carbon benchmark (22 gives 20M trips); 0 skips it.")
     ] = 22.0,
+    merchants_scale: Annotated[
+        float, typer.Option(help="Scale of the merchant-marts benchmark (63 gives 50M purchases); 0 skips it.")
+    ] = 63.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
@@ -344,6 +347,7 @@ def bench(
         gate_scale=gate_scale,
         segments_scale=segments_scale,
         carbon_scale=carbon_scale,
+        merchants_scale=merchants_scale,
         results=results,
         log=console.print,
     )

@@ -58,6 +58,58 @@ def connect(snapshot: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# A step: (mart name, SQL file, bound parameters, kept). Intermediates (kept False) are never
+# published: merchant_paid and merchant_visits hold the customers of each merchant, which no
+# mart may.
+Step = tuple[str, str, dict[str, Any], bool]
+
+
+def segment_steps(params: dict[str, Any]) -> list[Step]:
+    return [
+        ("member_month", "mart_member_month", {}, True),
+        ("rfm", "rfm", params, True),
+        ("migration", "migration", {}, True),
+    ]
+
+
+def merchant_steps(period_start: str) -> list[Step]:
+    """Reads the rfm mart."""
+    return [
+        ("merchant_units", "merchant_units", {}, False),
+        ("merchant_customers", "merchant_customers", {}, False),
+        ("merchant_paid", "merchant_paid", {}, False),
+        ("merchant_visits", "merchant_visits", {}, False),
+        ("merchant_month", "merchant_month", {}, True),
+        ("merchant_customer_cells", "merchant_customer_cells", {"period_start": period_start}, False),
+        ("merchant_hour_cells", "merchant_hour_cells", {}, False),
+        ("merchant_cross_cells", "merchant_cross_cells", {}, False),
+        ("merchant_cells", "merchant_cells", {}, True),
+    ]
+
+
+def write_steps(
+    con: duckdb.DuckDBPyConnection,
+    steps: list[Step],
+    folder: Path,
+    scratch: Path,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Write each step's Parquet (intermediates into `scratch`) and make it a view that the
+    later steps read; returns the rows of each kept mart."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    built: dict[str, int] = {}
+    for name, query, args, kept in steps:
+        if progress:
+            progress(name)
+        target = (folder if kept else scratch) / f"{name}.parquet"
+        rows = catalog.write_parquet(con, sql.load(query), target, args)
+        if kept:
+            built[name] = rows
+        source = catalog.sql_literal(str(target))
+        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({source})')
+    return built
+
+
 def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build every mart of a validated snapshot (member_month, rfm, migration, merchant_month,
     merchant_cells, commute_days, commute_pkm)."""
@@ -75,28 +127,8 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
         config = load_config()
         register_config(con, config)
         params = config.sql_params(snapshot)
-        con.execute(f"CREATE TEMP VIEW merchant_paid AS {sql.load('merchant_paid')}")
-        built: dict[str, int] = {}
-        # Intermediates (kept False) are written beside the marts but never published:
-        # merchant_visits holds the customers of each merchant, which no mart may.
         scratch = tmp / ".scratch"
-        scratch.mkdir()
-        # Each step reads the ones before it through a view of its Parquet file.
-        for name, query, args, kept in (
-            ("member_month", "mart_member_month", {}, True),
-            ("rfm", "rfm", params, True),
-            ("migration", "migration", {}, True),
-            ("merchant_visits", "merchant_visits", {}, False),
-            ("merchant_month", "merchant_month", {}, True),
-            ("merchant_cells", "merchant_cells", {"period_start": params["period_start"]}, True),
-        ):
-            if progress:
-                progress(name)
-            target = (tmp if kept else scratch) / f"{name}.parquet"
-            rows = catalog.write_parquet(con, sql.load(query), target, args)
-            if kept:
-                built[name] = rows
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(target))})')
+        built = write_steps(con, segment_steps(params) + merchant_steps(params["period_start"]), tmp, scratch, progress)
         if progress:
             progress("commute_days, commute_pkm")
         for name, frame in commutes.commute_marts(con).items():

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from pipelines import merchant_profile, privacy, sql
+from pipelines import marts, merchant_profile, privacy, sql
 from pipelines.schema import ACCOUNT_ID, CARD_ID, MEMBER_ID
 
 
@@ -69,18 +70,24 @@ def test_identifier_columns_are_refused():
         privacy.release(pl.DataFrame({"member_id": ["M1"], "customers": [1]}))
 
 
-def crafted() -> duckdb.DuckDBPyConnection:
+S1, S2, S3, B1 = "S0000001", "S0000002", "S0000003", "B0001"
+
+
+def crafted(folder: Path) -> duckdb.DuckDBPyConnection:
     """Outlets S1 and S2 of chain B1 (convenience), S3 independent (pharmacy). Member A (F,
-    born 1990) pays by card, member B (M, 1960) from the wallet, card Z is unregistered."""
+    born 1990) pays by card, member B (M, 1960) from the wallet, card Z is unregistered.
+    The intermediates are written to `folder`; the marts' SQL runs on the connection."""
     at = dt.datetime
+    card_a, card_z, wallet_b = "K000000001", "K000000002", "W00000002"
     purchases = [
-        (1, at(2025, 1, 6, 8, 10), "S1", 100, "card", "CA", None),
-        (2, at(2025, 1, 7, 8, 20), "S1", 200, "card", "CA", None),
-        (3, at(2025, 1, 7, 12, 0), "S1", 300, "wallet", None, "AB"),
-        (4, at(2025, 1, 8, 18, 0), "S1", 50, "card", "CZ", None),
-        (5, at(2025, 1, 9, 9, 0), "S3", 80, "card", "CA", None),
-        (6, at(2025, 2, 3, 8, 0), "S1", 100, "card", "CA", None),
-        (7, at(2025, 2, 4, 8, 0), "S2", 60, "wallet", None, "AB"),
+        (1, at(2025, 1, 6, 8, 10), S1, 100, "card", card_a, None),
+        (2, at(2025, 1, 7, 8, 20), S1, 200, "card", card_a, None),
+        (3, at(2025, 1, 7, 12, 0), S1, 300, "wallet", None, wallet_b),
+        (4, at(2025, 1, 8, 18, 0), S1, 50, "card", card_z, None),
+        (5, at(2025, 1, 9, 9, 0), S3, 80, "card", card_a, None),
+        (6, at(2025, 2, 3, 8, 0), S1, 100, "card", card_a, None),
+        (7, at(2025, 2, 4, 8, 0), S2, 60, "wallet", None, wallet_b),
+        (8, at(2025, 2, 5, 9, 0), S2, 40, "card", card_a, None),
     ]
     con = duckdb.connect()
     frames = {
@@ -91,39 +98,41 @@ def crafted() -> duckdb.DuckDBPyConnection:
         ),
         "merchants": pl.DataFrame(
             {
-                "merchant_id": ["S1", "S2", "S3"],
+                "merchant_id": [S1, S2, S3],
                 "merchant_name": ["B1 #1", "B1 #2", "Pharmacy"],
-                "brand_id": ["B1", "B1", None],
+                "brand_id": [B1, B1, None],
                 "brand_name": ["B1", "B1", None],
                 "category": ["convenience_store", "convenience_store", "pharmacy"],
                 "district_id": ["D01", "D01", "D02"],
             }
         ),
-        "cards": pl.DataFrame({"card_id": ["CA", "CZ"], "member_id": ["A", None]}),
+        "cards": pl.DataFrame({"card_id": [card_a, card_z], "member_id": ["M00000001", None]}),
         "members": pl.DataFrame(
             {
-                "member_id": ["A", "B"],
-                "account_id": ["AA", "AB"],
+                "member_id": ["M00000001", "M00000002"],
+                "account_id": ["W00000001", wallet_b],
                 "gender": ["F", "M"],
                 "birth_year": [1990, 1960],
                 "home_district_id": ["D01", "D02"],
             }
         ),
         "districts": pl.DataFrame({"district_id": ["D01", "D02"], "name_en": ["North", "South"]}),
-        "rfm": pl.DataFrame({"member_id": ["A"], "month_end": [dt.date(2025, 1, 31)], "segment": ["Champions"]}),
+        "rfm": pl.DataFrame(
+            {"member_id": ["M00000001"], "month_end": [dt.date(2025, 1, 31)], "segment": ["Champions"]}
+        ),
     }
     for name, frame in frames.items():
         con.register(name, frame.to_arrow())
-    con.execute(f"CREATE VIEW merchant_paid AS {sql.load('merchant_paid')}")
-    con.execute(f"CREATE TABLE merchant_visits AS {sql.load('merchant_visits')}")
+    steps = marts.merchant_steps("2025-01-01")
+    marts.write_steps(con, [s for s in steps if not s[3]], folder, folder)
     return con
 
 
 @pytest.fixture(scope="module")
-def marts() -> dict[str, pl.DataFrame]:
-    con = crafted()
+def crafted_marts(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    con = crafted(tmp_path_factory.mktemp("crafted"))
     month = pl.from_arrow(con.sql(sql.load("merchant_month")).to_arrow_table())
-    cells = pl.from_arrow(con.sql(sql.load("merchant_cells"), params={"period_start": "2025-01-01"}).to_arrow_table())
+    cells = pl.from_arrow(con.sql(sql.load("merchant_cells")).to_arrow_table())
     return {"month": month, "cells": cells}
 
 
@@ -134,38 +143,45 @@ def _cell_counts(cells: pl.DataFrame, unit: str, month: int, dimension: str) -> 
     return dict(rows.select("value", "customers").rows())
 
 
-def test_headline_by_hand(marts):
-    month = marts["month"].sort("level", "unit_id", "month")
-    row = month.filter((pl.col("unit_id") == "S1") & (pl.col("month").dt.month() == 1)).row(0, named=True)
+def test_headline_by_hand(crafted_marts):
+    month = crafted_marts["month"].sort("level", "unit_id", "month")
+    row = month.filter((pl.col("unit_id") == S1) & (pl.col("month").dt.month() == 1)).row(0, named=True)
     # A (twice), B, Z: 3 customers, 4 purchases, NT$650, ticket 162.5
     assert (row["customers"], row["transactions"], row["revenue_ntd"], row["average_ticket_ntd"]) == (3, 4, 650, 162.5)
-    chain = month.filter((pl.col("unit_id") == "B1") & (pl.col("month").dt.month() == 2)).row(0, named=True)
-    assert (chain["customers"], chain["transactions"], chain["revenue_ntd"]) == (2, 2, 160)
+    chain = month.filter((pl.col("unit_id") == B1) & (pl.col("month").dt.month() == 2)).row(0, named=True)
+    # A at S1 (NT$100) and S2 (NT$40), B at S2 (NT$60)
+    assert (chain["customers"], chain["transactions"], chain["revenue_ntd"]) == (2, 3, 200)
 
 
-def test_distributions_by_hand(marts):
-    c = marts["cells"]
-    assert _cell_counts(c, "S1", 1, "visit_frequency") == {"1": 2, "2": 1}
-    assert _cell_counts(c, "S1", 1, "customer_type") == {"no history": 3}
-    assert _cell_counts(c, "S1", 2, "customer_type") == {"returning": 1}  # A came back
-    assert _cell_counts(c, "S2", 2, "customer_type") == {"new": 1}  # B's first visit to S2
-    assert _cell_counts(c, "B1", 2, "customer_type") == {"returning": 2}  # both knew the chain
-    assert _cell_counts(c, "S1", 1, "age_band") == {"30-39": 1, "65+": 1, "unregistered": 1}
-    assert _cell_counts(c, "S1", 1, "gender") == {"F": 1, "M": 1, "unregistered": 1}
-    assert _cell_counts(c, "S1", 1, "segment") == {"Champions": 1, "not scored": 1, "unregistered": 1}
-    assert _cell_counts(c, "S1", 1, "home_district") == {"North": 1, "South": 1, "unregistered": 1}
+def test_distributions_by_hand(crafted_marts):
+    c = crafted_marts["cells"]
+    assert _cell_counts(c, S1, 1, "visit_frequency") == {"1": 2, "2": 1}
+    assert _cell_counts(c, S1, 1, "customer_type") == {"no history": 3}
+    assert _cell_counts(c, S1, 2, "customer_type") == {"returning": 1}  # A came back
+    assert _cell_counts(c, S2, 2, "customer_type") == {"new": 2}  # A's and B's first visits to S2
+    assert _cell_counts(c, B1, 2, "customer_type") == {"returning": 2}  # both knew the chain
+    assert _cell_counts(c, S1, 1, "age_band") == {"30-39": 1, "65+": 1, "unregistered": 1}
+    assert _cell_counts(c, S1, 1, "gender") == {"F": 1, "M": 1, "unregistered": 1}
+    assert _cell_counts(c, S1, 1, "segment") == {"Champions": 1, "not scored": 1, "unregistered": 1}
+    assert _cell_counts(c, S1, 1, "home_district") == {"North": 1, "South": 1, "unregistered": 1}
     # Tuesday 7 January: A at 08:20 and B at 12:00; Monday 08:10 A.
-    hours = _cell_counts(c, "S1", 1, "hour_of_week")
+    hours = _cell_counts(c, S1, 1, "hour_of_week")
     assert hours == {"1-08": 1, "2-08": 1, "2-12": 1, "3-18": 1}
     # A also bought at the pharmacy; nobody bought convenience elsewhere than S1 in January.
-    assert _cell_counts(c, "S1", 1, "cross_category") == {"pharmacy": 1}
-    assert _cell_counts(c, "S3", 1, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, S1, 1, "cross_category") == {"pharmacy": 1}
+    assert _cell_counts(c, S3, 1, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, B1, 1, "cross_category") == {"pharmacy": 1}
+    # February: A bought convenience at S1 and S2, B only at S2. Each outlet sees A buying
+    # convenience elsewhere; the chain sees nobody buying convenience outside B1.
+    assert _cell_counts(c, S1, 2, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, S2, 2, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, B1, 2, "cross_category") == {}
 
 
-def test_too_few_customers_gets_no_figures(marts):
-    month = marts["month"].filter((pl.col("unit_id") == "S1") & (pl.col("month").dt.month() == 1))
+def test_too_few_customers_gets_no_figures(crafted_marts):
+    month = crafted_marts["month"].filter((pl.col("unit_id") == S1) & (pl.col("month").dt.month() == 1))
     p = merchant_profile.Profile(
-        {"level": "outlet", "unit_id": "S1"}, "2025-01", 10, month.row(0, named=True), marts["cells"], "district"
+        {"level": "outlet", "unit_id": S1}, "2025-01", 10, month.row(0, named=True), crafted_marts["cells"], "district"
     )
     assert not p.enough_customers
     assert p.table("age_band").height == 0 and p.readings() == []

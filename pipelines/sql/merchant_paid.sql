@@ -1,16 +1,23 @@
--- Purchases with their outlet's brand and category, the customer behind them and the hour of
--- the week. A customer is the member behind the card or wallet account; an unregistered card
--- is its own customer (and has no demographics). Used as a view by the merchant marts.
+-- Purchases per outlet, customer, month and hour of the week (purchases and NT$), on integer
+-- keys (merchant_units, merchant_customers). A customer is the member behind the card or
+-- wallet account; an unregistered card is its own customer. The one join on ID strings is the
+-- purchase's payer (card or wallet account) to its customer.
+WITH payers AS (
+    SELECT c.card_id AS payer_id, coalesce(m.customer, -CAST(row_number() OVER (ORDER BY c.card_id) AS INTEGER)) AS customer
+    FROM cards c
+    LEFT JOIN merchant_customers m USING (member_id)
+    UNION ALL
+    SELECT account_id, customer FROM merchant_customers
+)
 SELECT
-    p.merchant_id,
-    m.brand_id,
-    m.category,
+    u.unit AS outlet,
+    y.customer,
     CAST(date_trunc('month', p.purchased_at) AS DATE) AS month,
-    isodow(p.purchased_at) AS dow,
-    hour(p.purchased_at) AS hour,
-    coalesce(c.member_id, a.member_id, p.card_id) AS customer_id,
-    p.amount
+    CAST(isodow(p.purchased_at) AS TINYINT) AS dow,
+    CAST(hour(p.purchased_at) AS TINYINT) AS hour,
+    count(*) AS purchases,
+    CAST(sum(p.amount) AS BIGINT) AS amount_ntd
 FROM purchases p
-JOIN merchants m USING (merchant_id)
-LEFT JOIN cards c ON c.card_id = p.card_id
-LEFT JOIN members a ON a.account_id = p.account_id
+JOIN merchant_units u ON u.unit_id = p.merchant_id AND u.level = 'outlet'
+JOIN payers y ON y.payer_id = coalesce(p.card_id, p.account_id)
+GROUP BY ALL

@@ -1,21 +1,19 @@
--- Customer-level facts, computed once and reused by every merchant figure: one row per
--- merchant unit (each outlet, and each chain brand over all its outlets), customer and month,
--- with visits, NT$ and the customer's first month at the unit within the snapshot.
-WITH units AS (
-    SELECT 'outlet' AS level, merchant_id AS unit_id, month, customer_id, amount FROM merchant_paid
-    UNION ALL
-    SELECT 'chain', brand_id, month, customer_id, amount FROM merchant_paid WHERE brand_id IS NOT NULL
+-- Customer-level facts, computed once and reused by every merchant figure: one row per merchant
+-- unit (each outlet, and each chain over all its outlets), customer and month, with visits
+-- (purchases), NT$ and the customer's first month at the unit within the snapshot.
+WITH outlets AS (
+    SELECT outlet AS unit, customer, month, CAST(sum(purchases) AS BIGINT) AS visits, CAST(sum(amount_ntd) AS BIGINT) AS amount_ntd
+    FROM merchant_paid
+    GROUP BY ALL
 ),
 visits AS (
-    SELECT level, unit_id, customer_id, month, count(*) AS visits, CAST(sum(amount) AS BIGINT) AS amount_ntd
-    FROM units
-    GROUP BY ALL
-),
-firsts AS (
-    SELECT level, unit_id, customer_id, min(month) AS first_month
-    FROM visits
+    SELECT * FROM outlets
+    UNION ALL
+    SELECT u.chain, o.customer, o.month, CAST(sum(o.visits) AS BIGINT), CAST(sum(o.amount_ntd) AS BIGINT)
+    FROM outlets o
+    JOIN merchant_units u USING (unit)
+    WHERE u.chain IS NOT NULL
     GROUP BY ALL
 )
-SELECT v.*, f.first_month
-FROM visits v
-JOIN firsts f USING (level, unit_id, customer_id)
+SELECT *, min(month) OVER (PARTITION BY unit, customer) AS first_month
+FROM visits

@@ -1,0 +1,71 @@
+"""The merchant marts for all merchants against DuckDB's bare GROUP BY and Polars, for `make bench`.
+
+The floor is the least any merchant headline needs: purchases grouped by outlet with count,
+sum and distinct payers (card or wallet account). Polars does that same headline. The marts
+do the real work: the customer behind each card or wallet, outlets and chains, customer-level
+visits per month, then the headline mart and every distribution cell (visit frequency, new or
+returning, age, gender, home district, RFM segment, hour of week, other categories bought).
+The segment marts they read (rfm) are built first by `prepare` and not timed: they have
+their own benchmark.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import catalog, marts
+from pipelines.bench import timed_query
+from pipelines.segments import load_config, register_config
+from pipelines.snapshot import table_glob
+
+_FLOOR_SQL = """
+SELECT merchant_id, count(*) AS transactions, sum(amount) AS revenue,
+    count(DISTINCT coalesce(card_id, account_id)) AS payers
+FROM purchases
+GROUP BY merchant_id
+"""
+
+
+def floor(snapshot: str) -> dict:
+    return timed_query(snapshot, _FLOOR_SQL)
+
+
+def polars_headline(snapshot: str) -> dict:
+    start = time.perf_counter()
+    headline = (
+        pl.scan_parquet(table_glob(snapshot, "purchases"))
+        .group_by("merchant_id")
+        .agg(
+            pl.len().alias("transactions"),
+            pl.col("amount").sum().alias("revenue"),
+            pl.coalesce("card_id", "account_id").n_unique().alias("payers"),
+        )
+        .collect()
+    )
+    return {"seconds": time.perf_counter() - start, "groups": headline.height}
+
+
+def prepare(snapshot: str) -> None:
+    """Write the segment marts that merchant_cells reads (not timed) where `marts.connect` finds them."""
+    folder = marts.marts_dir(snapshot)
+    folder.mkdir(parents=True, exist_ok=True)
+    with catalog.connect(snapshot) as con:
+        config = load_config()
+        register_config(con, config)
+        marts.write_steps(con, marts.segment_steps(config.sql_params(snapshot)), folder, folder / ".scratch")
+
+
+def mart(snapshot: str) -> dict:
+    """The merchant steps of `marts.build`: intermediates, merchant_month and merchant_cells."""
+    with marts.connect(snapshot) as con, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        period_start = load_config().sql_params(snapshot)["period_start"]
+        start = time.perf_counter()
+        rows = marts.write_steps(con, marts.merchant_steps(period_start), folder, folder / ".scratch")
+        seconds = time.perf_counter() - start
+        units = con.execute("SELECT count(*) FROM (SELECT DISTINCT level, unit_id FROM merchant_month)").fetchall()
+        return {"seconds": seconds, "groups": units[0][0], "cells": rows["merchant_cells"]}

@@ -1,0 +1,34 @@
+-- Every merchant unit with a small integer key, so the large merchant intermediates group and
+-- join on integers rather than ID strings: outlets (key > 0), and chain brands (key < 0) over
+-- all their outlets. An outlet's category and district are its own; a chain's the most common
+-- of its outlets. `chain` is the outlet's brand key; `category_bit` numbers the categories
+-- 0, 1, ... for the cross-category bit masks.
+WITH categories AS (
+    SELECT category, CAST(row_number() OVER (ORDER BY category) - 1 AS TINYINT) AS category_bit
+    FROM (SELECT DISTINCT category FROM merchants)
+),
+brands AS (
+    SELECT brand_id, -CAST(row_number() OVER (ORDER BY brand_id) AS INTEGER) AS unit
+    FROM (SELECT DISTINCT brand_id FROM merchants WHERE brand_id IS NOT NULL)
+),
+units AS (
+    SELECT
+        CAST(row_number() OVER (ORDER BY m.merchant_id) AS INTEGER) AS unit,
+        'outlet' AS level,
+        m.merchant_id AS unit_id,
+        m.merchant_name AS unit_name,
+        m.category,
+        m.district_id,
+        b.unit AS chain
+    FROM merchants m
+    LEFT JOIN brands b USING (brand_id)
+    UNION ALL
+    SELECT b.unit, 'chain', b.brand_id, any_value(m.brand_name), mode(m.category), mode(m.district_id), NULL
+    FROM merchants m
+    JOIN brands b USING (brand_id)
+    GROUP BY b.unit, b.brand_id
+)
+SELECT u.*, c.category_bit
+FROM units u
+JOIN categories c USING (category)
+ORDER BY unit
