@@ -260,6 +260,33 @@ def merchants_vs_floor(scale: float, data: Path) -> list[Measurement]:
     return out
 
 
+def report_runs(scale: float, data: Path) -> list[Measurement]:
+    """The default batch and 100 merchant profiles through the runner, on a prepared snapshot."""
+    from pipelines import bench_reports
+
+    env = {"CARD_INSIGHTS_DATA": str(data), "CARD_INSIGHTS_REPORTS": str(data / "reports")}
+    snap = f"bench-reports-s{scale:g}"
+    gen = generated(snap, scale, env)
+    os.environ.update(env)
+    bench_reports.prepare(snap)
+    out = [gen]
+    steps = {
+        f"default batch (monthly), {bench_reports.JOBS} jobs": "monthly",
+        f"100 merchant profiles (busiest), {bench_reports.JOBS} jobs": "busiest",
+    }
+    for label, function in steps.items():
+        m = measure(label, _FUNCTION.format(module="bench_reports", function=function, snapshot=snap), env)
+        d = m.detail
+        cells = ", ".join(f"{label} {seconds:.0f} s" for label, seconds in d["slowest_cells"])
+        d["rows"] = gen.detail["rows"]
+        d["note"] = (
+            f"{d['reports']} reports, {m.seconds / d['reports']:.2f} s each; summed over the reports: notebooks "
+            f"{d['notebook_s']:.0f} s, HTML {d['html_s']:.1f} s; slowest cells: {cells}"
+        )
+        out.append(m)
+    return out
+
+
 def _row(m: Measurement) -> str:
     rows = m.detail.get("rows")
     rate = m.detail.get("rows_per_s")
@@ -274,6 +301,7 @@ def run_benchmarks(
     segments_scale: float = 0,
     carbon_scale: float = 0,
     merchants_scale: float = 0,
+    reports_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -284,6 +312,7 @@ def run_benchmarks(
         (segments_scale, "segment marts against pandas, Polars and the floor", segments_vs_alternatives),
         (carbon_scale, "commute carbon marts against their floor", carbon_vs_floor),
         (merchants_scale, "merchant marts against their floor and Polars", merchants_vs_floor),
+        (reports_scale, "report runs: the default batch and 100 merchant profiles", report_runs),
     ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale, what, part in plan:
@@ -292,7 +321,8 @@ def run_benchmarks(
             parts.append(f"{what} at scale {scale:g}")
             log(f"benchmark: {parts[-1]} ...")
             measurements += part(scale, Path(tmp))
-            shutil.rmtree(Path(tmp) / "snapshots", ignore_errors=True)
+            for folder in ("snapshots", "marts", "reports"):
+                shutil.rmtree(Path(tmp) / folder, ignore_errors=True)
     header = [
         f"## {dt.date.today().isoformat()}: {', '.join(parts)}",
         "",

@@ -6,7 +6,10 @@ JavaScript or network needed); analysts in JupyterLab may pass `interactive=True
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
+from altair.vegalite.v6.display import svg_renderer
 
 PALETTE = ["#1b6ca8", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#bab0ac"]
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -28,7 +31,27 @@ def _theme() -> alt.theme.ThemeConfig:
     }
 
 
+# vl-convert numbers gradients and clip paths from counters that live as long as the process,
+# so the same chart would get other IDs after other charts in a reused kernel; each chart is
+# its own SVG image, so numbering its IDs from 0 keeps it the same wherever it is drawn.
+_COUNTED_ID = re.compile(r"\b(gradient_|clip)(\d+)\b")
+
+
+def stable_svg_renderer(spec: dict, **metadata) -> dict[str, str]:
+    """Altair's SVG renderer with the chart's gradient and clip-path IDs numbered from 0."""
+    bundle = svg_renderer(spec, **metadata)
+    svg = bundle["image/svg+xml"]
+    numbers: dict[tuple[str, str], int] = {}
+    for key in _COUNTED_ID.findall(svg):
+        numbers.setdefault(key, sum(1 for k in numbers if k[0] == key[0]))
+    bundle["image/svg+xml"] = _COUNTED_ID.sub(lambda m: f"{m.group(1)}{numbers[(m.group(1), m.group(2))]}", svg)
+    return bundle
+
+
+alt.renderers.register("card_insights_svg", stable_svg_renderer)
+
+
 def use_theme(interactive: bool = False) -> None:
     """Enable the project theme; render SVG (offline, stable) unless `interactive`."""
     alt.theme.enable("card_insights")
-    alt.renderers.enable("default" if interactive else "svg")
+    alt.renderers.enable("default" if interactive else "card_insights_svg")

@@ -333,11 +333,16 @@ def bench(
     merchants_scale: Annotated[
         float, typer.Option(help="Scale of the merchant-marts benchmark (63 gives 50M purchases); 0 skips it.")
     ] = 63.0,
+    reports_scale: Annotated[
+        float,
+        typer.Option(help="Scale of the report-run benchmark (default batch, 100 merchant profiles); 0 skips it."),
+    ] = 1.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
 ) -> None:
-    """Measure generation, scan, the gate and the marts against their floors; append to RESULTS.md.
+    """Measure generation, scan, the gate and the marts against their floors, and report runs;
+    append to RESULTS.md.
 
     Each part runs in a fresh process on a freshly generated snapshot; a scale of 0 skips a part."""
     from pipelines.bench import run_benchmarks
@@ -348,6 +353,7 @@ def bench(
         segments_scale=segments_scale,
         carbon_scale=carbon_scale,
         merchants_scale=merchants_scale,
+        reports_scale=reports_scale,
         results=results,
         log=console.print,
     )

@@ -58,7 +58,8 @@ class Report:
 class Outcome:
     report: Report
     status: str = "pending"  # ok, failed
-    seconds: float = 0.0
+    seconds: float = 0.0  # executing the notebook
+    export_seconds: float = 0.0  # writing its HTML
     error: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -130,7 +131,31 @@ def load_batch(name: str, snapshot: str, only: list[str] | None = None) -> list[
     names = [r.name for r in reports]
     if len(set(names)) != len(names):
         raise RunError(f"batch {name!r} names two reports the same")
+    _check_entities(name, snapshot, reports)
     return reports
+
+
+# Parameters that name something in the snapshot, and where to find it.
+_ENTITIES = {
+    "merchant": "SELECT merchant_id FROM merchants UNION SELECT brand_id FROM merchants WHERE brand_id IS NOT NULL",
+    "employer": "SELECT employer_id FROM employers",
+}
+
+
+def _check_entities(batch: str, snapshot: str, reports: list[Report]) -> None:
+    """Every merchant and employer a report names exists in the snapshot (compared in Python,
+    never spliced into SQL)."""
+    from pipelines import catalog
+
+    wanted = {key: {r.params[key] for r in reports if r.params.get(key)} for key in _ENTITIES}
+    if not any(wanted.values()):
+        return
+    with catalog.connect(snapshot) as con:
+        for key, values in wanted.items():
+            missing = sorted(values - {row[0] for row in con.execute(_ENTITIES[key]).fetchall()}) if values else []
+            if missing:
+                names = ", ".join(map(str, missing))
+                raise RunError(f"batch {batch!r}: unknown {key} {names} in snapshot {snapshot!r}")
 
 
 def _expand(entry: dict[str, Any], snapshot: str) -> list[dict[str, Any]]:
@@ -144,7 +169,8 @@ def _expand(entry: dict[str, Any], snapshot: str) -> list[dict[str, Any]]:
 
 
 def resolve_list(token: str, snapshot: str) -> list[str]:
-    """Named lists in batch files, e.g. '@carbon_programme' (employers that subscribe)."""
+    """Named lists in batch files: '@carbon_programme' (employers that subscribe), '@merchant_sample'
+    (a spread of outlets and a chain) and '@busiest_outlets' (the 100 outlets with most purchases)."""
     from pipelines import catalog
 
     queries = {
@@ -153,6 +179,9 @@ def resolve_list(token: str, snapshot: str) -> list[str]:
             "SELECT id FROM (SELECT merchant_id AS id, row_number() OVER (ORDER BY count(*) DESC, merchant_id) AS r "
             "FROM purchases GROUP BY merchant_id) WHERE r IN (1, 10, 30) "
             "UNION (SELECT max(merchant_id) FROM merchants) UNION (SELECT min(brand_id) FROM merchants) ORDER BY id"
+        ),
+        "@busiest_outlets": (
+            "SELECT merchant_id FROM purchases GROUP BY merchant_id ORDER BY count(*) DESC, merchant_id LIMIT 100"
         ),
     }
     if token not in queries:
@@ -206,8 +235,11 @@ def _lock(folder: Path) -> Iterator[None]:
 
 
 def execute(report: Report, out: Path) -> Outcome:
-    """Run one notebook with papermill in this process, then export HTML without input cells."""
+    """Run one notebook with papermill in this process's warm kernel, then export HTML without
+    input cells. Call `warm_kernel.shutdown()` when the batch is done."""
     import papermill
+
+    from pipelines import warm_kernel
 
     outcome = Outcome(report)
     ipynb, log = out / f"{report.name}.ipynb", out / f"{report.name}.log"
@@ -220,12 +252,11 @@ def execute(report: Report, out: Path) -> Outcome:
                 str(ipynb),
                 parameters=report.params,
                 kernel_name=KERNEL,
+                engine_name=warm_kernel.ENGINE,
                 progress_bar=False,
                 stdout_file=log_file,
                 stderr_file=log_file,
                 cwd=str(NOTEBOOK_DIR),
-                # The default graceful shutdown stalls ~3 s in some runs; the kernel holds no state.
-                shutdown_kernel="immediate",
             )
             outcome.status = "ok"
         except Exception as exc:  # papermill raises PapermillExecutionError, kernels can die
@@ -236,6 +267,7 @@ def execute(report: Report, out: Path) -> Outcome:
     if ipynb.exists():
         html = out / f"{report.name}.html"
         html.write_text(to_html(ipynb), encoding="utf-8")
+    outcome.export_seconds = time.perf_counter() - start - outcome.seconds
     outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
     return outcome
 
@@ -336,17 +368,23 @@ def _execute_all(
     if jobs < 1:
         raise RunError(f"--jobs must be at least 1, got {jobs}")
     if jobs == 1:
+        from pipelines import warm_kernel
+
         outcomes = []
-        for i, report in enumerate(reports):
-            if progress:
-                progress(report.name, i, len(reports))
-            outcomes.append(execute(report, out))
+        try:
+            for i, report in enumerate(reports):
+                if progress:
+                    progress(report.name, i, len(reports))
+                outcomes.append(execute(report, out))
+        finally:
+            warm_kernel.shutdown()
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         # spawn: a forked copy of a process running DuckDB and Polars threads can hang.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start) as pool:
             futures = {pool.submit(execute, report, out): i for i, report in enumerate(reports)}
             done: dict[int, Outcome] = {}
             try:
@@ -361,6 +399,15 @@ def _execute_all(
     if progress:
         progress("", len(reports), len(reports))
     return outcomes
+
+
+def _worker_start() -> None:
+    """Workers exit through multiprocessing's finalizers, not atexit: stop the kernel there."""
+    from multiprocessing.util import Finalize
+
+    from pipelines import warm_kernel
+
+    Finalize(None, warm_kernel.shutdown, exitpriority=10)
 
 
 def _publish(tmp: Path, root: Path, rid: str, ok: bool) -> None:
@@ -409,6 +456,7 @@ def _manifest(
                 "status": o.status,
                 "error": o.error,
                 "seconds": round(o.seconds, 2),
+                "html_seconds": round(o.export_seconds, 2),
                 "outputs_sha256": o.outputs,
                 "papermill": _notebook_facts(folder / f"{o.report.name}.ipynb"),
             }

@@ -96,7 +96,11 @@ def toy_batches(tmp_path, monkeypatch):
     _notebook(notebooks / "fine.ipynb", "print('fine')")
     _notebook(notebooks / "raises.ipynb", "raise RuntimeError('the data made no sense')")
     _notebook(notebooks / "dies.ipynb", "import os\nos._exit(1)")
-    for name, books in {"good": ["fine"], "bad": ["fine", "raises", "dies"]}.items():
+    _notebook(notebooks / "after.ipynb", "print('after')")
+    _notebook(notebooks / "sets.ipynb", "leaked = 1")
+    _notebook(notebooks / "reads.ipynb", "print(leaked)")
+    batches_books = {"good": ["fine"], "bad": ["fine", "raises", "dies", "after"], "state": ["sets", "reads"]}
+    for name, books in batches_books.items():
         (batches / f"{name}.toml").write_text(
             "".join(f'[[reports]]\nfamily = "{b}"\nnotebook = "{b}.ipynb"\n' for b in books)
         )
@@ -116,6 +120,7 @@ def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_
     assert status["fine"] == ("ok", "")  # the others still run
     assert status["raises"][0] == "failed" and "the data made no sense" in status["raises"][1]
     assert status["dies"][0] == "failed"  # a kernel that dies
+    assert status["after"] == ("ok", "")  # is replaced for the next report
     assert latest.resolve() == good.folder.resolve()
     assert bad.folder.name.endswith(".failed")
     manifest = json.loads((bad.folder / "manifest.json").read_text())
@@ -133,6 +138,60 @@ def test_parallel_jobs_give_the_same_outcomes(validated, reports, toy_batches):
 
     assert summary(parallel) == summary(serial)
     assert "the data made no sense" in parallel.outcomes[1].error
+
+
+def test_each_report_starts_from_a_clean_kernel(validated, reports, toy_batches):
+    """Reports share a warm kernel, but nothing one defines reaches the next."""
+    result = runner.run(validated, batch="state")
+    status = {o.report.name: (o.status, o.error) for o in result.outcomes}
+    assert status["sets"] == ("ok", "")
+    assert status["reads"][0] == "failed" and "NameError" in status["reads"][1]
+    executed = nbformat.read(result.folder / "reads.ipynb", as_version=4)
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code" and c.execution_count]
+    assert counts[0] == 1  # numbered as in a fresh kernel
+
+
+def test_warm_kernel_reports_match_fresh_kernels(validated, reports):
+    """The merchant profiles of a batch, run one after another in one warm kernel, show the
+    same figures as each notebook run alone by papermill in a kernel of its own."""
+    import papermill
+
+    result = runner.run(validated, batch="merchants", force=True)
+    assert result.ok
+    for outcome in result.outcomes:
+        alone = reports / f"{outcome.report.name}-alone.ipynb"
+        papermill.execute_notebook(
+            str(outcome.report.notebook),
+            str(alone),
+            parameters=outcome.report.params,
+            progress_bar=False,
+            cwd=str(runner.NOTEBOOK_DIR),
+        )
+        assert _figures(result.folder / f"{outcome.report.name}.ipynb") == _figures(alone), outcome.report.name
+
+
+def test_every_notebook_parameter_is_visible_to_papermill():
+    """papermill skips a parameter line it cannot parse (e.g. a second '=' in its comment),
+    and the runner then refuses that parameter in a batch."""
+    import papermill
+
+    for notebook in sorted(runner.NOTEBOOK_DIR.glob("*.ipynb")):
+        cells = nbformat.read(notebook, as_version=4).cells
+        cell = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+        assigned = re.findall(r"^(\w+)\s*=", cell.source, re.MULTILINE)
+        assert list(papermill.inspect_notebook(str(notebook))) == assigned, notebook.name
+
+
+@pytest.mark.parametrize(("key", "value"), [("merchant", "S9999999"), ("employer", "E9999")])
+def test_unknown_merchant_or_employer_is_refused_at_load(validated, reports, monkeypatch, tmp_path, key, value):
+    notebook = {"merchant": "merchant_profile.ipynb", "employer": "commute_carbon.ipynb"}[key]
+    (tmp_path / "odd.toml").write_text(
+        f'[[reports]]\nfamily = "x"\nnotebook = "{notebook}"\n[reports.grid]\n{key} = ["{value}"]\n'
+    )
+    monkeypatch.setattr(runner, "BATCH_DIR", tmp_path)
+    with pytest.raises(runner.RunError, match=f"unknown {key} {value}"):
+        runner.run(validated, batch="odd")
+    assert not (reports / validated).exists()
 
 
 def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_batches):
@@ -200,3 +259,15 @@ def test_unknown_snapshot_batch_and_unvalidated_snapshot(validated, reports, iso
         runner.run("raw")
     with pytest.raises(runner.RunError, match="unknown batch 'weekly'"):
         runner.load_batch("weekly", "raw")
+
+
+def test_chart_svg_is_the_same_however_many_charts_came_before():
+    """vl-convert's gradient counter runs on across charts; the project renderer renumbers it."""
+    import altair as alt
+    import polars as pl
+
+    from pipelines.charts import stable_svg_renderer
+
+    chart = alt.Chart(pl.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_rect().encode(x="x:O", color="y:Q").to_dict()
+    first, second = (stable_svg_renderer(chart)["image/svg+xml"] for _ in range(2))
+    assert "gradient_0" in first and first == second

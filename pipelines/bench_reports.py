@@ -1,0 +1,66 @@
+"""Report runs for `make bench`: the default batch and 100 merchant profiles, timed end to end.
+
+Each run is `runner.run(..., force=True, jobs=2)` as the CLI does it, on a snapshot that is
+already validated with its marts built (those have their own benchmarks), so the time is the
+runner's: loading the batch, executing the notebooks in warm kernels, exporting HTML, the
+manifest and the index. Where the time goes comes from the run itself: the notebook and HTML
+seconds per report from the manifest, and the cells' durations that papermill writes into
+each executed notebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import defaultdict
+
+import nbformat
+
+from pipelines import marts, runner
+from pipelines.quality.gate import validate
+
+JOBS = 2
+
+
+def prepare(snapshot: str) -> None:
+    validate(snapshot, now=dt.datetime.now())
+    marts.build(snapshot)
+
+
+def _slowest_cells(folder, names: list[str], top: int = 3) -> list[tuple[str, float]]:
+    """Cells summed over the reports, labelled by position and first source line."""
+    totals: dict[str, float] = defaultdict(float)
+    for name in names:
+        for i, cell in enumerate(nbformat.read(folder / f"{name}.ipynb", as_version=4).cells):
+            duration = cell.metadata.get("papermill", {}).get("duration")
+            if cell.cell_type == "code" and duration:
+                first = cell.source.splitlines()[0][:40] if cell.source else "(empty)"
+                totals[f"cell {i} ({first})"] += duration
+    return sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+
+
+def run_batch(snapshot: str, batch: str) -> dict:
+    start = time.perf_counter()
+    result = runner.run(snapshot, batch=batch, force=True, jobs=JOBS)
+    seconds = time.perf_counter() - start
+    if not result.ok:
+        failed = [o.report.name for o in result.outcomes if o.status != "ok"]
+        raise RuntimeError(f"batch {batch!r}: reports failed: {', '.join(failed)}")
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    names = [r["name"] for r in manifest["reports"]]
+    return {
+        "seconds": seconds,
+        "reports": len(names),
+        "notebook_s": sum(r["seconds"] for r in manifest["reports"]),
+        "html_s": sum(r["html_seconds"] for r in manifest["reports"]),
+        "slowest_cells": _slowest_cells(result.folder, names),
+    }
+
+
+def monthly(snapshot: str) -> dict:
+    return run_batch(snapshot, "monthly")
+
+
+def busiest(snapshot: str) -> dict:
+    return run_batch(snapshot, "busiest")
