@@ -25,6 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown joins a docstring's wrapped lines into paragraphs that fit the terminal.
+    rich_markup_mode="markdown",
 )
 console = Console(stderr=True)
 out = Console()
@@ -188,16 +190,25 @@ def validate(
 @friendly
 def run(
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
-    batch: Annotated[str, typer.Option(help="Batch file in pipelines/config/batches/ (without .toml).")] = "monthly",
+    batch: Annotated[
+        str,
+        typer.Option(
+            help="Batch file in pipelines/config/batches/ without .toml: monthly (segments, carbon per "
+            "employer, subscribing merchants), merchants (a sample) or busiest (the 100 busiest outlets)."
+        ),
+    ] = "monthly",
     only: Annotated[list[str] | None, typer.Option(help="Run only this report family; repeat for several.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again even if this exact run is complete.")] = False,
-    jobs: Annotated[int, typer.Option(help="Notebooks to run at once (each in its own process).", min=1)] = 1,
+    jobs: Annotated[
+        int, typer.Option(help="Reports to run at once, each job a process with its own warm kernel.", min=1)
+    ] = 1,
 ) -> None:
     """Run a batch of report notebooks on a validated snapshot and publish it.
 
-    Marts are built once, each notebook runs with papermill and is exported to HTML that
-    opens offline; the run appears as reports/SNAPSHOT/latest only when every report
-    succeeded. Exit 0 when all succeeded (or the same run was already complete), 1 otherwise.
+    Parameters, merchants and employers are checked before anything runs; marts are built
+    once; each notebook runs with papermill and is exported to HTML that opens offline. The
+    run appears as reports/SNAPSHOT/latest only when every report succeeded. Exit 0 when all
+    succeeded (or the same run was already complete), 1 otherwise, 130 on Ctrl-C.
     """
     from rich.progress import Progress as Bar
 
@@ -235,9 +246,11 @@ def marts(
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if nothing changed.")] = False,
 ) -> None:
-    """Build the marts of a validated snapshot (member-month activity, RFM segments, migration).
+    """Build the marts of a validated snapshot: segments, merchant profiles, commutes.
 
-    Written to data/marts/ID/; skipped when the snapshot, SQL and configuration are unchanged.
+    member_month, rfm and migration; merchant_month and merchant_cells (aggregates only);
+    commute_days and commute_pkm. Written to data/marts/ID/; skipped when the snapshot, SQL
+    and configuration are unchanged.
     """
     from pipelines.marts import build, marts_dir
 
