@@ -3,10 +3,12 @@
 Starting a kernel and importing polars, duckdb and altair costs over a second a notebook, most
 of a small report's time. Each report still starts clean: before its first cell the kernel's
 variables are deleted (IPython's reset), the working folder is set and the execution counter
-starts again at 1, so its figures are those a fresh kernel gives (tests/test_runner.py checks this).
-Imported modules stay loaded; that is the saving. A kernel that died is replaced before the
-next report. The runner calls `shutdown` when a batch ends, so no kernel outlives its run and
-each run's kernel sees that run's environment.
+starts again at 1, so its figures are those a fresh kernel gives (tests/test_runner.py checks
+this). Imported modules stay loaded; that is the saving, and also the limit: what a notebook
+changes outside its namespace (environment variables, settings of a module) reaches the
+reports after it, so notebooks set what they rely on (each sets the chart theme itself). A
+kernel that died is replaced before the next report. The runner calls `shutdown` when a batch
+ends, so no kernel outlives its run and each run's kernel sees that run's environment.
 """
 
 from __future__ import annotations
