@@ -73,10 +73,12 @@ def test_batch_runs_publishes_and_reproduces(validated, reports):
     again = runner.run(validated)  # same snapshot, code and parameters: nothing to do
     assert again.skipped and again.run_id == first.run_id
 
-    figures = _figures(latest / "segments.ipynb")
+    names = [o.report.name for o in first.outcomes]
+    assert {o.report.family for o in first.outcomes} == {"segments", "commute_carbon", "merchant_profile"}
+    figures = {name: _figures(latest / f"{name}.ipynb") for name in names}
     second = runner.run(validated, force=True)
     assert second.ok
-    assert _figures(second.folder / "segments.ipynb") == figures
+    assert {name: _figures(second.folder / f"{name}.ipynb") for name in names} == figures
 
 
 def _notebook(path: Path, source: str) -> None:
