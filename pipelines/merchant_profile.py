@@ -102,7 +102,8 @@ class Profile:
             both = self.compared(dimension).drop_nulls(["share_pct"])
             if both.height == 0:
                 continue
-            top = both.sort("share_pct", descending=True).row(0, named=True)
+            # Ties go to the first value in order, so the reading is the same on every run.
+            top = both.sort("share_pct", "value", descending=[True, False]).row(0, named=True)
             text = f"{DIMENSIONS[dimension][0]}: the largest group is {top['value']} ({top['share_pct']:.0f}%"
             if top["peer_share_pct"] is not None:
                 gap = top["share_pct"] - top["peer_share_pct"]

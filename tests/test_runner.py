@@ -33,15 +33,20 @@ def validated(snapshot):
 
 
 def _figures(ipynb: Path) -> list:
-    """What a reader sees: every cell's text and image outputs, no run metadata."""
+    """What a reader sees: every cell's text and image outputs, no run metadata. Printed text
+    is joined per cell, as the page shows it: how the kernel split it into stream messages
+    depends on timing."""
     nb = nbformat.read(ipynb, as_version=4)
     out = []
     for cell in nb.cells:
+        text = ""
         for o in cell.get("outputs", []):
-            out.append(
-                o.get("text")
-                or {k: v for k, v in o.get("data", {}).items() if k != "application/vnd.jupyter.widget-view+json"}
-            )
+            if o.get("output_type") == "stream":
+                text += o["text"]
+            else:
+                data = o.get("data", {})
+                out.append({k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"})
+        out.append(text)
     return out
 
 
