@@ -4,16 +4,16 @@ Each run is `runner.run(..., force=True, jobs=2)` as the CLI does it, on a snaps
 already validated with its marts built (those have their own benchmarks), so the time is the
 runner's: loading the batch, executing the notebooks in warm kernels, exporting HTML, the
 manifest and the index. Where the time goes comes from the run itself: the notebook and HTML
-seconds per report from the manifest, and the cells' durations that papermill writes into
-each executed notebook.
+seconds of each report's outcome, and the cells' durations that papermill writes into each
+executed notebook.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import nbformat
 
@@ -28,7 +28,7 @@ def prepare(snapshot: str) -> None:
     marts.build(snapshot)
 
 
-def _slowest_cells(folder, names: list[str], top: int = 3) -> list[tuple[str, float]]:
+def _slowest_cells(folder: Path, names: list[str], top: int = 3) -> list[tuple[str, float]]:
     """Cells summed over the reports, labelled by position and first source line."""
     totals: dict[str, float] = defaultdict(float)
     for name in names:
@@ -47,13 +47,12 @@ def run_batch(snapshot: str, batch: str) -> dict:
     if not result.ok:
         failed = [o.report.name for o in result.outcomes if o.status != "ok"]
         raise RuntimeError(f"batch {batch!r}: reports failed: {', '.join(failed)}")
-    manifest = json.loads((result.folder / "manifest.json").read_text())
-    names = [r["name"] for r in manifest["reports"]]
+    names = [o.report.name for o in result.outcomes]
     return {
         "seconds": seconds,
         "reports": len(names),
-        "notebook_s": sum(r["seconds"] for r in manifest["reports"]),
-        "html_s": sum(r["html_seconds"] for r in manifest["reports"]),
+        "notebook_s": sum(o.seconds for o in result.outcomes),
+        "html_s": sum(o.html_seconds for o in result.outcomes),
         "slowest_cells": _slowest_cells(result.folder, names),
     }
 

@@ -59,7 +59,7 @@ class Outcome:
     report: Report
     status: str = "pending"  # ok, failed
     seconds: float = 0.0  # executing the notebook
-    export_seconds: float = 0.0  # writing its HTML
+    html_seconds: float = 0.0  # writing its HTML
     error: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -267,7 +267,7 @@ def execute(report: Report, out: Path) -> Outcome:
     if ipynb.exists():
         html = out / f"{report.name}.html"
         html.write_text(to_html(ipynb), encoding="utf-8")
-    outcome.export_seconds = time.perf_counter() - start - outcome.seconds
+    outcome.html_seconds = time.perf_counter() - start - outcome.seconds
     outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
     return outcome
 
@@ -456,7 +456,7 @@ def _manifest(
                 "status": o.status,
                 "error": o.error,
                 "seconds": round(o.seconds, 2),
-                "html_seconds": round(o.export_seconds, 2),
+                "html_seconds": round(o.html_seconds, 2),
                 "outputs_sha256": o.outputs,
                 "papermill": _notebook_facts(folder / f"{o.report.name}.ipynb"),
             }

@@ -28,7 +28,7 @@ from papermill.log import logger
 ENGINE = "warm"
 _lock = threading.Lock()
 _kernels: dict[str, AsyncKernelManager] = {}
-_sockets: dict[str, str] = {}
+_SOCKET = "kernel"  # the sockets' name in the kernel's private folder
 
 # reset(new_session=True), unlike %reset, also starts a new history session, so the execution
 # counter can restart at 1 without clashing with the lines IPython already logged.
@@ -71,7 +71,7 @@ def _stop(kernel_name: str) -> None:
     if run_sync(km.is_alive)():
         run_sync(km.shutdown_kernel)(now=True)
     run_sync(km.cleanup_resources)()
-    shutil.rmtree(_sockets.pop(kernel_name), ignore_errors=True)
+    shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
 
 
 def _kernel(kernel_name: str, cwd: str) -> AsyncKernelManager:
@@ -81,8 +81,8 @@ def _kernel(kernel_name: str, cwd: str) -> AsyncKernelManager:
             if km is not None:
                 _stop(kernel_name)
             # Unix sockets in a private folder rather than TCP ports: nothing listens on the network.
-            _sockets[kernel_name] = tempfile.mkdtemp(prefix="card-insights-kernel-")
-            km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=f"{_sockets[kernel_name]}/kernel")
+            sockets = os.path.join(tempfile.mkdtemp(prefix="card-insights-kernel-"), _SOCKET)
+            km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
             run_sync(km.start_kernel)(cwd=cwd)
             _kernels[kernel_name] = km
         return km
