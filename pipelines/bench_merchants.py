@@ -6,7 +6,8 @@ do the real work: the customer behind each card or wallet, outlets and chains, c
 visits per month, then the headline mart and every distribution cell (visit frequency, new or
 returning, age, gender, home district, RFM segment, hour of week, other categories bought).
 The segment marts they read (rfm) are built first by `prepare` and not timed: they have
-their own benchmark.
+their own benchmark. The grain is two of the marts' figures written as bare as the floor:
+the headline per outlet and month, and distinct payers per outlet, month and hour of week.
 """
 
 from __future__ import annotations
@@ -30,8 +31,22 @@ GROUP BY merchant_id
 """
 
 
+_GRAIN_SQL = """
+SELECT merchant_id, date_trunc('month', purchased_at) AS month, {hour_of_week} count(*) AS transactions,
+    sum(amount) AS revenue, count(DISTINCT coalesce(card_id, account_id)) AS payers
+FROM purchases
+GROUP BY ALL
+"""
+
+
 def floor(snapshot: str) -> dict:
     return timed_query(snapshot, _FLOOR_SQL)
+
+
+def grain(snapshot: str) -> dict:
+    monthly = timed_query(snapshot, _GRAIN_SQL.format(hour_of_week=""))
+    weekly = timed_query(snapshot, _GRAIN_SQL.format(hour_of_week="isodow(purchased_at), hour(purchased_at),"))
+    return {"seconds": monthly["seconds"] + weekly["seconds"], "groups": monthly["groups"] + weekly["groups"]}
 
 
 def polars_headline(snapshot: str) -> dict:
