@@ -4,6 +4,10 @@ passed through the disclosure rules of `pipelines.privacy` before anything can d
 The merchant is an outlet (S0000001) or a chain brand (B0001, all its outlets together).
 Peers are other outlets of the same category (for a chain: other chains of its category) in
 the same district, in districts whose centres lie within NEARBY_KM, or anywhere in the city.
+The default scope, auto, takes the narrowest of those with at least PEER_MIN_MERCHANTS peers
+(for a chain, whose outlets spread over the city: the city). It looks only at how many peers
+each scope holds, which anyone could count on a map, so that a wider scope being chosen says
+nothing about any competitor's revenue.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ DIMENSIONS: dict[str, tuple[str, str, bool]] = {
     "hour_of_week": ("Transactions by day of week (1 = Monday) and hour", "transactions", True),
     "cross_category": ("Customers who also bought in each category elsewhere", "customers", False),
 }
-PEER_SCOPES = ("district", "nearby", "city")
+PEER_SCOPES = ("auto", "district", "nearby", "city")
 NEARBY_KM = 5.0
 
 
@@ -38,7 +42,7 @@ class Profile:
     k: int
     totals: dict  # customers, transactions, revenue_ntd, average_ticket_ntd (internal until checked)
     cells: pl.DataFrame
-    peer_scope: str
+    peer_scope: str  # the scope used: auto resolved to district, nearby or city
     peer_units: list[str] = field(default_factory=list)
     peer_cells: pl.DataFrame | None = None
     peer_totals: pl.DataFrame | None = None
@@ -142,7 +146,7 @@ def profile(
     merchant: str,
     month: str = "",
     k: int = privacy.DEFAULT_K,
-    peer_scope: str = "district",
+    peer_scope: str = "auto",
 ) -> Profile:
     """Check the parameters and gather one merchant's figures (bound parameters only)."""
     privacy.check_unit(merchant)
@@ -170,7 +174,7 @@ def profile(
     cells = catalog.frame(con, f"SELECT * FROM merchant_cells WHERE {where}", [level, merchant, month])
     result = Profile(unit, month, k, totals.row(0, named=True) if totals.height else {}, cells, peer_scope)
     if totals.height:
-        _add_peers(con, result, _peer_districts(con, unit["district_id"], peer_scope))
+        _add_peers(con, result)
     return result
 
 
@@ -191,7 +195,29 @@ def _km(a: dict, b: dict) -> float:
     return 6371.0 * math.acos(max(-1.0, min(1.0, c)))
 
 
-def _add_peers(con: duckdb.DuckDBPyConnection, p: Profile, districts: list[str]) -> None:
+def _add_peers(con: duckdb.DuckDBPyConnection, p: Profile) -> None:
+    if p.peer_scope != "auto":
+        scopes: tuple[str, ...] = (p.peer_scope,)
+    else:
+        scopes = ("city",) if p.unit["level"] == "chain" else ("district", "nearby", "city")
+    for scope in scopes:
+        peers = _peer_totals(con, p, _peer_districts(con, p.unit["district_id"], scope))
+        if peers.height >= privacy.PEER_MIN_MERCHANTS:
+            break
+    p.peer_scope = scope
+    p.peer_units = peers["unit_id"].to_list()
+    p.peer_totals = peers
+    p.peer_cells = catalog.frame(
+        con,
+        "SELECT dimension, value, customers, transactions FROM merchant_cells "
+        "WHERE level = ? AND list_contains(?, unit_id) AND strftime(month, '%Y-%m') = ?",
+        [p.unit["level"], p.peer_units, p.month],
+    )
+
+
+def _peer_totals(con: duckdb.DuckDBPyConnection, p: Profile, districts: list[str]) -> pl.DataFrame:
+    """Other units of the merchant's level and category in `districts` that month; an outlet's
+    own chain is not its peer."""
     args = [p.unit["level"], p.unit["unit_id"], p.unit["category"], districts, p.month]
     peers = catalog.frame(
         con,
@@ -207,11 +233,4 @@ def _add_peers(con: duckdb.DuckDBPyConnection, p: Profile, districts: list[str])
         if own_chain.height:
             siblings = catalog.frame(con, "SELECT merchant_id FROM merchants WHERE brand_id = ?", [own_chain[0, 0]])
             peers = peers.filter(~pl.col("unit_id").is_in(siblings["merchant_id"].to_list()))
-    p.peer_units = peers["unit_id"].to_list()
-    p.peer_totals = peers
-    p.peer_cells = catalog.frame(
-        con,
-        "SELECT dimension, value, customers, transactions FROM merchant_cells "
-        "WHERE level = ? AND list_contains(?, unit_id) AND strftime(month, '%Y-%m') = ?",
-        [p.unit["level"], p.peer_units, p.month],
-    )
+    return peers

@@ -73,7 +73,8 @@ def suppress(cells: pl.DataFrame, k: int, additive: bool = True) -> pl.DataFrame
 def peer_status(revenues: list[int]) -> tuple[bool, str]:
     """Whether a peer group may be shown, and why not when it may not."""
     if len(revenues) < PEER_MIN_MERCHANTS:
-        return False, f"the peer group has {len(revenues)} merchants; at least {PEER_MIN_MERCHANTS} are needed"
+        merchants = f"{len(revenues)} merchant{'' if len(revenues) == 1 else 's'}"
+        return False, f"the peer group has {merchants}; at least {PEER_MIN_MERCHANTS} are needed"
     total = sum(revenues)
     if total <= 0 or max(revenues) > PEER_MAX_SHARE * total:
         return False, "one merchant takes more than half of the peer group's revenue"

@@ -233,3 +233,101 @@ def test_readings_break_ties_by_value():
         "Age band: the largest group is 20-29 (38%).",
         "Gender: the largest group is F (50%).",
     ]
+
+
+def _peer_con(s5_revenue: int = 6000) -> duckdb.DuckDBPyConnection:
+    """Pharmacies in June: S0000001 in district D1 with two more there (S2, S3), three in D2,
+    3 km east (S4-S6), one in D3, 31 km east (S7); S8 belongs to S1's chain B0001, S9 sells
+    something else. Chains: B0001 (D1) and five rivals in D2 and D3. Gender cells as given."""
+    outlets = [
+        # unit, district, customers, transactions, revenue, (F, M)
+        ("S0000001", "D1", 40, 50, 5000, (25, 15)),
+        ("S0000002", "D1", 20, 30, 3000, (12, 8)),
+        ("S0000003", "D1", 30, 40, 2000, (15, 15)),
+        ("S0000004", "D2", 10, 10, 1000, (4, 6)),
+        ("S0000005", "D2", 50, 60, s5_revenue, (30, 20)),
+        ("S0000006", "D2", 40, 40, 4000, (20, 20)),
+        ("S0000007", "D3", 100, 100, 10000, (10, 90)),
+        ("S0000008", "D1", 60, 80, 8000, (30, 30)),
+        ("S0000009", "D1", 70, 90, 9000, (35, 35)),
+    ]
+    chains = [(f"B000{i}", "D1" if i == 1 else "D2" if i < 4 else "D3", 100, 120, 12000, (50, 50)) for i in range(1, 7)]
+    month = dt.date(2025, 6, 1)
+    rows = [("outlet", *o) for o in outlets] + [("chain", *c) for c in chains]
+    con = duckdb.connect()
+    frames = {
+        "merchant_month": pl.DataFrame(
+            [
+                (level, unit, month, c, t, r, round(r / t, 1), unit, "fuel" if unit == "S0000009" else "pharmacy", d)
+                for level, unit, d, c, t, r, _ in rows
+            ],
+            schema=[
+                "level",
+                "unit_id",
+                "month",
+                "customers",
+                "transactions",
+                "revenue_ntd",
+                "average_ticket_ntd",
+                "unit_name",
+                "category",
+                "district_id",
+            ],
+            orient="row",
+        ),
+        "merchant_cells": pl.DataFrame(
+            [
+                (level, unit, month, "gender", g, n, n, n * 100)
+                for level, unit, _, _, _, _, fm in rows
+                for g, n in zip(("F", "M"), fm, strict=True)
+            ],
+            schema=["level", "unit_id", "month", "dimension", "value", "customers", "transactions", "revenue_ntd"],
+            orient="row",
+        ),
+        "merchants": pl.DataFrame(
+            {
+                "merchant_id": [o[0] for o in outlets],
+                "brand_id": ["B0001" if o[0] in ("S0000001", "S0000008") else None for o in outlets],
+            }
+        ),
+        "districts": pl.DataFrame(
+            {"district_id": ["D1", "D2", "D3"], "lon": [120.30, 120.33, 120.60], "lat": [22.62] * 3}
+        ),
+    }
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    return con
+
+
+def test_auto_peer_scope_takes_the_narrowest_with_five_peers_and_figures_by_hand():
+    p = merchant_profile.profile(_peer_con(), "S0000001", "2025-06", k=10)
+    # D1 holds two other pharmacies (S8 is S1's own chain, S9 not a pharmacy): too few, so
+    # auto widens to nearby, D1 and D2 within 5 km: S2-S6. S7 is 31 km away.
+    assert (p.peer_scope, p.peer_units) == ("nearby", ["S0000002", "S0000003", "S0000004", "S0000005", "S0000006"])
+    # Median of 20, 30, 10, 50, 40 customers; NT$16,000 over 180 transactions.
+    assert p.peer_headline() == {"merchants": 5, "median_customers": 30.0, "average_ticket_ntd": 88.9}
+    # Pooled over the five: F 12+15+4+30+20 = 81 and M 8+15+6+20+20 = 69 of 150 customers.
+    # S1 itself: F 25 and M 15 of 40.
+    assert p.compared("gender").rows() == [("F", 62.5, 54.0), ("M", 37.5, 46.0)]
+
+
+def test_explicit_peer_scopes_and_the_peer_rules():
+    con = _peer_con()
+    district = merchant_profile.profile(con, "S0000001", "2025-06", peer_scope="district")
+    assert district.peer_units == ["S0000002", "S0000003"]
+    assert district.peers == (False, "the peer group has 2 merchants; at least 5 are needed")
+    assert district.compared("gender")["peer_share_pct"].null_count() == 2
+    with pytest.raises(privacy.PrivacyError, match="at least 5"):
+        district.peer_headline()
+    city = merchant_profile.profile(con, "S0000001", "2025-06", peer_scope="city")
+    assert city.peer_units == [f"S000000{i}" for i in range(2, 8)] and city.peers == (True, "")
+    # S5 with NT$20,000 of the nearby group's NT$30,000: one competitor could be read off.
+    dominated = merchant_profile.profile(_peer_con(s5_revenue=20000), "S0000001", "2025-06")
+    assert dominated.peer_scope == "nearby"
+    assert dominated.peers == (False, "one merchant takes more than half of the peer group's revenue")
+
+
+def test_a_chain_is_compared_with_the_other_chains_of_its_category_city_wide():
+    p = merchant_profile.profile(_peer_con(), "B0001", "2025-06")
+    assert (p.peer_scope, p.peer_units) == ("city", ["B0002", "B0003", "B0004", "B0005", "B0006"])
+    assert p.peer_headline()["merchants"] == 5

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 #: Commute patterns an employee can follow; "rail" is the system of the work station
 #: (MRT or light rail), "bus+rail" is a bus feeder leg then a rail leg.
@@ -26,6 +26,9 @@ class GeneratorParams:
     #: own random stream: the same seed gives the same data on any number of cores.
     block_members: int = 25_000
     merchants_per_scale: int = 600
+    #: Chain brands per category: six, so that a chain can have the five rival chains its peer
+    #: benchmark needs.
+    brands_per_category: int = 6
     employers_per_scale: int = 12
     anonymous_cards_per_member: float = 0.15
     #: Activity: each member's intensity is lognormal(0, sigma); the means below are per

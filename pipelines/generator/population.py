@@ -278,8 +278,8 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     cat = _choice(rng, cats, [w for _, w, _ in params.outlet_mix], n_merch)
     chain_share = np.array([c for _, _, c in params.outlet_mix])[cat]
     in_chain = rng.random(n_merch) < chain_share
-    # A handful of brands per category; outlets of a chain share the brand.
-    brands_per_cat = 3
+    # Outlets of a chain share the brand.
+    brands_per_cat = params.brands_per_category
     brand_idx = cat * brands_per_cat + rng.integers(0, brands_per_cat, n_merch)
     merchant_district = _choice(rng, tuple(range(n_dist)), 1.0 + station_count, n_merch)
     merchant_ids = ids("S", n_merch, 7)
