@@ -206,12 +206,15 @@ def run(
     """Run a batch of report notebooks on a validated snapshot and publish it.
 
     Parameters, merchants and employers are checked before anything runs; marts are built
-    once; each notebook runs with papermill and is exported to HTML that opens offline. The
-    run appears as reports/SNAPSHOT/latest only when every report succeeded. Exit 0 when all
-    succeeded (or the same run was already complete), 1 otherwise, 130 on Ctrl-C.
+    once; each notebook runs with papermill and is exported to HTML that opens offline. A run
+    of the whole batch becomes reports/SNAPSHOT/latest (latest-BATCH for a batch other than
+    monthly) only when every report succeeded; a run with --only keeps its own folder and
+    moves no link. Exit 0 when all succeeded (or the same run was already complete), 1
+    otherwise, 130 on Ctrl-C.
     """
     from rich.progress import Progress as Bar
 
+    from pipelines.runner import latest_name
     from pipelines.runner import run as run_batch
 
     with Bar(
@@ -235,8 +238,11 @@ def run(
         console.print(f"{mark} {o.report.name} ({o.seconds:.1f} s){': ' + o.error if o.error else ''}", highlight=False)
     index = result.folder / "index.html"
     if not result.ok:
-        console.print(f"[bold red]failed[/]: see {index}; reports/{snapshot}/latest still points to the last good run")
+        link = f"reports/{snapshot}/{latest_name(batch)}"
+        console.print(f"[bold red]failed[/]: see {index}; {link} still points to the last good run")
         raise typer.Exit(1)
+    if only:
+        console.print(f"some families only (--only): reports/{snapshot}/{latest_name(batch)} is unchanged")
     typer.echo(str(index))
 
 

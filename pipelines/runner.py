@@ -3,11 +3,14 @@
 Layout of reports/<snapshot>/:
     <run-id>/            a completed run: per report NAME.ipynb, NAME.html, NAME.params.json,
                          NAME.log; manifest.json, index.html, data_quality.html
-    latest -> <run-id>   the newest completed run (a symlink swapped in one step)
-    <run-id>.failed/     a run in which some report failed (latest stays where it was)
-    .incomplete-*        a run being written (never linked as latest)
-The run ID is a hash of the snapshot, the code and the batch's parameters, so re-running the
-same thing is a no-op unless forced.
+    latest -> <run-id>   the newest completed run of the whole monthly batch (a symlink swapped
+                         in one step); latest-<batch> for any other batch, so that running one
+                         batch never replaces another's reports
+    <run-id>.failed/     a run in which some report failed (the link stays where it was)
+    .incomplete-*        a run being written (never linked)
+A run of some families only (--only) is published in its own folder and moves no link: the
+link always leads to a whole batch. The run ID is a hash of the snapshot, the code and the
+batch's parameters, so re-running the same thing is a no-op unless forced.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pipelines.quality.gate import PAGE, require_passing, validation_dir
 from pipelines.snapshot import MANIFEST, read_manifest, sha256_file, snapshot_path
 
 BATCH_DIR = Path(__file__).parent / "config" / "batches"
+DEFAULT_BATCH = "monthly"
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 KERNEL = "python3"
 
@@ -319,9 +323,14 @@ class RunResult:
         return all(o.status == "ok" for o in self.outcomes)
 
 
+def latest_name(batch: str) -> str:
+    """The link to a batch's newest completed run in reports/<snapshot>/."""
+    return "latest" if batch == DEFAULT_BATCH else f"latest-{batch}"
+
+
 def run(
     snapshot: str,
-    batch: str = "monthly",
+    batch: str = DEFAULT_BATCH,
     only: list[str] | None = None,
     force: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
@@ -353,7 +362,7 @@ def run(
             from pipelines.index_page import render
 
             (tmp / "index.html").write_text(render(manifest), encoding="utf-8")
-            _publish(tmp, root, rid, result.ok)
+            _publish(tmp, root, rid, result.ok, None if only else latest_name(batch))
             if not result.ok:
                 result.folder = root / f"{rid}.failed"
             return result
@@ -410,19 +419,20 @@ def _worker_start() -> None:
     Finalize(None, warm_kernel.shutdown, exitpriority=10)
 
 
-def _publish(tmp: Path, root: Path, rid: str, ok: bool) -> None:
-    """Completed runs replace their folder and become `latest`; failed ones are kept aside."""
+def _publish(tmp: Path, root: Path, rid: str, ok: bool, link_name: str | None) -> None:
+    """Completed runs replace their folder and, given a link name, become that link; failed
+    ones are kept aside."""
     target = root / (rid if ok else f"{rid}.failed")
     old = root / f".old-{rid}-{os.getpid()}"
     if target.exists():
         target.rename(old)
     tmp.rename(target)
     shutil.rmtree(old, ignore_errors=True)
-    if ok:
-        link = root / f".latest-{os.getpid()}"
+    if ok and link_name:
+        link = root / f".{link_name}-{os.getpid()}"
         link.unlink(missing_ok=True)
         link.symlink_to(rid)
-        link.replace(root / "latest")  # rename is atomic: readers see the old or the new run
+        link.replace(root / link_name)  # rename is atomic: readers see the old or the new run
 
 
 def _manifest(

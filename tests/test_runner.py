@@ -106,7 +106,12 @@ def toy_batches(tmp_path, monkeypatch):
     _notebook(notebooks / "after.ipynb", "print('after')")
     _notebook(notebooks / "sets.ipynb", "leaked = 1")
     _notebook(notebooks / "reads.ipynb", "print(leaked)")
-    batches_books = {"good": ["fine"], "bad": ["fine", "raises", "dies", "after"], "state": ["sets", "reads"]}
+    batches_books = {
+        "good": ["fine"],
+        "other": ["after"],
+        "bad": ["fine", "raises", "dies", "after"],
+        "state": ["sets", "reads"],
+    }
     for name, books in batches_books.items():
         (batches / f"{name}.toml").write_text(
             "".join(f'[[reports]]\nfamily = "{b}"\nnotebook = "{b}.ipynb"\n' for b in books)
@@ -119,9 +124,10 @@ def toy_batches(tmp_path, monkeypatch):
 
 def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_batches):
     good = runner.run(validated, batch="good")
-    latest = reports / validated / "latest"
+    latest = reports / validated / "latest-good"
     assert latest.resolve() == good.folder.resolve()
     bad = runner.run(validated, batch="bad")
+    assert not (reports / validated / "latest-bad").exists()
     assert not bad.ok
     status = {o.report.name: (o.status, o.error) for o in bad.outcomes}
     assert status["fine"] == ("ok", "")  # the others still run
@@ -211,8 +217,24 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
     with pytest.raises(KeyboardInterrupt):
         runner.run(validated, batch="bad", progress=interrupt)
     folder = reports / validated
-    assert (folder / "latest").resolve() == good.folder.resolve()
-    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(["latest", good.run_id])
+    assert (folder / "latest-good").resolve() == good.folder.resolve()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
+        ["latest-good", good.run_id]
+    )
+
+
+def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
+    folder = reports / validated
+    good = runner.run(validated, batch="good")
+    other = runner.run(validated, batch="other")
+    assert (folder / "latest-good").resolve() == good.folder.resolve()  # not replaced by another batch
+    assert (folder / "latest-other").resolve() == other.folder.resolve()
+    assert runner.latest_name("monthly") == "latest" and not (folder / "latest").exists()
+    partial = runner.run(validated, batch="bad", only=["fine", "after"])
+    assert partial.ok and sorted(o.report.name for o in partial.outcomes) == ["after", "fine"]
+    assert (partial.folder / "index.html").exists()  # published in its own folder
+    links = sorted(p.name for p in folder.iterdir() if p.is_symlink())
+    assert links == ["latest-good", "latest-other"]
 
 
 def test_a_second_run_waits_for_the_lock(validated, reports, toy_batches):
