@@ -2,12 +2,13 @@
 
 Starting a kernel and importing polars, duckdb and altair costs over a second a notebook, most
 of a small report's time. Each report still starts clean: before its first cell the kernel's
-variables are deleted (IPython's reset), the working folder is set and the execution counter
-starts again at 1, so its figures are those a fresh kernel gives (tests/test_runner.py checks
-this). Imported modules stay loaded; that is the saving, and also the limit: what a notebook
-changes outside its namespace (environment variables, settings of a module) reaches the
-reports after it, so notebooks set what they rely on (each sets the chart theme itself). A
-kernel that died is replaced before the next report. The runner calls `shutdown` when a batch
+variables are deleted (IPython's reset), the environment variables are set back to the
+runner's, Polars' display settings to their defaults, the working folder is set and the
+execution counter starts again at 1, so its figures are those a fresh kernel gives
+(tests/test_runner.py checks this). Imported modules stay loaded; that is the saving, and also
+the limit: other settings a notebook changes inside a module reach the reports after it, so
+notebooks set what they rely on (each sets the chart theme itself). A kernel that died is
+replaced before the next report. The runner calls `shutdown` when a batch
 ends, so no kernel outlives its run and each run's kernel sees that run's environment.
 """
 
@@ -34,7 +35,13 @@ _SOCKET = "kernel"  # the sockets' name in the kernel's private folder
 # counter can restart at 1 without clashing with the lines IPython already logged.
 _RESET = """\
 get_ipython().reset(new_session=True)
-__import__("os").chdir({cwd!r})
+import os as _os, sys as _sys
+_os.chdir({cwd!r})
+_os.environ.clear()
+_os.environ.update({env!r})
+if "polars" in _sys.modules:
+    _sys.modules["polars"].Config.restore_defaults()
+del _os, _sys
 """
 
 
@@ -48,7 +55,7 @@ class _Client(PapermillNotebookClient):
     async def async_start_new_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
         reply = await self.async_wait_for_reply(
-            kc.execute(_RESET.format(cwd=self.cwd), silent=True, store_history=False)
+            kc.execute(_RESET.format(cwd=self.cwd, env=dict(os.environ)), silent=True, store_history=False)
         )
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not reset the warm kernel before the notebook: {reply}")

@@ -104,13 +104,21 @@ def toy_batches(tmp_path, monkeypatch):
     _notebook(notebooks / "raises.ipynb", "raise RuntimeError('the data made no sense')")
     _notebook(notebooks / "dies.ipynb", "import os\nos._exit(1)")
     _notebook(notebooks / "after.ipynb", "print('after')")
-    _notebook(notebooks / "sets.ipynb", "leaked = 1")
+    _notebook(
+        notebooks / "sets.ipynb",
+        'leaked = 1\nimport os\nimport polars as pl\nos.environ["CARD_INSIGHTS_LEAK"] = "1"\npl.Config.set_tbl_rows(3)',
+    )
+    _notebook(
+        notebooks / "checks.ipynb",
+        'import os\nimport polars as pl\nassert "CARD_INSIGHTS_LEAK" not in os.environ\n'
+        'assert "POLARS_FMT_MAX_ROWS" not in pl.Config.state(if_set=True)',
+    )
     _notebook(notebooks / "reads.ipynb", "print(leaked)")
     batches_books = {
         "good": ["fine"],
         "other": ["after"],
         "bad": ["fine", "raises", "dies", "after"],
-        "state": ["sets", "reads"],
+        "state": ["sets", "reads", "checks"],
     }
     for name, books in batches_books.items():
         (batches / f"{name}.toml").write_text(
@@ -159,6 +167,7 @@ def test_each_report_starts_from_a_clean_kernel(validated, reports, toy_batches)
     status = {o.report.name: (o.status, o.error) for o in result.outcomes}
     assert status["sets"] == ("ok", "")
     assert status["reads"][0] == "failed" and "NameError" in status["reads"][1]
+    assert status["checks"] == ("ok", "")  # environment variables and Polars settings are back
     executed = nbformat.read(result.folder / "reads.ipynb", as_version=4)
     counts = [c.execution_count for c in executed.cells if c.cell_type == "code" and c.execution_count]
     assert counts[0] == 1  # numbered as in a fresh kernel
