@@ -53,23 +53,37 @@ def render(document: dict[str, Any]) -> str:
         ]
         out.append("</table>")
     outcomes = [_outcome_from_json(r) for r in document["results"]]
+    failures = [o for o in outcomes if o.success is False]
+    if failures:
+        # On a page of hundreds of rules the few that failed come first, so nobody has to search.
+        out.append(f"<h2>What failed ({len(failures)})</h2>")
+        out += _table(failures, with_suite=True)
     for suite in document["suites"]:
         rows = [o for o in outcomes if o.suite == suite]
         failed = sum(1 for o in rows if o.success is False)
         out.append(f"<h2>Suite <code>{e(suite)}</code>: {len(rows) - failed} of {len(rows)} met</h2>")
-        out.append(
-            "<table><tr><th>outcome</th><th>table.column</th><th>rule</th><th>observed</th><th>sample keys</th></tr>"
-        )
-        for o in rows:
-            cls, word = {True: ("pass", "met"), False: ("fail", "FAILED"), None: ("na", "n/a")}[o.success]
-            where = o.table + (f".{o.column}" if o.column else "")
-            shown = observed(o) if o.success is not True else "ok"
-            keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in samples(o))
-            out.append(
-                f"<tr><td class='{cls}'>{word}</td><td><code>{e(where)}</code></td>"
-                f"<td>{e(o.expectation.get('description') or o.expectation['type'])}</td>"
-                f"<td>{e(shown)}</td><td><code>{e(keys)}</code></td></tr>"
-            )
-        out.append("</table>")
+        out += _table(rows)
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _table(rows: list[Outcome], with_suite: bool = False) -> list[str]:
+    e = html.escape
+    suite_head = "<th>suite</th>" if with_suite else ""
+    out = [
+        f"<table><tr><th>outcome</th>{suite_head}<th>table.column</th><th>rule</th><th>observed</th>"
+        "<th>sample keys</th></tr>"
+    ]
+    for o in rows:
+        cls, word = {True: ("pass", "met"), False: ("fail", "FAILED"), None: ("na", "n/a")}[o.success]
+        where = o.table + (f".{o.column}" if o.column else "")
+        shown = observed(o) if o.success is not True else "ok"
+        keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in samples(o))
+        suite = f"<td><code>{e(o.suite)}</code></td>" if with_suite else ""
+        out.append(
+            f"<tr><td class='{cls}'>{word}</td>{suite}<td><code>{e(where)}</code></td>"
+            f"<td>{e(o.expectation.get('description') or o.expectation['type'])}</td>"
+            f"<td>{e(shown)}</td><td><code>{e(keys)}</code></td></tr>"
+        )
+    out.append("</table>")
+    return out
