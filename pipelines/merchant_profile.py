@@ -178,8 +178,7 @@ def profile(
     return result
 
 
-def _peer_districts(con: duckdb.DuckDBPyConnection, district_id: str, scope: str) -> list[str]:
-    districts = catalog.frame(con, "SELECT district_id, lon, lat FROM districts ORDER BY district_id")
+def _peer_districts(districts: pl.DataFrame, district_id: str, scope: str) -> list[str]:
     if scope == "city":
         return districts["district_id"].to_list()
     if scope == "district":
@@ -200,8 +199,20 @@ def _add_peers(con: duckdb.DuckDBPyConnection, p: Profile) -> None:
         scopes: tuple[str, ...] = (p.peer_scope,)
     else:
         scopes = ("city",) if p.unit["level"] == "chain" else ("district", "nearby", "city")
+    # Every candidate once: other units of the merchant's level and category that month,
+    # less an outlet's own chain; each scope then keeps those in its districts.
+    candidates = catalog.frame(
+        con,
+        "SELECT unit_id, district_id, customers, transactions, revenue_ntd FROM merchant_month "
+        "WHERE level = ? AND unit_id <> ? AND category = ? AND strftime(month, '%Y-%m') = ? "
+        "AND unit_id NOT IN (SELECT merchant_id FROM merchants "
+        "WHERE brand_id = (SELECT brand_id FROM merchants WHERE merchant_id = ?)) ORDER BY unit_id",
+        [p.unit["level"], p.unit["unit_id"], p.unit["category"], p.month, p.unit["unit_id"]],
+    )
+    districts = catalog.frame(con, "SELECT district_id, lon, lat FROM districts ORDER BY district_id")
     for scope in scopes:
-        peers = _peer_totals(con, p, _peer_districts(con, p.unit["district_id"], scope))
+        in_scope = _peer_districts(districts, p.unit["district_id"], scope)
+        peers = candidates.filter(pl.col("district_id").is_in(in_scope)).drop("district_id")
         if peers.height >= privacy.PEER_MIN_MERCHANTS:
             break
     p.peer_scope = scope
@@ -213,24 +224,3 @@ def _add_peers(con: duckdb.DuckDBPyConnection, p: Profile) -> None:
         "WHERE level = ? AND list_contains(?, unit_id) AND strftime(month, '%Y-%m') = ?",
         [p.unit["level"], p.peer_units, p.month],
     )
-
-
-def _peer_totals(con: duckdb.DuckDBPyConnection, p: Profile, districts: list[str]) -> pl.DataFrame:
-    """Other units of the merchant's level and category in `districts` that month; an outlet's
-    own chain is not its peer."""
-    args = [p.unit["level"], p.unit["unit_id"], p.unit["category"], districts, p.month]
-    peers = catalog.frame(
-        con,
-        "SELECT unit_id, customers, transactions, revenue_ntd FROM merchant_month "
-        "WHERE level = ? AND unit_id <> ? AND category = ? AND list_contains(?, district_id) "
-        "AND strftime(month, '%Y-%m') = ? ORDER BY unit_id",
-        args,
-    )
-    if p.unit["level"] == "outlet":
-        own_chain = catalog.frame(
-            con, "SELECT brand_id FROM merchants WHERE merchant_id = ? AND brand_id IS NOT NULL", [p.unit["unit_id"]]
-        )
-        if own_chain.height:
-            siblings = catalog.frame(con, "SELECT merchant_id FROM merchants WHERE brand_id = ?", [own_chain[0, 0]])
-            peers = peers.filter(~pl.col("unit_id").is_in(siblings["merchant_id"].to_list()))
-    return peers
