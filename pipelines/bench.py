@@ -190,6 +190,7 @@ _SEGMENT_STEP = """
     from pipelines import bench_segments as b
     from pipelines.segments import month_ends
     ends = [d.isoformat() for d in month_ends({snapshot!r})]
+    period = (ends[0][:8] + "01", ends[-1])
     events = Path({events!r})
     seconds = {call}
     print(json.dumps({{"seconds": seconds}}))
@@ -208,8 +209,8 @@ def segments_vs_alternatives(scale: float, data: Path) -> list[Measurement]:
     rows = prepare(snap, events)
     calls = {
         "floor: DuckDB GROUP BY member (count, sum, max)": "b.floor(events)",
-        "grain: DuckDB GROUP BY member, month, scene (count only)": "b.grain(events)",
-        "segment marts (member_month + rfm + migration)": "b.marts(events, (ends[0][:8] + '01', ends[-1]))",
+        "grain: GROUP BY member per scene and month (count only)": "b.grain(events, period)",
+        "segment marts (member_month + rfm + migration)": "b.marts(events, period)",
         "polars (same computation)": "b.polars_version(events, ends)",
         "pandas (same computation)": "b.pandas_version(events, ends)",
     }

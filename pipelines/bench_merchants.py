@@ -20,7 +20,7 @@ import polars as pl
 
 from pipelines import catalog, marts
 from pipelines.bench import timed_query
-from pipelines.segments import load_config, register_config
+from pipelines.segments import load_config
 from pipelines.snapshot import table_glob
 
 _FLOOR_SQL = """
@@ -69,9 +69,7 @@ def prepare(snapshot: str) -> None:
     folder = marts.marts_dir(snapshot)
     folder.mkdir(parents=True, exist_ok=True)
     with catalog.connect(snapshot) as con:
-        config = load_config()
-        register_config(con, config)
-        marts.write_steps(con, marts.segment_steps(config.sql_params(snapshot)), folder, folder / ".scratch")
+        marts.write_steps(con, marts.segment_steps(marts.prepare_segments(con, snapshot)), folder, folder / ".scratch")
 
 
 def mart(snapshot: str) -> dict:

@@ -8,6 +8,7 @@ nothing it depends on changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -64,6 +65,32 @@ def connect(snapshot: str) -> duckdb.DuckDBPyConnection:
 Step = tuple[str, str, dict[str, Any], bool]
 
 
+def define_member_scene_months(con: duckdb.DuckDBPyConnection, period_start: str, period_end: str) -> None:
+    """Make the view member_scene_months, which mart_member_month reads: one GROUP BY member
+    per scene and month of the period instead of one GROUP BY member, month and scene over
+    every event. Measured in `make bench`, this takes about a third off the mart's time: the
+    hash table stays at one row per member and the filters skip row groups. The gate has
+    checked that every event lies inside the period, so no event falls outside these months."""
+    from pipelines.segments import SCENES, month_starts
+
+    con.execute(sql.load("member_scene_month"))
+    months = month_starts(dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end))
+    parts = [f"SELECT * FROM member_scene_month(DATE '{m}', '{scene}')" for m in months for scene in SCENES]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW member_scene_months AS {' UNION ALL '.join(parts)}")
+
+
+def prepare_segments(con: duckdb.DuckDBPyConnection, snapshot: str) -> dict[str, Any]:
+    """Register the RFM configuration and member_scene_months on `con` for the segment steps;
+    returns their SQL parameters."""
+    from pipelines.segments import load_config, register_config
+
+    config = load_config()
+    register_config(con, config)
+    params = config.sql_params(snapshot)
+    define_member_scene_months(con, params["period_start"], params["period_end"])
+    return params
+
+
 def segment_steps(params: dict[str, Any]) -> list[Step]:
     return [
         ("member_month", "mart_member_month", {}, True),
@@ -117,16 +144,12 @@ def build(snapshot: str, force: bool = False, progress: Callable[[str], None] | 
     final = marts_dir(snapshot)
     if not force and is_current(snapshot):
         return json.loads((final / MARTS_FILE).read_text())
-    from pipelines.segments import load_config, register_config
-
     tmp = final.with_name(f".incomplete-{snapshot}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         con = catalog.connect(snapshot)
-        config = load_config()
-        register_config(con, config)
-        params = config.sql_params(snapshot)
+        params = prepare_segments(con, snapshot)
         scratch = tmp / ".scratch"
         built = write_steps(con, segment_steps(params) + merchant_steps(params["period_start"]), tmp, scratch, progress)
         if progress:

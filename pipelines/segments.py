@@ -98,15 +98,23 @@ def register_config(con: duckdb.DuckDBPyConnection, config: RfmConfig) -> None:
     con.register("segment_info", config.segments.to_arrow())
 
 
-def month_ends(snapshot: str) -> list[dt.date]:
-    period = read_manifest(snapshot)["period"]
-    start, end = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
+def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of every calendar month that overlaps [start, end]."""
     out, month = [], dt.date(start.year, start.month, 1)
     while month <= end:
-        nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        out.append(nxt - dt.timedelta(days=1))
-        month = nxt
+        out.append(month)
+        month = _next_month(month)
     return out
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def month_ends(snapshot: str) -> list[dt.date]:
+    period = read_manifest(snapshot)["period"]
+    starts = month_starts(dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]))
+    return [_next_month(m) - dt.timedelta(days=1) for m in starts]
 
 
 def check_as_of(snapshot: str, as_of: str) -> dt.date:

@@ -184,6 +184,66 @@ def test_member_month_mart_matches_an_independent_count(segmentation):
     assert got["all"][0] == sum(v[0] for k, v in got.items() if k != "all")
 
 
+def test_member_month_active_days_and_last_day_match_polars_calendar(segmentation):
+    """Per scene and over all scenes, against Polars' own calendar (dates, months, n_unique)."""
+    events = catalog.frame(segmentation.con, "SELECT member_id, scene, event_at FROM member_events").with_columns(
+        pl.col("event_at").dt.date().alias("day"), pl.col("event_at").dt.truncate("1mo").dt.date().alias("month")
+    )
+    aggs = [
+        pl.len().cast(pl.Int64).alias("events"),
+        pl.col("day").n_unique().cast(pl.Int32).alias("active_days"),
+        pl.col("day").max().alias("last_day"),
+    ]
+    expected = pl.concat(
+        [
+            events.group_by("member_id", "month", "scene").agg(aggs),
+            events.group_by("member_id", "month").agg(aggs).with_columns(pl.lit("all").alias("scene")),
+        ],
+        how="diagonal",
+    )
+    got = catalog.frame(
+        segmentation.con, "SELECT member_id, month, scene, events, active_days, last_day FROM member_month"
+    )
+    keys = ["member_id", "month", "scene"]
+    assert got.height == expected.height
+    assert got.sort(keys).equals(expected.select(got.columns).sort(keys))
+
+
+def test_member_month_on_hand_made_events():
+    """Month edges (first microsecond, last microsecond, 29 February), two events on one day,
+    and two scenes on one day, worked out by hand."""
+    ts = dt.datetime
+    events = pl.DataFrame(
+        [
+            ("A", "transit", ts(2024, 1, 1, 0, 0, 0), 20),
+            ("A", "transit", ts(2024, 1, 1, 8, 0, 0), 30),
+            ("A", "retail", ts(2024, 1, 1, 12, 0, 0), 100),
+            ("A", "retail", ts(2024, 1, 31, 23, 59, 59, 999999), 50),
+            ("A", "p2p", ts(2024, 2, 29, 10, 0, 0), 500),
+            ("B", "bills", ts(2024, 2, 1, 0, 0, 0), 700),
+            ("B", "bills", ts(2024, 2, 15, 9, 0, 0), 800),
+        ],
+        schema=["member_id", "scene", "event_at", "amount_ntd"],
+        orient="row",
+    )
+    con = duckdb.connect()
+    con.register("member_events", events.to_arrow())
+    from pipelines.marts import define_member_scene_months
+
+    define_member_scene_months(con, "2024-01-01", "2024-02-29")
+    got = catalog.frame(con, sql.load("mart_member_month") + " ORDER BY member_id, month, scene")
+    jan, feb = D(2024, 1, 1), D(2024, 2, 1)
+    assert got.rows() == [
+        ("A", jan, "all", 4, 200, 2, D(2024, 1, 31)),
+        ("A", jan, "retail", 2, 150, 2, D(2024, 1, 31)),
+        ("A", jan, "transit", 2, 50, 1, D(2024, 1, 1)),
+        ("A", feb, "all", 1, 500, 1, D(2024, 2, 29)),
+        ("A", feb, "p2p", 1, 500, 1, D(2024, 2, 29)),
+        ("B", feb, "all", 2, 1500, 2, D(2024, 2, 15)),
+        ("B", feb, "bills", 2, 1500, 2, D(2024, 2, 15)),
+    ]
+
+
 def test_audience_counts_match_a_polars_filter(segmentation):
     criteria = Audience.from_text(gender="F", ages="30-45", min_monthly_spend_ntd=3000)
     total, by_segment = segmentation.audience_counts(criteria)

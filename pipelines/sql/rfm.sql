@@ -7,6 +7,9 @@
 --   f_score, m_score: 1 + floor(5 * (rank - 1) / members) per month end, rank ascending over
 --            the metric; tied members share the lowest rank of their tie, so equal values
 --            always get equal scores and the many members tied at zero all score 1.
+--            rank - 1 is the number of members with a lower value: counted per distinct value
+--            and summed over the lower ones, which sorts the few distinct values instead of
+--            every member (the same as rank(), and faster).
 -- The segment is the (R, F) pair looked up in the configured map, table rf_segments.
 -- Members appear from the first month end after their first spend (and after joining).
 -- Parameters: $spend_scenes (VARCHAR[]), $window_months, $period_start, $period_end (DATE),
@@ -44,18 +47,31 @@ measured AS (
            CAST(frequency AS BIGINT) AS frequency, CAST(monetary_ntd AS BIGINT) AS monetary_ntd
     FROM rolling
 ),
+lower_frequency AS (
+    SELECT month_end, frequency,
+           coalesce(sum(n) OVER (PARTITION BY month_end ORDER BY frequency
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below,
+           sum(n) OVER (PARTITION BY month_end) AS members
+    FROM (SELECT month_end, frequency, count(*) AS n FROM measured GROUP BY ALL)
+),
+lower_monetary AS (
+    SELECT month_end, monetary_ntd,
+           coalesce(sum(n) OVER (PARTITION BY month_end ORDER BY monetary_ntd
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below,
+           sum(n) OVER (PARTITION BY month_end) AS members
+    FROM (SELECT month_end, monetary_ntd, count(*) AS n FROM measured GROUP BY ALL)
+),
 scored AS (
     SELECT
         m.*,
         CASE WHEN m.recency_days <= $r5_days THEN 5 WHEN m.recency_days <= $r4_days THEN 4
              WHEN m.recency_days <= $r3_days THEN 3 WHEN m.recency_days <= $r2_days THEN 2 ELSE 1 END AS r_score,
-        CAST(1 + floor(5 * (rank() OVER (PARTITION BY m.month_end ORDER BY m.frequency) - 1)
-             / count(*) OVER (PARTITION BY m.month_end)) AS INTEGER) AS f_score,
-        CAST(1 + floor(5 * (rank() OVER (PARTITION BY m.month_end ORDER BY m.monetary_ntd) - 1)
-             / count(*) OVER (PARTITION BY m.month_end)) AS INTEGER) AS m_score
+        CAST(1 + floor(5 * f.below / f.members) AS INTEGER) AS f_score,
+        CAST(1 + floor(5 * mo.below / mo.members) AS INTEGER) AS m_score
     FROM measured m
+    JOIN lower_frequency f USING (month_end, frequency)
+    JOIN lower_monetary mo USING (month_end, monetary_ntd)
 )
 SELECT sc.*, seg.segment
 FROM scored sc
 JOIN rf_segments seg ON seg.r_score = sc.r_score AND seg.f_score = sc.f_score
-
