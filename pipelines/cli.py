@@ -296,7 +296,7 @@ def audience(
     members = open_segmentation(snapshot, as_of).audience_members(criteria)
     target.parent.mkdir(parents=True, exist_ok=True)
     members.write_csv(target)
-    console.print(f"[green]{members.height:,} members[/] written to {target}")
+    console.print(f"[green]{members.height:,} members[/] ({criteria.describe()}) written to {target}")
 
 
 @app.command("import")

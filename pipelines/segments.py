@@ -308,6 +308,20 @@ class Audience:
                 raise ValueError(f"ages must look like 30-45, got {ages!r}") from None
         return Audience(gender, lo, hi, min_monthly_spend_ntd, _items(districts), _items(segments), scene)
 
+    def describe(self) -> str:
+        """The criteria in plain words, for a report or a command's output."""
+        who = {"F": "women", "M": "men"}.get(self.gender, "members")
+        parts = [who if (self.age_min, self.age_max) == (0, 120) else f"{who} aged {self.age_min}-{self.age_max}"]
+        if self.min_monthly_spend_ntd:
+            parts.append(f"spending at least NT${self.min_monthly_spend_ntd:,} a month")
+        if self.districts:
+            parts.append(f"living in {', '.join(self.districts)}")
+        if self.segments:
+            parts.append(f"in segment {', '.join(self.segments)}")
+        if self.scene:
+            parts.append(f"active in {self.scene} over the window")
+        return ", ".join(parts)
+
     def params(self) -> dict[str, Any]:
         return {
             "gender": self.gender,

@@ -260,3 +260,13 @@ def test_audience_counts_match_a_polars_filter(segmentation):
     shown = {r["segment"]: r["members"] for r in by_segment.to_dicts() if r["members"] is not None}
     for seg, n in expected.group_by("segment").len().iter_rows():
         assert shown.get(seg) == (n if n >= 10 else None)
+
+
+def test_audience_described_in_plain_words():
+    assert Audience().describe() == "members"
+    criteria = Audience.from_text("F", "30-45", 3000, "D09,D13", "Champions", "retail")
+    assert criteria.describe() == (
+        "women aged 30-45, spending at least NT$3,000 a month, living in D09, D13, in segment Champions, "
+        "active in retail over the window"
+    )
+    assert Audience.from_text(gender="M", ages="0-120").describe() == "men"
