@@ -270,3 +270,15 @@ def test_audience_described_in_plain_words():
         "active in retail over the window"
     )
     assert Audience.from_text(gender="M", ages="0-120").describe() == "men"
+
+
+def test_month_starts_cover_a_period_that_starts_mid_month_and_crosses_a_year():
+    from pipelines.segments import month_starts
+
+    assert month_starts(D(2024, 11, 15), D(2025, 2, 3)) == [
+        D(2024, 11, 1),
+        D(2024, 12, 1),
+        D(2025, 1, 1),
+        D(2025, 2, 1),
+    ]
+    assert month_starts(D(2025, 3, 31), D(2025, 3, 31)) == [D(2025, 3, 1)]
