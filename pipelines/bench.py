@@ -192,8 +192,8 @@ _SEGMENT_STEP = """
     ends = [d.isoformat() for d in month_ends({snapshot!r})]
     period = (ends[0][:8] + "01", ends[-1])
     events = Path({events!r})
-    seconds = {call}
-    print(json.dumps({{"seconds": seconds}}))
+    result = {call}
+    print(json.dumps(result if isinstance(result, dict) else {{"seconds": result}}))
 """
 
 
@@ -221,7 +221,8 @@ def segments_vs_alternatives(scale: float, data: Path) -> list[Measurement]:
         out.append(m)
     floor_s = out[1].seconds
     for m in out[2:]:
-        m.detail["note"] = f"{m.seconds / floor_s:.2f}x the floor; {rows:,} spend events"
+        parts = "".join(f"; {k} {v:.2f} s = {v / floor_s:.2f}x" for k, v in m.detail.pop("parts", {}).items())
+        m.detail["note"] = f"{m.seconds / floor_s:.2f}x the floor; {rows:,} spend events{parts}"
     return out
 
 
