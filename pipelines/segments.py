@@ -204,7 +204,20 @@ class Segmentation:
 
     def audience_members(self, criteria: Audience) -> pl.DataFrame:
         """Matching member IDs with their segment: for the operator's export, never a report."""
+        self.check_audience(criteria)
         return self.frame("audience", **criteria.params())
+
+    def check_audience(self, criteria: Audience) -> None:
+        """Refuse segment names and district IDs that do not exist: a typo would match no one."""
+        districts = dict(self.con.execute("SELECT district_id, name_en FROM districts ORDER BY 1").fetchall())
+        known = {
+            "segments": {s: s for s in sorted(self.config.segments["segment"])},
+            "districts": {d: f"{d} {name}" for d, name in districts.items()},
+        }
+        for field, names in (("segments", criteria.segments), ("districts", criteria.districts)):
+            unknown = sorted(set(names) - set(known[field]))
+            if unknown:
+                raise ValueError(f"unknown {field} {', '.join(unknown)}; known: {', '.join(known[field].values())}")
 
     def audience_counts(self, criteria: Audience) -> tuple[int, pl.DataFrame]:
         """How many members match, and per segment (counts under k shown as null)."""

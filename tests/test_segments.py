@@ -282,3 +282,15 @@ def test_month_starts_cover_a_period_that_starts_mid_month_and_crosses_a_year():
         D(2025, 2, 1),
     ]
     assert month_starts(D(2025, 3, 31), D(2025, 3, 31)) == [D(2025, 3, 1)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"segments": "Champions,Champs"}, "unknown segments Champs; known: About to Sleep, At Risk"),
+        ({"districts": "D99"}, r"unknown districts D99; known: D01 \w+, D02"),
+    ],
+)
+def test_audience_with_unknown_names_is_refused(segmentation, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        segmentation.audience_counts(Audience.from_text(**kwargs))
