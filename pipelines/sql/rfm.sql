@@ -47,19 +47,18 @@ measured AS (
            CAST(frequency AS BIGINT) AS frequency, CAST(monetary_ntd AS BIGINT) AS monetary_ntd
     FROM rolling
 ),
-lower_frequency AS (
-    SELECT month_end, frequency,
-           coalesce(sum(n) OVER (PARTITION BY month_end ORDER BY frequency
+ranked AS (
+    -- Per month end and distinct value of F (rows with monetary_ntd NULL) or of M (frequency
+    -- NULL): the members with a lower value, and all members.
+    SELECT *,
+           coalesce(sum(n) OVER (PARTITION BY month_end, frequency IS NULL ORDER BY coalesce(frequency, monetary_ntd)
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below,
-           sum(n) OVER (PARTITION BY month_end) AS members
-    FROM (SELECT month_end, frequency, count(*) AS n FROM measured GROUP BY ALL)
-),
-lower_monetary AS (
-    SELECT month_end, monetary_ntd,
-           coalesce(sum(n) OVER (PARTITION BY month_end ORDER BY monetary_ntd
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below,
-           sum(n) OVER (PARTITION BY month_end) AS members
-    FROM (SELECT month_end, monetary_ntd, count(*) AS n FROM measured GROUP BY ALL)
+           sum(n) OVER (PARTITION BY month_end, frequency IS NULL) AS members
+    FROM (
+        SELECT month_end, frequency, monetary_ntd, count(*) AS n
+        FROM measured
+        GROUP BY GROUPING SETS ((month_end, frequency), (month_end, monetary_ntd))
+    )
 ),
 scored AS (
     SELECT
@@ -69,8 +68,8 @@ scored AS (
         CAST(1 + floor(5 * f.below / f.members) AS INTEGER) AS f_score,
         CAST(1 + floor(5 * mo.below / mo.members) AS INTEGER) AS m_score
     FROM measured m
-    JOIN lower_frequency f USING (month_end, frequency)
-    JOIN lower_monetary mo USING (month_end, monetary_ntd)
+    JOIN ranked f ON f.month_end = m.month_end AND f.frequency = m.frequency
+    JOIN ranked mo ON mo.month_end = m.month_end AND mo.monetary_ntd = m.monetary_ntd
 )
 SELECT sc.*, seg.segment
 FROM scored sc
