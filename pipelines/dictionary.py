@@ -35,9 +35,10 @@ def render() -> str:
         "  `TIMESTAMP` without a zone.",
         "- Money is integer NT$.",
         "- IDs are pseudonymous. Snapshots made by `python -m pipelines generate` are **synthetic**.",
-        "- Event tables are Parquet datasets in time order: generated snapshots have files per month",
-        "  (`<table>/part-YYYY-MM-bNNN.parquet`), imported ones one file (`<table>/part-0000.parquet`).",
-        "  The marts read one month at a time and rely on this order to skip the other months.",
+        "- Event tables are Parquet datasets in time order: generated snapshots have files of one",
+        "  month each (`<table>/part-YYYY-MM-bNNN.parquet`, a file per month and block of members),",
+        "  imported ones one file sorted by time (`<table>/part-0000.parquet`). The marts read one",
+        "  month at a time and rely on this to skip the other months.",
         "",
     ]
     for t in TABLES:
