@@ -70,7 +70,7 @@ def define_member_scene_months(con: duckdb.DuckDBPyConnection, period_start: str
     per scene and month of the period instead of one GROUP BY member, month and scene over
     every event. Measured in `make bench`, this takes about a third off the mart's time: the
     hash table stays at one row per member and the filters skip row groups. That needs event
-    tables stored in time order, which the generator and the importer both guarantee; on
+    tables stored by time (the generator writes a month per file, the importer sorts); on
     unordered files each month would read every row group (3x slower than one pass over six
     months, measured). The gate has checked that every event lies inside the period, so no
     event falls outside these months."""
