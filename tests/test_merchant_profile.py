@@ -73,7 +73,7 @@ def test_identifier_columns_are_refused():
 S1, S2, S3, B1 = "S0000001", "S0000002", "S0000003", "B0001"
 
 
-def crafted(folder: Path) -> duckdb.DuckDBPyConnection:
+def crafted(folder: Path, period_start: str = "2025-01-01") -> duckdb.DuckDBPyConnection:
     """Outlets S1 and S2 of chain B1 (convenience), S3 independent (pharmacy). Member A (F,
     born 1990) pays by card, member B (M, 1960) from the wallet, card Z is unregistered.
     The intermediates are written to `folder`; the marts' SQL runs on the connection."""
@@ -123,7 +123,7 @@ def crafted(folder: Path) -> duckdb.DuckDBPyConnection:
     }
     for name, frame in frames.items():
         con.register(name, frame.to_arrow())
-    steps = marts.merchant_steps("2025-01-01")
+    steps = marts.merchant_steps(period_start)
     marts.write_steps(con, [s for s in steps if not s[3]], folder, folder)
     return con
 
@@ -151,6 +151,13 @@ def test_headline_by_hand(crafted_marts):
     chain = month.filter((pl.col("unit_id") == B1) & (pl.col("month").dt.month() == 2)).row(0, named=True)
     # A at S1 (NT$100) and S2 (NT$40), B at S2 (NT$60)
     assert (chain["customers"], chain["transactions"], chain["revenue_ntd"]) == (2, 3, 200)
+
+
+def test_a_period_that_starts_mid_month_still_has_no_history_in_its_first_month(tmp_path):
+    con = crafted(tmp_path, period_start="2025-01-10")
+    cells = pl.from_arrow(con.sql(sql.load("merchant_cells")).to_arrow_table())
+    assert _cell_counts(cells, S1, 1, "customer_type") == {"no history": 3}
+    assert _cell_counts(cells, S1, 2, "customer_type") == {"returning": 1}
 
 
 def test_distributions_by_hand(crafted_marts):

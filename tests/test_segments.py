@@ -51,6 +51,22 @@ def tiny_rfm() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def test_rfm_of_a_period_that_starts_mid_month_is_scored_at_its_month_ends(tiny_rfm):
+    """An imported extract may start on any day: month ends are still calendar month ends."""
+    params = {
+        "spend_scenes": ["transit", "retail", "bills"],
+        "window_months": 2,
+        "period_start": "2025-01-15",
+        "period_end": "2025-03-31",
+        "r5_days": 2,
+        "r4_days": 7,
+        "r3_days": 14,
+        "r2_days": 30,
+    }
+    mid = tiny_rfm.sql(sql.load("rfm"), params=params).fetchall()
+    assert sorted(mid) == sorted(tiny_rfm.execute("SELECT * FROM rfm").fetchall())
+
+
 def _rows(con, month_end: str) -> dict[str, tuple]:
     q = (
         "SELECT member_id, recency_days, frequency, monetary_ntd, r_score, f_score, m_score, segment "

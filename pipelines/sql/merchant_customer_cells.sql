@@ -14,7 +14,7 @@ described AS (
         v.amount_ntd,
         CASE WHEN v.visits = 1 THEN '1' WHEN v.visits = 2 THEN '2' WHEN v.visits <= 4 THEN '3-4' ELSE '5+' END
             AS visit_frequency,
-        CASE WHEN v.month = CAST($period_start AS DATE) THEN 'no history'
+        CASE WHEN v.month = date_trunc('month', CAST($period_start AS DATE)) THEN 'no history'
              WHEN v.first_month = v.month THEN 'new' ELSE 'returning' END AS customer_type,
         CASE WHEN c.customer IS NULL THEN 'unregistered'
              WHEN year(v.month) - c.birth_year < 20 THEN '14-19' WHEN year(v.month) - c.birth_year < 30 THEN '20-29'
