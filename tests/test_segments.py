@@ -37,33 +37,26 @@ def tiny_rfm() -> duckdb.DuckDBPyConnection:
     con.register("member_month", mm.to_arrow())
     config = load_config(window_months=2)
     register_config(con, config)
-    params = {
+    con.register("rfm", con.sql(sql.load("rfm"), params=_tiny_params("2025-01-01")).to_arrow_table())
+    return con
+
+
+def _tiny_params(period_start: str) -> dict:
+    return {
         "spend_scenes": ["transit", "retail", "bills"],
         "window_months": 2,
-        "period_start": "2025-01-01",
+        "period_start": period_start,
         "period_end": "2025-03-31",
         "r5_days": 2,
         "r4_days": 7,
         "r3_days": 14,
         "r2_days": 30,
     }
-    con.register("rfm", con.sql(sql.load("rfm"), params=params).to_arrow_table())
-    return con
 
 
 def test_rfm_of_a_period_that_starts_mid_month_is_scored_at_its_month_ends(tiny_rfm):
     """An imported extract may start on any day: month ends are still calendar month ends."""
-    params = {
-        "spend_scenes": ["transit", "retail", "bills"],
-        "window_months": 2,
-        "period_start": "2025-01-15",
-        "period_end": "2025-03-31",
-        "r5_days": 2,
-        "r4_days": 7,
-        "r3_days": 14,
-        "r2_days": 30,
-    }
-    mid = tiny_rfm.sql(sql.load("rfm"), params=params).fetchall()
+    mid = tiny_rfm.sql(sql.load("rfm"), params=_tiny_params("2025-01-15")).fetchall()
     assert sorted(mid) == sorted(tiny_rfm.execute("SELECT * FROM rfm").fetchall())
 
 
