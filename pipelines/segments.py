@@ -111,15 +111,28 @@ def _next_month(month: dt.date) -> dt.date:
     return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
+def month_ends_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The calendar month ends inside [start, end]: RFM is scored there. A period that ends
+    mid-month has no score for its last month: recency measured to a month end after the data
+    stops would make every member look less recent than they are."""
+    ends = (_next_month(m) - dt.timedelta(days=1) for m in month_starts(start, end))
+    return [e for e in ends if e <= end]
+
+
 def month_ends(snapshot: str) -> list[dt.date]:
     period = read_manifest(snapshot)["period"]
-    starts = month_starts(dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]))
-    return [_next_month(m) - dt.timedelta(days=1) for m in starts]
+    return month_ends_between(dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]))
 
 
 def check_as_of(snapshot: str, as_of: str) -> dt.date:
     """The as-of date must be a month end inside the snapshot's period (default: the last)."""
     ends = month_ends(snapshot)
+    if not ends:
+        period = read_manifest(snapshot)["period"]
+        raise ValueError(
+            f"snapshot {snapshot!r} covers {period['start']} to {period['end']}, which holds no month end: "
+            "segments are scored at month ends"
+        )
     if not as_of:
         return ends[-1]
     try:

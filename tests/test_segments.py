@@ -60,6 +60,13 @@ def test_rfm_of_a_period_that_starts_mid_month_is_scored_at_its_month_ends(tiny_
     assert sorted(mid) == sorted(tiny_rfm.execute("SELECT * FROM rfm").fetchall())
 
 
+def test_rfm_of_a_period_that_ends_mid_month_skips_the_cut_short_month(tiny_rfm):
+    """Recency to 31 March when the data stops on the 20th would make everyone look less recent."""
+    cut = tiny_rfm.sql(sql.load("rfm"), params=_tiny_params("2025-01-01") | {"period_end": "2025-03-20"}).fetchall()
+    full = tiny_rfm.execute("SELECT * FROM rfm WHERE month_end < DATE '2025-03-01'").fetchall()
+    assert sorted(cut) == sorted(full) and full
+
+
 def _rows(con, month_end: str) -> dict[str, tuple]:
     q = (
         "SELECT member_id, recency_days, frequency, monetary_ntd, r_score, f_score, m_score, segment "
@@ -281,16 +288,16 @@ def test_audience_described_in_plain_words():
     assert Audience.from_text(gender="M", ages="0-120").describe() == "men"
 
 
-def test_month_starts_cover_a_period_that_starts_mid_month_and_crosses_a_year():
-    from pipelines.segments import month_starts
+def test_month_starts_and_ends_of_a_period_that_starts_mid_month_and_crosses_a_year():
+    from pipelines.segments import month_ends_between, month_starts
 
-    assert month_starts(D(2024, 11, 15), D(2025, 2, 3)) == [
-        D(2024, 11, 1),
-        D(2024, 12, 1),
-        D(2025, 1, 1),
-        D(2025, 2, 1),
-    ]
+    starts = [D(2024, 11, 1), D(2024, 12, 1), D(2025, 1, 1), D(2025, 2, 1)]
+    assert month_starts(D(2024, 11, 15), D(2025, 2, 3)) == starts
     assert month_starts(D(2025, 3, 31), D(2025, 3, 31)) == [D(2025, 3, 1)]
+    # Month ends inside the period only: 3 February cuts February short.
+    assert month_ends_between(D(2024, 11, 15), D(2025, 2, 3)) == [D(2024, 11, 30), D(2024, 12, 31), D(2025, 1, 31)]
+    assert month_ends_between(D(2024, 2, 1), D(2024, 2, 29)) == [D(2024, 2, 29)]
+    assert month_ends_between(D(2025, 1, 5), D(2025, 1, 20)) == []
 
 
 @pytest.mark.parametrize(

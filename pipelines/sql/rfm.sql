@@ -13,12 +13,13 @@
 -- The segment is the (R, F) pair looked up in the configured map, table rf_segments.
 -- Members appear from the first month end after their first spend (and after joining).
 -- Parameters: $spend_scenes (VARCHAR[]), $window_months, $period_start, $period_end (DATE; an
--- imported period may start on any day, the month ends are calendar month ends), $r5_days,
--- $r4_days, $r3_days, $r2_days.
+-- imported period may start and end on any day: the month ends are the calendar month ends
+-- inside it, so a last month cut short is not scored), $r5_days, $r4_days, $r3_days, $r2_days.
 WITH month_ends AS (
     SELECT CAST(m + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end, CAST(m AS DATE) AS month
     FROM range(date_trunc('month', CAST($period_start AS DATE)), CAST($period_end AS DATE) + INTERVAL 1 DAY,
                INTERVAL 1 MONTH) r(m)
+    WHERE m + INTERVAL 1 MONTH - INTERVAL 1 DAY <= CAST($period_end AS DATE)
 ),
 spend AS (
     SELECT member_id, month, sum(events) AS events, sum(amount_ntd) AS amount_ntd, max(last_day) AS last_day
