@@ -67,6 +67,19 @@ def mart_con(snapshot):
         yield con
 
 
+@pytest.fixture
+def cut_short_con(snapshot, mart_con):
+    """The test snapshot's marts, as if its period ended on 20 June: June is not a whole month."""
+    import datetime as dt
+
+    from pipelines import marts
+    from pipelines.period import period_months
+
+    with marts.connect(snapshot) as con:
+        con.register("period_months", period_months(dt.date(2025, 1, 1), dt.date(2025, 6, 20)).to_arrow())
+        yield con
+
+
 @pytest.fixture(scope="session")
 def truth(snapshot) -> dict[str, pl.DataFrame]:
     folder = ground_truth_dir() / snapshot

@@ -7,6 +7,7 @@ run can read the same snapshot at once. DuckDB settings live here and nowhere el
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import polars as pl
 
 from pipelines import sql
 from pipelines.paths import data_dir
+from pipelines.period import period_months
 from pipelines.schema import TABLES
 from pipelines.snapshot import latest_snapshot, read_manifest, table_glob
 
@@ -58,7 +60,7 @@ def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def connect(snapshot: str | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory connection with one view per table of `snapshot` (default: the latest)."""
     snapshot = snapshot or latest_snapshot()
-    read_manifest(snapshot)  # a clear error for an unknown snapshot
+    period = read_manifest(snapshot)["period"]  # a clear error for an unknown snapshot
     con = configure(duckdb.connect(":memory:"))
     for spec in TABLES:
         # DDL cannot take bound parameters; the path is built from a validated snapshot ID.
@@ -67,6 +69,9 @@ def connect(snapshot: str | None = None) -> duckdb.DuckDBPyConnection:
         )
     # The unified member view: every registered member's events in all four scenes.
     con.execute(f"CREATE VIEW member_events AS {sql.load('member_events')}")
+    # Which months the period covers in full: reports default to those.
+    months = period_months(dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]))
+    con.register("period_months", months.to_arrow())
     return con
 
 

@@ -74,7 +74,8 @@ def define_member_scene_months(con: duckdb.DuckDBPyConnection, period_start: str
     unordered files each month would read every row group (3x slower than one pass over six
     months, measured). The gate has checked that every event lies inside the period, so no
     event falls outside these months."""
-    from pipelines.segments import SCENES, month_starts
+    from pipelines.period import month_starts
+    from pipelines.segments import SCENES
 
     con.execute(sql.load("member_scene_month"))
     months = month_starts(dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end))

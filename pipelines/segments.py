@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines import catalog, sql
+from pipelines.period import month_ends_between
 from pipelines.snapshot import read_manifest
 
 CONFIG_DIR = Path(__file__).parent / "config"
@@ -98,28 +99,10 @@ def register_config(con: duckdb.DuckDBPyConnection, config: RfmConfig) -> None:
     con.register("segment_info", config.segments.to_arrow())
 
 
-def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
-    """The first day of every calendar month that overlaps [start, end]."""
-    out, month = [], dt.date(start.year, start.month, 1)
-    while month <= end:
-        out.append(month)
-        month = _next_month(month)
-    return out
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-def month_ends_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    """The calendar month ends inside [start, end]: RFM is scored there. A period that ends
-    mid-month has no score for its last month: recency measured to a month end after the data
-    stops would make every member look less recent than they are."""
-    ends = (_next_month(m) - dt.timedelta(days=1) for m in month_starts(start, end))
-    return [e for e in ends if e <= end]
-
-
 def month_ends(snapshot: str) -> list[dt.date]:
+    """The calendar month ends inside the snapshot's period: RFM is scored there. A period that
+    ends mid-month has no score for its last month: recency measured to a month end after the
+    data stops would make every member look less recent than they are."""
     period = read_manifest(snapshot)["period"]
     return month_ends_between(dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]))
 

@@ -222,6 +222,12 @@ def test_employer_report_totals_agree_with_the_mart(mart_con):
     assert shown.min() >= report.k_min  # small bands suppressed
 
 
+def test_default_period_is_the_whole_months(mart_con, cut_short_con):
+    employer = mart_con.execute("SELECT min(employer_id) FROM employers").fetchall()[0][0]
+    assert carbon.employer_report(mart_con, employer).months == ("2025-01", "2025-06")
+    assert carbon.employer_report(cut_short_con, employer).months == ("2025-01", "2025-05")
+
+
 def test_employer_without_commutes_in_the_period_is_empty_not_an_error(mart_con):
     employer = mart_con.execute("SELECT min(employer_id) FROM employers").fetchall()[0][0]
     assert carbon.employer_report(mart_con, employer, period="2024-01:2024-02").empty

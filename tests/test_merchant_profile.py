@@ -196,6 +196,12 @@ def test_too_few_customers_gets_no_figures(crafted_marts):
         p.headline()
 
 
+def test_default_month_is_the_last_whole_month(mart_con, cut_short_con):
+    assert merchant_profile.profile(mart_con, "B0001").month == "2025-06"
+    assert merchant_profile.profile(cut_short_con, "B0001").month == "2025-05"
+    assert merchant_profile.profile(cut_short_con, "B0001", month="2025-06").month == "2025-06"  # on request
+
+
 def test_unknown_merchant_and_bad_month_are_refused(mart_con):
     with pytest.raises(ValueError, match="unknown merchant"):
         merchant_profile.profile(mart_con, "S9999999")

@@ -289,7 +289,7 @@ def test_audience_described_in_plain_words():
 
 
 def test_month_starts_and_ends_of_a_period_that_starts_mid_month_and_crosses_a_year():
-    from pipelines.segments import month_ends_between, month_starts
+    from pipelines.period import month_ends_between, month_starts
 
     starts = [D(2024, 11, 1), D(2024, 12, 1), D(2025, 1, 1), D(2025, 2, 1)]
     assert month_starts(D(2024, 11, 15), D(2025, 2, 3)) == starts

@@ -18,7 +18,8 @@ from pipelines.schema import TABLES
 def test_catalog_exposes_every_table(snapshot):
     with catalog.connect(snapshot) as con:
         views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        assert views == {t.name for t in TABLES} | {"member_events"}
+        assert views == {t.name for t in TABLES} | {"member_events", "period_months"}
+        assert con.execute("SELECT count(*), bool_and(complete) FROM period_months").fetchone() == (6, True)
         for t in TABLES:
             assert con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] > 0
 
