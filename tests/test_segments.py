@@ -310,3 +310,21 @@ def test_month_starts_and_ends_of_a_period_that_starts_mid_month_and_crosses_a_y
 def test_audience_with_unknown_names_is_refused(segmentation, kwargs, message):
     with pytest.raises(ValueError, match=message):
         segmentation.audience_counts(Audience.from_text(**kwargs))
+
+
+def test_another_window_recomputes_rfm_from_member_month(segmentation, snapshot):
+    """A window other than the marts' is scored on the fly; F and M must then cover 6 months."""
+    from pipelines.segments import open_segmentation
+
+    six = open_segmentation(snapshot, window_months=6)
+    got = catalog.frame(six.con, "SELECT member_id, frequency, monetary_ntd FROM rfm WHERE month_end = ?", [six.as_of])
+    spend = catalog.frame(
+        six.con,
+        "SELECT member_id, sum(events) AS frequency, sum(amount_ntd) AS monetary_ntd FROM member_month "
+        "WHERE scene IN ('transit', 'retail', 'bills') GROUP BY member_id",
+    )
+    assert six.as_of == D(2025, 6, 30)  # the six months of the test snapshot are the whole window
+    keys = ["member_id"]
+    assert got.sort(keys).equals(spend.select(got.columns).sort(keys).cast(got.schema))
+    three = catalog.frame(segmentation.con, "SELECT sum(frequency) AS n FROM rfm WHERE month_end = ?", [six.as_of])
+    assert three["n"][0] < got["frequency"].sum()
