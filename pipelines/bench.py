@@ -189,8 +189,10 @@ _SEGMENT_STEP = """
     from pathlib import Path
     from pipelines import bench_segments as b
     from pipelines.segments import month_ends
+    from pipelines.snapshot import read_manifest
     ends = [d.isoformat() for d in month_ends({snapshot!r})]
-    period = (ends[0][:8] + "01", ends[-1])
+    declared = read_manifest({snapshot!r})["period"]
+    period = (declared["start"], declared["end"])
     events = Path({events!r})
     result = {call}
     print(json.dumps(result if isinstance(result, dict) else {{"seconds": result}}))

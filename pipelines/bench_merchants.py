@@ -20,8 +20,7 @@ import polars as pl
 
 from pipelines import catalog, marts
 from pipelines.bench import timed_query
-from pipelines.segments import load_config
-from pipelines.snapshot import table_glob
+from pipelines.snapshot import read_manifest, table_glob
 
 _FLOOR_SQL = """
 SELECT merchant_id, count(*) AS transactions, sum(amount) AS revenue,
@@ -76,7 +75,7 @@ def mart(snapshot: str) -> dict:
     """The merchant steps of `marts.build`: intermediates, merchant_month and merchant_cells."""
     with marts.connect(snapshot) as con, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        period_start = load_config().sql_params(snapshot)["period_start"]
+        period_start = read_manifest(snapshot)["period"]["start"]
         start = time.perf_counter()
         rows = marts.write_steps(con, marts.merchant_steps(period_start), folder, folder / ".scratch")
         seconds = time.perf_counter() - start

@@ -230,21 +230,14 @@ def employer_report(
     employers = catalog.frame(con, "SELECT * FROM employers WHERE employer_id = ?", [employer_id])
     if employers.height == 0:
         raise ValueError(f"unknown employer {employer_id!r}")
-    lo, hi = _whole_months(con) if not period else _period(period)
+    whole = catalog.whole_months(con)
+    lo, hi = (whole[0], whole[-1]) if not period else _period(period)
     factors = load_factors(factor_set)
     args = [employer_id, lo, hi]
     where = "WHERE employer_id = ? AND strftime(month, '%Y-%m') BETWEEN ? AND ? ORDER BY ALL"
     days = catalog.frame(con, f"SELECT * FROM commute_days {where}", args)
     pkm = catalog.frame(con, f"SELECT * FROM commute_pkm {where}", args)
     return EmployerReport(employers.row(0, named=True), (lo, hi), days, pkm, factors, parse_mix(mix, factors))
-
-
-def _whole_months(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
-    """The default period: the months the snapshot's period covers in full (all of them if
-    none is), so a month cut short does not show as a drop in commuting."""
-    months = catalog.frame(con, "SELECT strftime(month, '%Y-%m') AS m, complete FROM period_months ORDER BY month")
-    whole = months.filter(pl.col("complete"))["m"] if months["complete"].any() else months["m"]
-    return whole[0], whole[-1]
 
 
 def _period(text: str) -> tuple[str, str]:

@@ -69,10 +69,18 @@ def connect(snapshot: str | None = None) -> duckdb.DuckDBPyConnection:
         )
     # The unified member view: every registered member's events in all four scenes.
     con.execute(f"CREATE VIEW member_events AS {sql.load('member_events')}")
-    # Which months the period covers in full: reports default to those.
+    # Which months the period covers in full: reports default to those (whole_months).
     months = period_months(dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"]))
     con.register("period_months", months.to_arrow())
     return con
+
+
+def whole_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months (YYYY-MM) the snapshot's period covers in full, or all its months if none is
+    whole: what reports default to, so a month cut short does not read as a drop."""
+    months = frame(con, "SELECT strftime(month, '%Y-%m') AS m, complete FROM period_months ORDER BY month")
+    whole = months.filter(pl.col("complete"))["m"]
+    return (whole if whole.len() else months["m"]).to_list()
 
 
 def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None = None) -> pl.DataFrame:

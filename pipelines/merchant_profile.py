@@ -141,13 +141,6 @@ def _shown(cells: pl.DataFrame, dimension: str, k: int, totals: dict) -> pl.Data
     return privacy.release(privacy.suppress(rows, k, additive=additive))
 
 
-def _last_whole_month(con: duckdb.DuckDBPyConnection, months: list[str]) -> str:
-    """The default month: the last one the snapshot's period covers in full (a period that
-    ends on the 20th would otherwise show a short month as a drop in business)."""
-    whole = set(catalog.frame(con, "SELECT strftime(month, '%Y-%m') AS m FROM period_months WHERE complete")["m"])
-    return ([m for m in months if m in whole] or months)[-1]
-
-
 def profile(
     con: duckdb.DuckDBPyConnection,
     merchant: str,
@@ -172,7 +165,9 @@ def profile(
     if not exists:
         raise ValueError(f"unknown merchant {merchant!r}")
     months = catalog.frame(con, "SELECT DISTINCT strftime(month, '%Y-%m') AS m FROM merchant_month ORDER BY m")["m"]
-    month = month or _last_whole_month(con, months.to_list())
+    if not month:
+        whole = set(catalog.whole_months(con))
+        month = ([m for m in months if m in whole] or months.to_list())[-1]
     if month not in months.to_list():
         raise ValueError(f"month must be one of {months[0]} .. {months[-1]} (YYYY-MM), got {month!r}")
     unit = {"level": level, "unit_id": merchant, **(known.row(0, named=True) if known.height else {})}
