@@ -271,7 +271,9 @@ def marts(
 def audience(
     out: Annotated[Path, typer.Option("--out", help="CSV file for the matching member IDs (not under reports/).")],
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
-    as_of: Annotated[str, typer.Option(help="Month end to segment at (YYYY-MM-DD); default the last.")] = "",
+    as_of: Annotated[
+        str, typer.Option(help="A month end inside the snapshot's period (YYYY-MM-DD); default the last.")
+    ] = "",
     gender: Annotated[str, typer.Option(help="F, M, or empty for any.")] = "",
     ages: Annotated[str, typer.Option(help="Age range such as 30-45; empty for any.")] = "",
     min_monthly_spend: Annotated[int, typer.Option(help="Minimum average monthly spend in NT$.")] = 0,
