@@ -65,16 +65,17 @@ bench: setup ## Benchmarks (BENCH_SCALES="1 20" BENCH_GATE_SCALE=55 BENCH_SEGMEN
 		--segments-scale $(BENCH_SEGMENTS_SCALE) --carbon-scale $(BENCH_CARBON_SCALE) \
 		--merchants-scale $(BENCH_MERCHANTS_SCALE) --reports-scale $(BENCH_REPORTS_SCALE)
 
-lint: setup ## ruff check and format check; the data dictionary is up to date
+lint: setup ## ruff check and format check; layer rules (import-linter); both data dictionaries up to date
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pipelines dictionary --check
 
 format: setup ## Apply ruff fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-dictionary: setup ## Regenerate docs/data_dictionary.md from the schema
+dictionary: setup ## Regenerate docs/data_dictionary.md (schema) and docs/marts_dictionary.md (families' marts.toml)
 	$(PY) -m pipelines dictionary
 
 expectations: setup ## Regenerate the GX suites in expectations/ from the schema

@@ -13,10 +13,10 @@ import tempfile
 import polars as pl
 import pytest
 
-from pipelines import catalog
-from pipelines.nbtools import TEST_SNAPSHOT, make_test_snapshot
-from pipelines.paths import ground_truth_dir
-from pipelines.snapshot import read_manifest
+from pipelines.core import catalog
+from pipelines.core.paths import ground_truth_dir
+from pipelines.core.snapshot import Snapshot
+from pipelines.reporting.nbtools import TEST_SNAPSHOT, make_test_snapshot
 
 
 def pytest_configure(config):
@@ -44,7 +44,12 @@ def snapshot() -> str:
 
 @pytest.fixture(scope="session")
 def manifest(snapshot):
-    return read_manifest(snapshot)
+    return Snapshot.open(snapshot).manifest
+
+
+@pytest.fixture(scope="session")
+def snap(snapshot) -> Snapshot:
+    return Snapshot.open(snapshot)
 
 
 @pytest.fixture()
@@ -68,16 +73,11 @@ def mart_con(snapshot):
 
 
 @pytest.fixture
-def cut_short_con(snapshot, mart_con):
-    """The test snapshot's marts, as if its period ended on 20 June: June is not a whole month."""
+def cut_short(snap) -> Snapshot:
+    """The test snapshot as if its period ended on 20 June: June is not a whole month."""
     import datetime as dt
 
-    from pipelines import marts
-    from pipelines.period import period_months
-
-    with marts.connect(snapshot) as con:
-        con.register("period_months", period_months(dt.date(2025, 1, 1), dt.date(2025, 6, 20)).to_arrow())
-        yield con
+    return snap.with_period(snap.start, dt.date(2025, 6, 20))
 
 
 @pytest.fixture(scope="session")

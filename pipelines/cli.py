@@ -14,11 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines.importer import ContractError
-from pipelines.paths import BadNameError
+from pipelines.core.config import ConfigError
+from pipelines.core.paths import BadNameError
+from pipelines.core.snapshot import SnapshotError
+from pipelines.ingest.importer import ContractError
 from pipelines.quality.gate import GateError
-from pipelines.runner import RunError
-from pipelines.snapshot import SnapshotError
+from pipelines.reporting.batches import RunError
 
 app = typer.Typer(
     help="card-insights: synthetic card data, the data-quality gate, marts and reports.",
@@ -47,7 +48,16 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             return func(*args, **kwargs)
-        except (SnapshotError, BadNameError, GateError, ContractError, RunError, ValueError, FileNotFoundError) as exc:
+        except (
+            SnapshotError,
+            BadNameError,
+            GateError,
+            ContractError,
+            RunError,
+            ConfigError,
+            ValueError,
+            FileNotFoundError,
+        ) as exc:
             console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -70,9 +80,9 @@ def generate(
     if_absent: Annotated[bool, typer.Option("--if-absent", help="Do nothing if the snapshot exists.")] = False,
 ) -> None:
     """Generate a SYNTHETIC snapshot into data/snapshots/ID (atomic; never overwrites)."""
-    from pipelines.generator import generate as run_generate
-    from pipelines.generator.params import GeneratorParams
-    from pipelines.snapshot import list_snapshots
+    from pipelines.core.snapshot import list_snapshots
+    from pipelines.ingest.generator import generate as run_generate
+    from pipelines.ingest.generator.params import GeneratorParams
 
     if if_absent and snapshot in list_snapshots():
         console.print(f"snapshot {snapshot!r} already exists; kept as it is")
@@ -101,7 +111,7 @@ def generate(
 @friendly
 def snapshots() -> None:
     """List snapshots with their period, size and row counts."""
-    from pipelines.snapshot import list_snapshots, read_manifest
+    from pipelines.core.snapshot import Snapshot, list_snapshots
 
     found = list_snapshots()
     if not found:
@@ -109,7 +119,7 @@ def snapshots() -> None:
         return
     t = Table("snapshot", "period", "synthetic", "rows", "MB", "largest table")
     for name in found:
-        m = read_manifest(name)
+        m = Snapshot.open(name).manifest
         rows = {k: v["rows"] for k, v in m["tables"].items()}
         size = sum(f["bytes"] for v in m["tables"].values() for f in v["files"]) / 1e6
         big = max(rows, key=rows.__getitem__)
@@ -128,7 +138,7 @@ def snapshots() -> None:
 @friendly
 def summary(snapshot: SnapshotOpt = DEFAULT_SNAPSHOT) -> None:
     """Print what a snapshot holds: tables, rows, period and the mix of the four scenes."""
-    from pipelines.summary import summarise
+    from pipelines.ingest.summary import summarise
 
     typer.echo(summarise(snapshot))
 
@@ -136,20 +146,30 @@ def summary(snapshot: SnapshotOpt = DEFAULT_SNAPSHOT) -> None:
 @app.command()
 @friendly
 def dictionary(
-    check: Annotated[bool, typer.Option("--check", help="Fail if docs/data_dictionary.md is out of date.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if a dictionary in docs/ is out of date; write nothing.")
+    ] = False,
 ) -> None:
-    """Write the data dictionary (docs/data_dictionary.md) from the schema."""
-    from pipelines.dictionary import DICTIONARY_PATH, render
+    """Write the data dictionaries: docs/data_dictionary.md (raw tables, from the schema) and
+    docs/marts_dictionary.md (every mart column, from each family's marts.toml)."""
+    from pipelines import marts_dictionary
+    from pipelines.ingest import dictionary as raw
 
-    text = render()
-    if check:
-        if not DICTIONARY_PATH.exists() or DICTIONARY_PATH.read_text() != text:
-            console.print("docs/data_dictionary.md is out of date: run `python -m pipelines dictionary`")
-            raise typer.Exit(1)
-        return
-    DICTIONARY_PATH.parent.mkdir(exist_ok=True)
-    DICTIONARY_PATH.write_text(text)
-    console.print(f"wrote {DICTIONARY_PATH}")
+    stale = []
+    for path, text in (
+        (raw.DICTIONARY_PATH, raw.render()),
+        (marts_dictionary.MARTS_DICTIONARY_PATH, marts_dictionary.render()),
+    ):
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path.name)
+            continue
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        console.print(f"wrote {path}")
+    if stale:
+        console.print(f"docs/{', docs/'.join(stale)} out of date: run `python -m pipelines dictionary`")
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -214,8 +234,8 @@ def run(
     """
     from rich.progress import Progress as Bar
 
-    from pipelines.runner import latest_name
-    from pipelines.runner import run as run_batch
+    from pipelines.reporting.runner import latest_name
+    from pipelines.reporting.runner import run as run_batch
 
     with Bar(
         TextColumn("[bold]{task.description}"),
@@ -285,19 +305,26 @@ def audience(
 
     Reports only ever show counts; IDs leave through this command alone, into a file you name.
     """
-    from pipelines.paths import REPO_ROOT
-    from pipelines.segments import Audience, open_segmentation
+    from pipelines import marts
+    from pipelines.core.paths import REPO_ROOT
+    from pipelines.quality.gate import require_passing
+    from pipelines.reporting.runner import reports_dir
+    from pipelines.segments.analysis import open_segmentation
+    from pipelines.segments.audience import Audience
 
     target = out.resolve()
-    if (REPO_ROOT / "reports").resolve() in target.parents:
-        raise ValueError("member IDs never go into reports/: choose a file elsewhere")
+    for reports in {(REPO_ROOT / "reports").resolve(), reports_dir()}:
+        if target == reports or reports in target.parents:
+            raise ValueError(f"member IDs never go into a reports folder ({reports}): choose a file elsewhere")
     criteria = Audience.from_text(gender, ages, min_monthly_spend, districts, segments, scene)
-    from pipelines.marts import build
-
-    build(snapshot)
-    members = open_segmentation(snapshot, as_of).audience_members(criteria)
+    snap = require_passing(snapshot)
+    marts.build(snap)
+    with marts.connect(snap) as con:
+        members = open_segmentation(con, snap, as_of).audience_members(criteria)
     target.parent.mkdir(parents=True, exist_ok=True)
-    members.write_csv(target)
+    partial = target.with_name(f".{target.name}.partial")
+    members.write_csv(partial)
+    partial.replace(target)
     console.print(f"[green]{members.height:,} members[/] ({criteria.describe()}) written to {target}")
 
 
@@ -320,7 +347,7 @@ def import_(
     """
     import datetime as dt
 
-    from pipelines.importer import default_previous, import_source
+    from pipelines.ingest.importer import default_previous, import_source
 
     manifest = import_source(source, snapshot, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     rows = sum(t["rows"] for t in manifest["tables"].values())
@@ -366,7 +393,7 @@ def bench(
     append to RESULTS.md.
 
     Each part runs in a fresh process on a freshly generated snapshot; a scale of 0 skips a part."""
-    from pipelines.bench import run_benchmarks
+    from pipelines.bench.run import run_benchmarks
 
     run_benchmarks(
         scales=scale,

@@ -1,8 +1,9 @@
-"""Disclosure control for merchant-facing outputs, enforced below every notebook.
+"""Disclosure control: the one module through which every family suppresses what it shows
+outside the operator (merchant profiles, employers' carbon reports, audience counts).
 
 Rules (see the merchant profile's methods note):
-- Small cells: a displayed cell counting fewer than k distinct customers (but more than none)
-  is suppressed.
+- Small cells: a displayed cell counting fewer than K_MIN distinct people (but more than none)
+  is suppressed. K_MIN is set here and nowhere else; no report parameter changes it.
 - Complementary suppression: a table whose cells add up to a published total (customers by
   age band add up to the customers in the headline) must not let a suppressed cell be worked
   out by subtraction. So while a table has exactly one suppressed cell, or its suppressed
@@ -21,9 +22,10 @@ import re
 
 import polars as pl
 
-from pipelines.schema import BRAND_ID, MERCHANT_ID
+from pipelines.core.schema import BRAND_ID, MERCHANT_ID
 
-DEFAULT_K = 10
+#: The smallest group of people any released figure may describe.
+K_MIN = 10
 PEER_MIN_MERCHANTS = 5
 PEER_MAX_SHARE = 0.5
 #: Columns that identify a person, a card, an account or a single transaction.
@@ -41,20 +43,17 @@ def check_unit(unit: str) -> str:
     return unit
 
 
-def check_k(k: int) -> int:
-    if k < 1:
-        raise PrivacyError(f"minimum group size k must be at least 1, got {k}")
-    return k
+def suppress(
+    cells: pl.DataFrame, additive: bool = True, count: str = "customers", figures: list[str] | None = None
+) -> pl.DataFrame:
+    """Suppress small cells of one displayed table (null its figures, `suppressed` true).
 
-
-def suppress(cells: pl.DataFrame, k: int, additive: bool = True) -> pl.DataFrame:
-    """Suppress small cells of one displayed table (null every figure, `suppressed` true).
-
-    `cells` has a `customers` column (distinct customers in the cell) and any other figures.
+    `cells` has a `count` column (distinct people in the cell) and other figures; `figures`
+    are the columns nulled in a suppressed cell (default: every numeric column).
     `additive`: the cells partition a published total, so complementary suppression applies.
     """
-    check_k(k)
-    n = cells["customers"].to_list()
+    k = K_MIN
+    n = cells[count].to_list()
     hidden = [0 < c < k for c in n]
     if additive and any(hidden):
         order = sorted((c, i) for i, c in enumerate(n) if c > 0)
@@ -64,7 +63,7 @@ def suppress(cells: pl.DataFrame, k: int, additive: bool = True) -> pl.DataFrame
                 break
             hidden[nxt[1]] = True
     flags = pl.Series("suppressed", hidden, dtype=pl.Boolean)
-    figures = [c for c in cells.columns if cells[c].dtype.is_numeric()]
+    figures = figures if figures is not None else [c for c in cells.columns if cells[c].dtype.is_numeric()]
     return cells.with_columns(flags).with_columns(
         [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
     )
@@ -79,6 +78,18 @@ def peer_status(revenues: list[int]) -> tuple[bool, str]:
     if total <= 0 or max(revenues) > PEER_MAX_SHARE * total:
         return False, "one merchant takes more than half of the peer group's revenue"
     return True, ""
+
+
+def suppress_small(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Counts of people below K_MIN become null; for one count that no other figure adds up to."""
+    return frame.with_columns(pl.when(pl.col(column) >= K_MIN).then(pl.col(column)).alias(column))
+
+
+def shown_counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """For printing: suppressed counts as '<K_MIN', others with thousands separators."""
+    return frame.with_columns(
+        pl.col(column).map_elements(lambda n: f"{n:,}", return_dtype=pl.String).fill_null(f"<{K_MIN}").alias(column)
+    )
 
 
 def release(frame: pl.DataFrame) -> pl.DataFrame:

@@ -9,33 +9,10 @@ import tomllib
 
 import pytest
 
-from pipelines import catalog
-from pipelines.dictionary import DICTIONARY_PATH, render
-from pipelines.paths import REPO_ROOT
-from pipelines.schema import TABLES
-
-
-def test_catalog_exposes_every_table(snapshot):
-    with catalog.connect(snapshot) as con:
-        views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        assert views == {t.name for t in TABLES} | {"member_events", "period_months"}
-        assert con.execute("SELECT count(*), bool_and(complete) FROM period_months").fetchone() == (6, True)
-        for t in TABLES:
-            assert con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] > 0
-
-
-def test_catalog_defaults_to_the_latest_snapshot(snapshot):
-    with catalog.connect() as con:
-        assert con.execute("SELECT count(*) FROM members").fetchone()[0] > 0
-
-
-def test_catalog_settings_stay_below_the_machine(monkeypatch):
-    monkeypatch.delenv("CARD_INSIGHTS_DUCKDB_MEMORY", raising=False)
-    s = catalog.settings()
-    ram_gb = __import__("os").sysconf("SC_PAGE_SIZE") * __import__("os").sysconf("SC_PHYS_PAGES") / 2**30
-    assert int(s.memory_limit.removesuffix("GB")) < ram_gb
-    with catalog.connect() as con:
-        assert con.execute("SELECT current_setting('threads')").fetchone()[0] == s.threads
+from pipelines import marts_dictionary
+from pipelines.core.paths import REPO_ROOT
+from pipelines.core.schema import TABLES
+from pipelines.ingest.dictionary import DICTIONARY_PATH, render
 
 
 def test_data_dictionary_is_current_and_documents_every_column():
@@ -44,6 +21,10 @@ def test_data_dictionary_is_current_and_documents_every_column():
     for t in TABLES:
         for c in t.columns:
             assert f"| `{c.name}` |" in text
+
+
+def test_marts_dictionary_is_current():
+    assert marts_dictionary.MARTS_DICTIONARY_PATH.read_text() == marts_dictionary.render(), "run `make dictionary`"
 
 
 def _lock_pins() -> set[str]:
@@ -86,7 +67,7 @@ def test_every_command_has_help(command):
 
 
 def test_summary_names_the_snapshot_as_synthetic(snapshot):
-    from pipelines.summary import summarise
+    from pipelines.ingest.summary import summarise
 
     text = summarise(snapshot)
     assert "SYNTHETIC" in text
@@ -101,7 +82,7 @@ NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 def test_notebooks_are_clean_with_parameters_first(path):
     import nbformat
 
-    from pipelines.nbtools import is_clean
+    from pipelines.reporting.nbtools import is_clean
 
     nb = nbformat.read(path, as_version=4)
     assert is_clean(nb) == []

@@ -20,14 +20,16 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipelines import catalog, sql
-from pipelines.paths import check_name, data_dir, snapshot_path
+from pipelines.core import catalog
+from pipelines.core.paths import check_name, data_dir, snapshot_path
+from pipelines.core.schema import TABLES
+from pipelines.core.snapshot import Snapshot, sha256_file
+from pipelines.core.sql import SqlFolder
 from pipelines.quality.engine import Outcome, run_suites
 from pipelines.quality.page import render
 from pipelines.quality.suites import ENGINE_VERSION, load_all, suites_hash
-from pipelines.schema import TABLES
-from pipelines.snapshot import MANIFEST, read_manifest, sha256_file
 
+SQL = SqlFolder.beside(__file__)
 RESULT = "result.json"
 PAGE = "data_quality.html"
 
@@ -121,7 +123,7 @@ def _period_days(manifest: dict[str, Any]) -> tuple[int, int]:
 def _derived(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> bool:
     """Compute a small derived check table with bound parameters and expose it as a view."""
     try:
-        con.register(name, con.sql(sql.load(name), params=params).to_arrow_table())
+        con.register(name, con.sql(SQL.load(name), params=params).to_arrow_table())
         return True
     except duckdb.Error:
         return False
@@ -133,8 +135,9 @@ def validate(
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Verdict:
-    manifest = read_manifest(snapshot)
-    previous_manifest = read_manifest(previous) if previous else None
+    snap = Snapshot.open(snapshot)
+    manifest = snap.manifest
+    previous_manifest = Snapshot.open(previous).manifest if previous else None
     suites = load_all()
     now = now or dt.datetime.now(ZoneInfo("Asia/Taipei")).replace(tzinfo=None)
     if progress:
@@ -165,7 +168,7 @@ def validate(
     document = {
         "success": success,
         "snapshot": snapshot,
-        "snapshot_manifest_sha256": sha256_file(snapshot_path(snapshot) / MANIFEST),
+        "snapshot_manifest_sha256": snap.manifest_sha256,
         "previous_snapshot": previous,
         "suites_hash": suites_hash(),
         "suites": sorted(suites),
@@ -195,15 +198,22 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def require_passing(snapshot: str) -> dict[str, Any]:
-    """The stored verdict, if it passed under the current suites; otherwise GateError."""
-    read_manifest(snapshot)
+def require_passing(snapshot: Snapshot | str) -> Snapshot:
+    """The snapshot with its stored verdict, if that passed under the current suites for
+    this very manifest; otherwise GateError. Every downstream step starts here."""
+    snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
+    snapshot = snap.id
     path = validation_dir(snapshot) / RESULT
     if not path.exists():
         raise GateError(
             f"snapshot {snapshot!r} has not been validated: run `python -m pipelines validate -s {snapshot}`"
         )
     verdict = json.loads(path.read_text())
+    if verdict.get("snapshot_manifest_sha256") != snap.manifest_sha256:
+        raise GateError(
+            f"snapshot {snapshot!r} was replaced after it was validated: "
+            f"run `python -m pipelines validate -s {snapshot}` again"
+        )
     if verdict.get("suites_hash") != suites_hash():
         raise GateError(
             f"snapshot {snapshot!r} was validated under older expectation suites: "
@@ -214,4 +224,4 @@ def require_passing(snapshot: str) -> dict[str, Any]:
             f"snapshot {snapshot!r} failed validation ({verdict['statistics']['unsuccessful_expectations']} "
             f"expectations, {len(verdict['integrity'])} file problems); see {validation_dir(snapshot) / PAGE}"
         )
-    return verdict
+    return snap.with_verdict(verdict)

@@ -17,9 +17,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.network import stations
-from pipelines.paths import REPO_ROOT
-from pipelines.schema import TABLES, Column, Table
+from pipelines.core.network import stations
+from pipelines.core.paths import REPO_ROOT
+from pipelines.core.schema import TABLES, Column, Table
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 #: Bumped when the engine's reading of a suite changes, so old results stop counting.

@@ -1,0 +1,85 @@
+"""Report runs for `make bench`: the default batch and 100 merchant profiles, timed end to end.
+
+Each run is `runner.run(..., force=True, jobs=2)` as the CLI does it, on a snapshot that is
+already validated with its marts built (those have their own benchmarks), so the time is the
+runner's: loading the batch, executing the notebooks in warm kernels, exporting HTML, the
+manifest and the index. Where the time goes comes from the run itself: the notebook and HTML
+seconds of each report's outcome, and the cells' durations that papermill writes into each
+executed notebook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+
+from pipelines import marts
+from pipelines.bench.harness import Measurement, env, generated, measure
+from pipelines.quality.gate import validate
+from pipelines.reporting import runner
+
+JOBS = 2
+
+
+def prepare(snapshot: str) -> None:
+    validate(snapshot, now=dt.datetime.now())
+    marts.build(snapshot)
+
+
+def _slowest_cells(folder: Path, names: list[str], top: int = 3) -> list[tuple[str, float]]:
+    """Cells summed over the reports, labelled by position and first source line."""
+    totals: dict[str, float] = defaultdict(float)
+    for name in names:
+        for i, cell in enumerate(nbformat.read(folder / f"{name}.ipynb", as_version=4).cells):
+            duration = cell.metadata.get("papermill", {}).get("duration")
+            if cell.cell_type == "code" and duration:
+                first = cell.source.splitlines()[0][:40] if cell.source else "(empty)"
+                totals[f"cell {i} ({first})"] += duration
+    return sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+
+
+def run_batch(snapshot: str, batch: str) -> dict:
+    start = time.perf_counter()
+    result = runner.run(snapshot, batch=batch, force=True, jobs=JOBS)
+    seconds = time.perf_counter() - start
+    if not result.ok:
+        failed = [o.report.name for o in result.outcomes if o.status != "ok"]
+        raise RuntimeError(f"batch {batch!r}: reports failed: {', '.join(failed)}")
+    names = [o.report.name for o in result.outcomes]
+    return {
+        "seconds": seconds,
+        "reports": len(names),
+        "notebook_s": sum(o.seconds for o in result.outcomes),
+        "html_s": sum(o.html_seconds for o in result.outcomes),
+        "slowest_cells": _slowest_cells(result.folder, names),
+    }
+
+
+def part(scale: float, data: Path) -> list[Measurement]:
+    """The default batch and 100 merchant profiles through the runner, on a prepared snapshot."""
+    environment = env(data) | {"CARD_INSIGHTS_REPORTS": str(data / "reports")}
+    snap = f"bench-reports-s{scale:g}"
+    gen = generated(snap, scale, environment)
+    os.environ.update(environment)
+    prepare(snap)
+    out = [gen]
+    batches = {
+        f"default batch (monthly), {JOBS} jobs": "monthly",
+        f"100 merchant profiles (busiest), {JOBS} jobs": "busiest",
+    }
+    for label, batch in batches.items():
+        m = measure(label, "reports", "run_batch", environment, snapshot=snap, batch=batch)
+        d = m.detail
+        cells = ", ".join(f"{label} {seconds:.0f} s" for label, seconds in d["slowest_cells"])
+        d["rows"] = gen.detail["rows"]
+        d["note"] = (
+            f"{d['reports']} reports, {m.seconds / d['reports']:.2f} s each; summed over the reports: notebooks "
+            f"{d['notebook_s']:.0f} s, HTML {d['html_s']:.1f} s; slowest cells: {cells}"
+        )
+        out.append(m)
+    return out

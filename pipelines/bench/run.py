@@ -1,0 +1,70 @@
+"""`make bench`: the plan of benchmark parts, each at its own scale (0 skips it), appended to
+benchmarks/RESULTS.md with the machine, the versions and the date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from pipelines.bench import carbon, gate, generation, merchants, reports, segments
+from pipelines.bench.harness import Measurement, machine, versions
+
+
+def _row(m: Measurement) -> str:
+    rows = m.detail.get("rows")
+    rate = m.detail.get("rows_per_s")
+    rate_text = "" if rate is None else f"{rate / 1e6:.2f}"
+    return f"| {m.name} | {rows:,} | {m.seconds:.2f} | {rate_text} | {m.peak_mb:,.0f} | {m.detail.get('note', '')} |"
+
+
+def run_benchmarks(
+    scales: list[float],
+    gate_scale: float,
+    results: Path,
+    segments_scale: float = 0,
+    carbon_scale: float = 0,
+    merchants_scale: float = 0,
+    reports_scale: float = 0,
+    log: Callable[[str], None] = print,
+) -> list[Measurement]:
+    measurements: list[Measurement] = []
+    parts: list[str] = []
+    plan = [
+        *((scale, "generation and scan", generation.part) for scale in scales),
+        (gate_scale, "the gate next to its floor", gate.part),
+        (segments_scale, "segment marts against pandas, Polars and the floor", segments.part),
+        (carbon_scale, "commute carbon marts against their floor", carbon.part),
+        (merchants_scale, "merchant marts against their floor and Polars", merchants.part),
+        (reports_scale, "report runs: the default batch and 100 merchant profiles", reports.part),
+    ]
+    with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
+        for scale, what, part in plan:
+            if not scale:  # a scale of 0 skips the part
+                continue
+            parts.append(f"{what} at scale {scale:g}")
+            log(f"benchmark: {parts[-1]} ...")
+            measurements += part(scale, Path(tmp))
+            for folder in ("snapshots", "marts", "reports"):
+                shutil.rmtree(Path(tmp) / folder, ignore_errors=True)
+    header = [
+        f"## {dt.date.today().isoformat()}: {', '.join(parts)}",
+        "",
+        f"Machine: {machine()}  ",
+        f"Versions: {versions()}",
+        "",
+        "DuckDB memory limit: "
+        f"{os.environ.get('CARD_INSIGHTS_DUCKDB_MEMORY', '60 % of RAM (default)')} unless a step's note gives one",
+        "",
+        "| step | rows | seconds | million rows/s | peak MB | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    text = "\n".join([*header, *map(_row, measurements)]) + "\n\n"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with open(results, "a") as f:
+        f.write(text)
+    log(text)
+    return measurements

@@ -1,0 +1,112 @@
+"""One employer's commute-carbon report: its rows of the commute marts over a period, the
+headline, monthly and per-mode figures, and the spread across employees (suppressed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from pipelines import privacy
+from pipelines.commute_carbon.emissions import (
+    LEVELS,
+    Factors,
+    emissions,
+    load_factors,
+    monthly_figures,
+    nice_step,
+    parse_mix,
+    pkm_by_mode,
+)
+from pipelines.core import catalog
+from pipelines.core.sql import SqlFolder
+
+SQL = SqlFolder.beside(__file__)
+
+
+@dataclass
+class EmployerReport:
+    """One employer's commute emissions over a period, aggregated for reporting."""
+
+    employer: dict
+    months: tuple[str, str]
+    days: pl.DataFrame  # commute_days rows of the employer and period
+    pkm: pl.DataFrame  # commute_pkm rows of the employer and period
+    factors: Factors
+    mix: dict[str, float]
+
+    @property
+    def empty(self) -> bool:
+        return self.days.height == 0
+
+    def headline(self) -> dict:
+        kg = emissions(pkm_by_mode(self.pkm, ["employer_id"]), self.factors, self.mix, ["employer_id"])
+        return {
+            "employees_covered": self.days["card_id"].n_unique(),
+            "commuting_days": int(self.days["commuting_days"].sum()),
+            "commute_trips": int(self.days["commute_trips"].sum()),
+            **kg.drop("employer_id").row(0, named=True),
+        }
+
+    def monthly(self) -> pl.DataFrame:
+        return monthly_figures(self.days, self.pkm, self.factors, self.mix).drop("employer_id")
+
+    def by_mode(self) -> pl.DataFrame:
+        rate = pl.DataFrame(
+            [{"mode": m, **{f"kg_per_pkm_{lvl}": v[lvl] for lvl in LEVELS}} for m, v in self.factors.transit.items()]
+        )
+        return (
+            pkm_by_mode(self.pkm, [])
+            .join(rate, on="mode")
+            .with_columns(*[(pl.col("pkm") * pl.col(f"kg_per_pkm_{lvl}")).alias(f"caused_kg_{lvl}") for lvl in LEVELS])
+            .with_columns((100 * pl.col("pkm") / pl.col("pkm").sum()).alias("share_of_pkm_pct"))
+            .select("mode", "legs", "pkm", "share_of_pkm_pct", *[f"caused_kg_{lvl}" for lvl in LEVELS])
+            .sort("pkm", "mode", descending=[True, False])
+        )
+
+    def employee_distribution(self, bins: int = 6) -> pl.DataFrame:
+        """Employees by avoided kg CO2e (central) over the period, in equal-width bands, through
+        the disclosure rules: the bands add up to the employees covered, so a small band takes
+        another with it (employees null, `suppressed` true)."""
+        per = emissions(pkm_by_mode(self.pkm, ["card_id"]), self.factors, self.mix, ["card_id"])["avoided_kg_central"]
+        width = nice_step(max(float(per.max()), 1.0) / bins)
+        band = (per // width).cast(pl.Int64)
+        counts = pl.DataFrame({"band": band}).group_by("band").len("employees").sort("band")
+        bands = counts.select(
+            (pl.col("band") * width).alias("from_kg"), ((pl.col("band") + 1) * width).alias("to_kg"), "employees"
+        )
+        return privacy.suppress(bands, count="employees", figures=["employees"])
+
+
+def employer_report(
+    con: duckdb.DuckDBPyConnection,
+    employer_id: str,
+    period: str = "",
+    factor_set: str = "",
+    mix: str = "",
+    whole_months: Sequence[str] = (),
+) -> EmployerReport:
+    """Check the parameters and gather one employer's rows of the commute marts. The default
+    period is `whole_months` (the snapshot's months covered in full)."""
+    employers = catalog.frame(con, SQL.load("rpt_employer"), {"employer_id": employer_id})
+    if employers.height == 0:
+        raise ValueError(f"unknown employer {employer_id!r}")
+    if not period and not whole_months:
+        raise ValueError("give a period (2025-01:2025-06) or the snapshot's whole months")
+    lo, hi = (whole_months[0], whole_months[-1]) if not period else _period(period)
+    factors = load_factors(factor_set)
+    args = {"employer_id": employer_id, "first": lo, "last": hi}
+    days = catalog.frame(con, SQL.load("rpt_employer_commute_days"), args)
+    pkm = catalog.frame(con, SQL.load("rpt_employer_commute_pkm"), args)
+    return EmployerReport(employers.row(0, named=True), (lo, hi), days, pkm, factors, parse_mix(mix, factors))
+
+
+def _period(text: str) -> tuple[str, str]:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(len(p) == 7 and p[4] == "-" and p.replace("-", "").isdigit() for p in parts):
+        raise ValueError(f"period must look like 2025-01:2025-06, got {text!r}")
+    if parts[0] > parts[1]:
+        raise ValueError(f"period {text!r} ends before it starts")
+    return parts[0], parts[1]

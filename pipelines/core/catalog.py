@@ -1,0 +1,88 @@
+"""One way to query a snapshot: an in-memory DuckDB connection with a view per table.
+
+In-memory connections over Parquet never lock a database file, so JupyterLab and a scheduled
+run can read the same snapshot at once. DuckDB settings live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.core.paths import data_dir
+from pipelines.core.schema import TABLES
+from pipelines.core.snapshot import Snapshot, table_glob
+
+
+@dataclass(frozen=True)
+class DuckDBSettings:
+    memory_limit: str
+    threads: int
+    temp_directory: str
+
+
+def settings() -> DuckDBSettings:
+    """Memory limit at 60 % of RAM (DuckDB spills past it), all cores, temp files under data/.
+
+    Override with CARD_INSIGHTS_DUCKDB_MEMORY (e.g. "2GB") and CARD_INSIGHTS_DUCKDB_THREADS.
+    """
+    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return DuckDBSettings(
+        memory_limit=os.environ.get("CARD_INSIGHTS_DUCKDB_MEMORY", f"{max(1, int(ram_gb * 0.6))}GB"),
+        threads=int(os.environ.get("CARD_INSIGHTS_DUCKDB_THREADS", os.cpu_count() or 1)),
+        temp_directory=str(data_dir() / ".duckdb_tmp"),
+    )
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    s = settings()
+    con.execute(f"SET memory_limit = '{s.memory_limit}'")
+    con.execute(f"SET threads = {int(s.threads)}")
+    con.execute(f"SET temp_directory = {sql_literal(s.temp_directory)}")
+    # Output order is fixed by ORDER BY in every query a person or test reads; dropping
+    # insertion order lets DuckDB stream large scans with less memory.
+    con.execute("SET preserve_insertion_order = false")
+    # Progress bars would land in logs; our CLIs draw their own. Inside Jupyter without
+    # ipywidgets DuckDB draws none and refuses to change the setting at all.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection with one view per table of `snapshot` (default: the latest)
+    and `period_months`, the months of its period and whether each is covered in full."""
+    snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
+    con = configure(duckdb.connect(":memory:"))
+    for spec in TABLES:
+        # DDL cannot take bound parameters; the path is built from a validated snapshot ID.
+        con.execute(
+            f'CREATE VIEW "{spec.name}" AS SELECT * FROM read_parquet({sql_literal(table_glob(snap.id, spec.name))})'
+        )
+    con.register("period_months", snap.months().to_arrow())
+    return con
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None = None) -> pl.DataFrame:
+    """Run a query with bound parameters and return the whole result as a Polars frame.
+
+    DuckDB 2.0 results of execute() have no .pl() and copy rows on the way to Arrow, and a
+    half-fetched result blocks the next query on the connection; a relation fetched whole
+    through Arrow avoids all three.
+    """
+    return pl.from_arrow(con.sql(query, params=params).to_arrow_table())
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path, params: list | dict | None = None) -> int:
+    """Write a query's result to one zstd Parquet file; returns the number of rows."""
+    copy = f"COPY ({query}) TO {sql_literal(str(target))} (FORMAT parquet, COMPRESSION zstd)"
+    return con.execute(copy, params).fetchone()[0]

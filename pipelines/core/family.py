@@ -1,0 +1,126 @@
+"""What a report family is to the rest of the workspace: the marts it builds (and documents in
+its `marts.toml`), the marts of other families it reads, the views it adds to every
+connection, and the named lists its batch entries may use. A family is one package under
+pipelines/ (its Python, sql/, config/ and marts.toml); pipelines/families.py registers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.core import catalog
+from pipelines.core.config import ConfigError, check_keys, read_toml
+from pipelines.core.snapshot import Snapshot
+from pipelines.core.sql import SqlFolder
+
+Connection = duckdb.DuckDBPyConnection
+
+
+@dataclass(frozen=True)
+class MartColumn:
+    name: str
+    type: str  # DuckDB type as DESCRIBE reports it
+    description: str
+
+
+@dataclass(frozen=True)
+class MartSpec:
+    """A published mart as its family documents it."""
+
+    name: str
+    description: str
+    grain: str  # what one row is
+    columns: tuple[MartColumn, ...]
+
+
+def read_mart_specs(path: Path) -> tuple[MartSpec, ...]:
+    """A family's marts.toml: one table per mart with description, grain and columns
+    (each column: type and description), in the order the marts are documented."""
+    specs = []
+    for name, mart in read_toml(path).items():
+        where = f"{path}: [{name}]"
+        check_keys(mart, ("description", "grain", "columns"), where, required=("description", "grain", "columns"))
+        columns = []
+        for column, spec in mart["columns"].items():
+            check_keys(spec, ("type", "description"), f"{where} column {column}", required=("type", "description"))
+            columns.append(MartColumn(column, spec["type"], spec["description"]))
+        if not columns:
+            raise ConfigError(f"{where}: a mart needs its columns")
+        specs.append(MartSpec(name, mart["description"], mart["grain"], tuple(columns)))
+    return tuple(specs)
+
+
+class MartWriter:
+    """Where a family writes its marts during `marts.build`: each step becomes a Parquet file
+    (published marts into the marts folder, intermediates into a scratch folder that is
+    deleted) and a view that later steps, and later families, read by name."""
+
+    def __init__(
+        self,
+        con: Connection,
+        snapshot: Snapshot,
+        folder: Path,
+        scratch: Path,
+        progress: Callable[[str], None] | None = None,
+    ):
+        self.con, self.snapshot, self.folder, self.scratch = con, snapshot, folder, scratch
+        self.progress = progress
+        self.built: dict[str, int] = {}
+
+    def _target(self, name: str, kept: bool) -> Path:
+        if self.progress:
+            self.progress(name)
+        folder = self.folder if kept else self.scratch
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{name}.parquet"
+
+    def _view(self, name: str, target: Path) -> None:
+        source = catalog.sql_literal(str(target))
+        self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({source})')
+
+    def query(self, name: str, sql: str, params: dict[str, Any] | None = None, kept: bool = True) -> int:
+        """Write a query's result as step `name`; returns its rows. `kept` False: an intermediate."""
+        target = self._target(name, kept)
+        rows = catalog.write_parquet(self.con, sql, target, params)
+        if kept:
+            self.built[name] = rows
+        self._view(name, target)
+        return rows
+
+    def frame(self, name: str, frame: pl.DataFrame) -> int:
+        """Write a Polars frame as the published mart `name`; returns its rows."""
+        target = self._target(name, kept=True)
+        frame.write_parquet(target, compression="zstd")
+        self.built[name] = frame.height
+        self._view(name, target)
+        return frame.height
+
+
+def query_list(sql: SqlFolder, name: str) -> Callable[[Connection], list[str]]:
+    """A named list for batch files: the first column of a query on the snapshot's tables."""
+
+    def resolve(con: Connection) -> list[str]:
+        return catalog.frame(con, sql.load(name)).to_series().to_list()
+
+    return resolve
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # the package's, the notebook's and the batch entries' name
+    title: str
+    package: Path  # the family's folder
+    build: Callable[[MartWriter], None]  # writes the family's marts (documented in marts.toml)
+    reads: tuple[str, ...] = ()  # marts of other families it reads, by name, through their views
+    views: Callable[[Connection], None] | None = None  # views it adds to every connection
+    lists: Mapping[str, Callable[[Connection], list[str]]] = field(default_factory=dict)
+
+    @property
+    def marts(self) -> tuple[MartSpec, ...]:
+        return read_mart_specs(self.package / "marts.toml")

@@ -1,0 +1,123 @@
+"""Synthetic card-data snapshots, generated month by month and block by block.
+
+All data made here is SYNTHETIC: no real member, card, merchant or employer is described.
+
+Each (month, member block) is one unit of work with its own random stream, generated in a
+worker process and written as its own Parquet part, so memory per worker is bounded by the
+block size whatever the scale, both cores work, and the result does not depend on how many
+workers ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines.core.schema import table
+from pipelines.core.snapshot import new_snapshot, write_part
+from pipelines.ingest.generator.params import GENERATOR_VERSION, GeneratorParams
+from pipelines.ingest.generator.population import Population, block_count, blocks, build, member_count
+from pipelines.ingest.generator.spending import month_spending
+from pipelines.ingest.generator.transit import month_trips
+
+_EPOCH = dt.date(1970, 1, 1)
+#: Event IDs are unit * ID_STRIDE + row: unique in the snapshot without a second pass.
+ID_STRIDE = 1_000_000_000
+
+_POPULATION: Population | None = None
+
+
+def _params_json(params: GeneratorParams) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in dataclasses.asdict(params).items()}
+
+
+def _month_days(month: dt.date) -> tuple[int, int]:
+    y, m = divmod(month.month, 12)
+    return (month - _EPOCH).days, (dt.date(month.year + y, m + 1, 1) - _EPOCH).days
+
+
+def _init_worker(params: GeneratorParams, scale: float, seed: int) -> None:
+    global _POPULATION
+    _POPULATION = build(params, scale, seed)
+
+
+def _unit(folder: Path, seed: int, unit: int, month: dt.date, block_index: int) -> list[tuple[str, dict[str, Any]]]:
+    """Generate and write one (month, block); returns the manifest entries of its parts."""
+    assert _POPULATION is not None
+    pop = _POPULATION
+    block = blocks(pop)[block_index]
+    lo, hi = _month_days(month)
+    frames = {"trips": month_trips(pop, block, seed, lo, hi)} | month_spending(pop, block, seed, lo, hi)
+    written = []
+    for name, frame in frames.items():
+        first = unit * ID_STRIDE + 1
+        frame = frame.with_columns(
+            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(table(name).primary_key)
+        )
+        written.append((name, write_part(folder, name, frame, f"{month:%Y-%m}-b{block_index:03d}")))
+    return written
+
+
+def generate(
+    snapshot: str,
+    scale: float = 1.0,
+    seed: int = 42,
+    params: GeneratorParams | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    jobs: int | None = None,
+) -> dict:
+    """Write snapshot `snapshot`; returns its manifest. Same seed and scale, same contents."""
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    params = params or GeneratorParams()
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    made_by = {
+        "synthetic": True,
+        "tool": "card-insights synthetic generator (SYNTHETIC DATA: no real person or business)",
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "scale": scale,
+        "params": _params_json(params),
+    }
+    period = (params.start.isoformat(), params.end.isoformat())
+    n_blocks = block_count(member_count(params, scale), params.block_members)
+    with new_snapshot(snapshot, made_by, period) as out:
+        units = [
+            (out.tmp, seed, m * n_blocks + b, month, b)
+            for m, month in enumerate(params.month_starts())
+            for b in range(n_blocks)
+        ]
+        # spawn, not fork: forking a process that already runs Polars' thread pool can hang.
+        with ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(params, scale, seed),
+        ) as pool:
+            futures = [pool.submit(_unit, *u) for u in units]
+            try:
+                # The entity tables are written here while the workers start up.
+                pop = build(params, scale, seed)
+                for name in ("districts", "stations", "members", "employers", "cards", "merchants"):
+                    out.write(name, getattr(pop, name))
+                for name, frame in pop.ground_truth.items():
+                    out.write_ground_truth(name, frame)
+                del pop
+                for (_, _, _, month, b), future in zip(units, futures, strict=True):
+                    parts = future.result()
+                    for name, part in parts:
+                        out.record(name, part)
+                    if progress:
+                        progress(f"{month:%Y-%m} block {b + 1}/{n_blocks}", sum(p["rows"] for _, p in parts))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return out.manifest(made_by, period)

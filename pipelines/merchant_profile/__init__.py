@@ -1,0 +1,41 @@
+"""Merchant customer profiles (merchant services): for one outlet or chain and month, who its
+customers are in aggregate, next to a peer benchmark, through the disclosure rules.
+
+    marts.py      the marts (merchant_month, merchant_cells), documented in marts.toml
+    sql/          int_merchant_* -> mart_merchant_* -> rpt_* (one query a file)
+    config/       subscribers.csv: the merchants whose profile the monthly batch publishes
+    profile.py    one merchant's figures, suppressed; peers.py: its peer group
+Reads the segment family's `rfm` mart. Notebook: notebooks/merchant_profile.ipynb; tests:
+tests/merchant_profile/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.core.family import Family, query_list
+from pipelines.merchant_profile import marts
+
+CONFIG_DIR = Path(__file__).parent / "config"
+
+
+def subscribers(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """The merchants that subscribe to the monthly profile (config/subscribers.csv)."""
+    return pl.read_csv(CONFIG_DIR / "subscribers.csv")["merchant"].to_list()
+
+
+FAMILY = Family(
+    name="merchant_profile",
+    title="Merchant customer profile",
+    package=Path(__file__).parent,
+    build=marts.build,
+    reads=("rfm",),
+    lists={
+        "@subscribers": subscribers,
+        "@merchant_sample": query_list(marts.SQL, "rpt_list_merchant_sample"),
+        "@busiest_outlets": query_list(marts.SQL, "rpt_list_busiest_outlets"),
+    },
+)

@@ -1,0 +1,156 @@
+"""Batch files (pipelines/reporting/batches/*.toml): which reports a run publishes, with their
+parameters, checked against each notebook and the snapshot before anything runs.
+
+A batch file has a `description` and `[[reports]]` entries, each with `family`, `notebook`,
+optional `params` (fixed values) and optional `grid` (each key a list of values, or the name of
+a list a family resolves from the snapshot, such as "@carbon_programme"). Unknown keys are
+refused, so that a typo never silently runs the defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.core import catalog
+from pipelines.core.config import ConfigError, check_keys, read_toml
+from pipelines.core.paths import NOTEBOOK_DIR, check_name
+from pipelines.core.snapshot import Snapshot
+from pipelines.families import named_lists
+
+BATCH_DIR = Path(__file__).parent / "batches"
+_BATCH_KEYS = ("description", "reports")
+_ENTRY_KEYS = ("family", "notebook", "params", "grid")
+
+
+class RunError(ValueError):
+    """A run that cannot start: bad batch, parameters, snapshot, or another run holding the lock."""
+
+
+@dataclass(frozen=True)
+class Report:
+    family: str
+    name: str
+    notebook: Path
+    params: dict[str, Any]
+
+
+def batches() -> list[str]:
+    return sorted(p.stem for p in BATCH_DIR.glob("*.toml"))
+
+
+def _notebook_parameters(path: Path) -> dict[str, Any]:
+    import papermill
+
+    return {name: p["default"] for name, p in papermill.inspect_notebook(str(path)).items()}
+
+
+def _check_value(report: str, name: str, value: Any, default: str) -> None:
+    """The value must have the type of the notebook's default (papermill passes it as is)."""
+    literal = _literal_type(default)
+    if literal is None:
+        return
+    ok = isinstance(value, literal) and not (literal is int and isinstance(value, bool))
+    if literal is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise RunError(f"{report}: parameter {name}={value!r} should be {literal.__name__} like its default {default}")
+
+
+def _literal_type(default: str) -> type | None:
+    text = default.strip().replace("_", "")
+    if text in ("True", "False"):
+        return bool
+    if re.fullmatch(r"-?\d+", text):
+        return int
+    if re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", text):
+        return float
+    if text[:1] in "\"'":
+        return str
+    return None
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    try:
+        spec = check_keys(read_toml(path), _BATCH_KEYS, str(path), required=("reports",))
+        for i, entry in enumerate(spec["reports"], start=1):
+            check_keys(entry, _ENTRY_KEYS, f"{path}: report {i}", required=("family", "notebook"))
+    except ConfigError as exc:
+        raise RunError(str(exc)) from None
+    return spec["reports"]
+
+
+def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list[Report]:
+    """The batch file's reports, every parameter checked against its notebook, before anything runs."""
+    path = BATCH_DIR / f"{check_name(name, 'batch name')}.toml"
+    if not path.exists():
+        raise RunError(f"unknown batch {name!r}; batches: {', '.join(batches())}")
+    entries = _read(path)
+    families = {r["family"] for r in entries}
+    unknown = set(only or []) - families
+    if unknown:
+        raise RunError(
+            f"--only {', '.join(sorted(unknown))}: not in batch {name!r} (families: {', '.join(sorted(families))})"
+        )
+    reports: list[Report] = []
+    with catalog.connect(snap) as con:
+        for entry in entries:
+            if only and entry["family"] not in only:
+                continue
+            notebook = NOTEBOOK_DIR / entry["notebook"]
+            if not notebook.exists():
+                raise RunError(f"batch {name!r}: notebook {entry['notebook']} does not exist")
+            declared = _notebook_parameters(notebook)
+            for grid_params in _expand(entry, con):
+                params = {**entry.get("params", {}), **grid_params, "snapshot": snap.id}
+                label = "-".join(str(grid_params[k]) for k in sorted(grid_params)) if grid_params else ""
+                report_name = check_name(f"{entry['family']}-{label}" if label else entry["family"], "report name")
+                for key, value in params.items():
+                    if key not in declared:
+                        raise RunError(f"{report_name}: {entry['notebook']} has no parameter {key!r}")
+                    _check_value(report_name, key, value, declared[key])
+                reports.append(Report(entry["family"], report_name, notebook, params))
+        names = [r.name for r in reports]
+        if len(set(names)) != len(names):
+            raise RunError(f"batch {name!r} names two reports the same")
+        _check_entities(name, snap, reports, con)
+    return reports
+
+
+# Parameters that name something in the snapshot, and where to find it.
+_ENTITIES = {
+    "merchant": "SELECT merchant_id FROM merchants UNION SELECT brand_id FROM merchants WHERE brand_id IS NOT NULL",
+    "employer": "SELECT employer_id FROM employers",
+}
+
+
+def _check_entities(batch: str, snap: Snapshot, reports: list[Report], con: duckdb.DuckDBPyConnection) -> None:
+    """Every merchant and employer a report names exists in the snapshot (compared in Python,
+    never spliced into SQL)."""
+    wanted = {key: {r.params[key] for r in reports if r.params.get(key)} for key in _ENTITIES}
+    for key, values in wanted.items():
+        missing = sorted(values - {row[0] for row in con.execute(_ENTITIES[key]).fetchall()}) if values else []
+        if missing:
+            names = ", ".join(map(str, missing))
+            raise RunError(f"batch {batch!r}: unknown {key} {names} in snapshot {snap.id!r}")
+
+
+def _expand(entry: dict[str, Any], con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The parameter grid: each key a list of values (or a named list resolved from the data)."""
+    combos: list[dict[str, Any]] = [{}]
+    for key, values in entry.get("grid", {}).items():
+        values = resolve_list(values, con) if isinstance(values, str) else values
+        combos = [{**c, key: v} for c in combos for v in values]
+    return combos
+
+
+def resolve_list(token: str, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A named list in a batch file, resolved by the family that declares it."""
+    lists = named_lists()
+    if token not in lists:
+        raise RunError(f"unknown list {token!r} in batch file; known: {', '.join(sorted(lists))}")
+    return lists[token](con)

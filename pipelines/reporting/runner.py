@@ -1,0 +1,324 @@
+"""`python -m pipelines run`: execute a batch of report notebooks and publish it atomically.
+
+Layout of reports/<snapshot>/:
+    <run-id>/            a completed run: per report NAME.ipynb, NAME.html, NAME.params.json,
+                         NAME.log; manifest.json, index.html, data_quality.html
+    latest -> <run-id>   the newest completed run of the whole monthly batch (a symlink swapped
+                         in one step); latest-<batch> for any other batch, so that running one
+                         batch never replaces another's reports
+    <run-id>.failed/     a run in which some report failed (the link stays where it was)
+    .incomplete-*        a run being written (never linked)
+A run of some families only (--only) is published in its own folder and moves no link: the
+link always leads to a whole batch. The run ID is a hash of the snapshot, the code and the
+batch's parameters, so re-running the same thing is a no-op unless forced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from pipelines import marts
+from pipelines.core.freshness import inputs_hash
+from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT, check_name
+from pipelines.core.snapshot import Snapshot, sha256_file
+from pipelines.quality.gate import PAGE, require_passing, validation_dir
+from pipelines.reporting.batches import Report, RunError, load_batch
+
+DEFAULT_BATCH = "monthly"
+KERNEL = "python3"
+
+
+def reports_dir() -> Path:
+    return Path(os.environ.get("CARD_INSIGHTS_REPORTS", REPO_ROOT / "reports")).resolve()
+
+
+@dataclass
+class Outcome:
+    report: Report
+    status: str = "pending"  # ok, failed
+    seconds: float = 0.0  # executing the notebook
+    html_seconds: float = 0.0  # writing its HTML
+    error: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+
+
+def code_hash() -> str:
+    """What a report can depend on: the whole package (its code, SQL and configuration), the
+    notebooks and the lock."""
+    return inputs_hash([PACKAGE_DIR, NOTEBOOK_DIR, LOCK_FILE])
+
+
+def run_id(batch: str, snap: Snapshot, reports: list[Report]) -> str:
+    h = hashlib.sha256()
+    h.update(snap.manifest_sha256.encode())
+    h.update(code_hash().encode())
+    h.update(json.dumps([(r.name, r.params) for r in reports], sort_keys=True, default=str).encode())
+    return f"{batch}-{h.hexdigest()[:12]}"
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"another run is writing reports in {folder}; try again when it has finished") from None
+        yield
+
+
+def execute(report: Report, out: Path) -> Outcome:
+    """Run one notebook with papermill in this process's warm kernel, then export HTML without
+    input cells. Call `warm_kernel.shutdown()` when the batch is done."""
+    import papermill
+
+    from pipelines.reporting import warm_kernel
+
+    outcome = Outcome(report)
+    ipynb, log = out / f"{report.name}.ipynb", out / f"{report.name}.log"
+    (out / f"{report.name}.params.json").write_text(json.dumps(report.params, indent=2, sort_keys=True) + "\n")
+    start = time.perf_counter()
+    with open(log, "w") as log_file:
+        try:
+            papermill.execute_notebook(
+                str(report.notebook),
+                str(ipynb),
+                parameters=report.params,
+                kernel_name=KERNEL,
+                engine_name=warm_kernel.ENGINE,
+                progress_bar=False,
+                stdout_file=log_file,
+                stderr_file=log_file,
+                cwd=str(NOTEBOOK_DIR),
+            )
+            outcome.status = "ok"
+        except Exception as exc:  # papermill raises PapermillExecutionError, kernels can die
+            outcome.status = "failed"
+            outcome.error = _error_text(exc)
+            log_file.write(f"\nFAILED: {outcome.error}\n")
+    outcome.seconds = time.perf_counter() - start
+    if ipynb.exists():
+        html = out / f"{report.name}.html"
+        html.write_text(to_html(ipynb), encoding="utf-8")
+    outcome.html_seconds = time.perf_counter() - start - outcome.seconds
+    outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
+    return outcome
+
+
+def _error_text(exc: BaseException) -> str:
+    name = getattr(exc, "ename", type(exc).__name__)
+    value = getattr(exc, "evalue", str(exc))
+    return f"{name}: {value}".strip()[:2000]
+
+
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE)
+
+
+def to_html(ipynb: Path) -> str:
+    """HTML without input cells that opens offline: charts are inline SVG, and the template's
+    CDN scripts (MathJax, require.js), which no report uses, are removed."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+    return _REMOTE_SCRIPT.sub("", body)
+
+
+def _versions() -> dict[str, str]:
+    names = ("duckdb", "polars", "altair", "papermill", "nbconvert", "great-expectations", "vl-convert-python")
+    return {n: version(n) for n in names}
+
+
+def _notebook_facts(ipynb: Path) -> dict[str, Any]:
+    """What papermill recorded in the executed notebook's metadata."""
+    import nbformat
+
+    if not ipynb.exists():
+        return {}
+    meta = nbformat.read(ipynb, as_version=4).metadata.get("papermill", {})
+    return {k: meta.get(k) for k in ("start_time", "end_time", "duration", "exception", "version", "parameters")}
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    folder: Path
+    outcomes: list[Outcome]
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "ok" for o in self.outcomes)
+
+
+def latest_name(batch: str) -> str:
+    """The link to a batch's newest completed run in reports/<snapshot>/."""
+    return "latest" if batch == DEFAULT_BATCH else f"latest-{batch}"
+
+
+def run(
+    snapshot: str,
+    batch: str = DEFAULT_BATCH,
+    only: list[str] | None = None,
+    force: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    jobs: int = 1,
+) -> RunResult:
+    snap = require_passing(check_name(snapshot))
+    reports = load_batch(batch, snap, only)
+    if not reports:
+        raise RunError(f"batch {batch!r} has no reports to run")
+    rid = run_id(batch, snap, reports)
+    root = reports_dir() / snap.id
+    final = root / rid
+    with _lock(root):
+        if final.exists() and not force:
+            return RunResult(rid, final, [], skipped=True)
+        marts.build(snap)
+        tmp = root / f".incomplete-{rid}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            outcomes = _execute_all(reports, tmp, jobs, progress)
+            result = RunResult(rid, final, outcomes)
+            shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
+            manifest = _manifest(snap, batch, rid, outcomes, tmp)
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+            from pipelines.reporting.index_page import render
+
+            (tmp / "index.html").write_text(render(manifest), encoding="utf-8")
+            _publish(tmp, root, rid, result.ok, None if only else latest_name(batch))
+            if not result.ok:
+                result.folder = root / f"{rid}.failed"
+            return result
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _execute_all(
+    reports: list[Report], out: Path, jobs: int, progress: Callable[[str, int, int], None] | None
+) -> list[Outcome]:
+    """Run the reports, `jobs` at a time; outcomes come back in batch order."""
+    if jobs < 1:
+        raise RunError(f"--jobs must be at least 1, got {jobs}")
+    if jobs == 1:
+        from pipelines.reporting import warm_kernel
+
+        outcomes = []
+        try:
+            for i, report in enumerate(reports):
+                if progress:
+                    progress(report.name, i, len(reports))
+                outcomes.append(execute(report, out))
+        finally:
+            warm_kernel.shutdown()
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn: a forked copy of a process running DuckDB and Polars threads can hang.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start) as pool:
+            futures = {pool.submit(execute, report, out): i for i, report in enumerate(reports)}
+            done: dict[int, Outcome] = {}
+            try:
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()
+                    if progress:
+                        progress(done[futures[future]].report.name, len(done), len(reports))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        outcomes = [done[i] for i in range(len(reports))]
+    if progress:
+        progress("", len(reports), len(reports))
+    return outcomes
+
+
+def _worker_start() -> None:
+    """Workers exit through multiprocessing's finalizers, not atexit: stop the kernel there."""
+    from multiprocessing.util import Finalize
+
+    from pipelines.reporting import warm_kernel
+
+    Finalize(None, warm_kernel.shutdown, exitpriority=10)
+
+
+def _publish(tmp: Path, root: Path, rid: str, ok: bool, link_name: str | None) -> None:
+    """Completed runs replace their folder and, given a link name, become that link; failed
+    ones are kept aside."""
+    target = root / (rid if ok else f"{rid}.failed")
+    old = root / f".old-{rid}-{os.getpid()}"
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    if ok and link_name:
+        link = root / f".{link_name}-{os.getpid()}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(rid)
+        link.replace(root / link_name)  # rename is atomic: readers see the old or the new run
+
+
+def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], folder: Path) -> dict[str, Any]:
+    verdict = snap.verdict
+    return {
+        "run_id": rid,
+        "batch": batch,
+        "snapshot": snap.id,
+        "snapshot_synthetic": snap.synthetic,
+        "snapshot_manifest_sha256": snap.manifest_sha256,
+        "validation": {
+            "success": verdict["success"],
+            "suites_hash": verdict["suites_hash"],
+            "validated_at": verdict["validated_at"],
+            "statistics": verdict["statistics"],
+            "page": PAGE,
+        },
+        "git": _git(),
+        "lock_sha256": sha256_file(LOCK_FILE),
+        "code_sha256": code_hash(),
+        "versions": _versions(),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "status": "ok" if all(o.status == "ok" for o in outcomes) else "failed",
+        "reports": [
+            {
+                "name": o.report.name,
+                "family": o.report.family,
+                "notebook": f"notebooks/{o.report.notebook.name}",
+                "parameters": o.report.params,
+                "status": o.status,
+                "error": o.error,
+                "seconds": round(o.seconds, 2),
+                "html_seconds": round(o.html_seconds, 2),
+                "outputs_sha256": o.outputs,
+                "papermill": _notebook_facts(folder / f"{o.report.name}.ipynb"),
+            }
+            for o in outcomes
+        ],
+    }

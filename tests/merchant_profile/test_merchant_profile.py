@@ -1,0 +1,298 @@
+"""Merchant profiles: figures by hand on crafted purchases, the disclosure rules, and no
+identifier in any published file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines import privacy
+from pipelines.core.family import MartWriter
+from pipelines.core.schema import ACCOUNT_ID, CARD_ID, MEMBER_ID
+from pipelines.core.snapshot import Snapshot
+from pipelines.merchant_profile import profile as merchant_profile
+from pipelines.merchant_profile.marts import build
+
+S1, S2, S3, B1 = "S0000001", "S0000002", "S0000003", "B0001"
+
+
+def crafted(folder: Path, period_start: str = "2025-01-01") -> duckdb.DuckDBPyConnection:
+    """Outlets S1 and S2 of chain B1 (convenience), S3 independent (pharmacy). Member A (F,
+    born 1990) pays by card, member B (M, 1960) from the wallet, card Z is unregistered.
+    The intermediates are written to `folder`; the marts' SQL runs on the connection."""
+    at = dt.datetime
+    card_a, card_z, wallet_b = "K000000001", "K000000002", "W00000002"
+    purchases = [
+        (1, at(2025, 1, 6, 8, 10), S1, 100, "card", card_a, None),
+        (2, at(2025, 1, 7, 8, 20), S1, 200, "card", card_a, None),
+        (3, at(2025, 1, 7, 12, 0), S1, 300, "wallet", None, wallet_b),
+        (4, at(2025, 1, 8, 18, 0), S1, 50, "card", card_z, None),
+        (5, at(2025, 1, 9, 9, 0), S3, 80, "card", card_a, None),
+        (6, at(2025, 2, 3, 8, 0), S1, 100, "card", card_a, None),
+        (7, at(2025, 2, 4, 8, 0), S2, 60, "wallet", None, wallet_b),
+        (8, at(2025, 2, 5, 9, 0), S2, 40, "card", card_a, None),
+    ]
+    con = duckdb.connect()
+    frames = {
+        "purchases": pl.DataFrame(
+            purchases,
+            schema=["purchase_id", "purchased_at", "merchant_id", "amount", "payment_method", "card_id", "account_id"],
+            orient="row",
+        ),
+        "merchants": pl.DataFrame(
+            {
+                "merchant_id": [S1, S2, S3],
+                "merchant_name": ["B1 #1", "B1 #2", "Pharmacy"],
+                "brand_id": [B1, B1, None],
+                "brand_name": ["B1", "B1", None],
+                "category": ["convenience_store", "convenience_store", "pharmacy"],
+                "district_id": ["D01", "D01", "D02"],
+            }
+        ),
+        "cards": pl.DataFrame({"card_id": [card_a, card_z], "member_id": ["M00000001", None]}),
+        "members": pl.DataFrame(
+            {
+                "member_id": ["M00000001", "M00000002"],
+                "account_id": ["W00000001", wallet_b],
+                "gender": ["F", "M"],
+                "birth_year": [1990, 1960],
+                "home_district_id": ["D01", "D02"],
+            }
+        ),
+        "districts": pl.DataFrame({"district_id": ["D01", "D02"], "name_en": ["North", "South"]}),
+        "rfm": pl.DataFrame(
+            {"member_id": ["M00000001"], "month_end": [dt.date(2025, 1, 31)], "segment": ["Champions"]}
+        ),
+    }
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    period = {"start": period_start, "end": "2025-02-28"}
+    build(MartWriter(con, Snapshot("crafted", {"period": period, "synthetic": True}, ""), folder, folder))
+    return con
+
+
+def _marts(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    return {
+        name: pl.from_arrow(con.sql(f"SELECT * FROM merchant_{name}").to_arrow_table()) for name in ("month", "cells")
+    }
+
+
+@pytest.fixture(scope="module")
+def crafted_marts(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    return _marts(crafted(tmp_path_factory.mktemp("crafted")))
+
+
+def _cell_counts(cells: pl.DataFrame, unit: str, month: int, dimension: str) -> dict[str, int]:
+    rows = cells.filter(
+        (pl.col("unit_id") == unit) & (pl.col("month").dt.month() == month) & (pl.col("dimension") == dimension)
+    )
+    return dict(rows.select("value", "customers").rows())
+
+
+def test_headline_by_hand(crafted_marts):
+    month = crafted_marts["month"].sort("level", "unit_id", "month")
+    row = month.filter((pl.col("unit_id") == S1) & (pl.col("month").dt.month() == 1)).row(0, named=True)
+    # A (twice), B, Z: 3 customers, 4 purchases, NT$650, ticket 162.5
+    assert (row["customers"], row["transactions"], row["revenue_ntd"], row["average_ticket_ntd"]) == (3, 4, 650, 162.5)
+    chain = month.filter((pl.col("unit_id") == B1) & (pl.col("month").dt.month() == 2)).row(0, named=True)
+    # A at S1 (NT$100) and S2 (NT$40), B at S2 (NT$60)
+    assert (chain["customers"], chain["transactions"], chain["revenue_ntd"]) == (2, 3, 200)
+
+
+def test_a_period_that_starts_mid_month_still_has_no_history_in_its_first_month(tmp_path):
+    cells = _marts(crafted(tmp_path, period_start="2025-01-10"))["cells"]
+    assert _cell_counts(cells, S1, 1, "customer_type") == {"no history": 3}
+    assert _cell_counts(cells, S1, 2, "customer_type") == {"returning": 1}
+
+
+def test_distributions_by_hand(crafted_marts):
+    c = crafted_marts["cells"]
+    assert _cell_counts(c, S1, 1, "visit_frequency") == {"1": 2, "2": 1}
+    assert _cell_counts(c, S1, 1, "customer_type") == {"no history": 3}
+    assert _cell_counts(c, S1, 2, "customer_type") == {"returning": 1}  # A came back
+    assert _cell_counts(c, S2, 2, "customer_type") == {"new": 2}  # A's and B's first visits to S2
+    assert _cell_counts(c, B1, 2, "customer_type") == {"returning": 2}  # both knew the chain
+    assert _cell_counts(c, S1, 1, "age_band") == {"30-39": 1, "65+": 1, "unregistered": 1}
+    assert _cell_counts(c, S1, 1, "gender") == {"F": 1, "M": 1, "unregistered": 1}
+    assert _cell_counts(c, S1, 1, "segment") == {"Champions": 1, "not scored": 1, "unregistered": 1}
+    assert _cell_counts(c, S1, 1, "home_district") == {"North": 1, "South": 1, "unregistered": 1}
+    # Tuesday 7 January: A at 08:20 and B at 12:00; Monday 08:10 A.
+    hours = _cell_counts(c, S1, 1, "hour_of_week")
+    assert hours == {"1-08": 1, "2-08": 1, "2-12": 1, "3-18": 1}
+    # A also bought at the pharmacy; nobody bought convenience elsewhere than S1 in January.
+    assert _cell_counts(c, S1, 1, "cross_category") == {"pharmacy": 1}
+    assert _cell_counts(c, S3, 1, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, B1, 1, "cross_category") == {"pharmacy": 1}
+    # February: A bought convenience at S1 and S2, B only at S2. Each outlet sees A buying
+    # convenience elsewhere; the chain sees nobody buying convenience outside B1.
+    assert _cell_counts(c, S1, 2, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, S2, 2, "cross_category") == {"convenience_store": 1}
+    assert _cell_counts(c, B1, 2, "cross_category") == {}
+
+
+def test_too_few_customers_gets_no_figures(crafted_marts):
+    month = crafted_marts["month"].filter((pl.col("unit_id") == S1) & (pl.col("month").dt.month() == 1))
+    p = merchant_profile.Profile(
+        {"level": "outlet", "unit_id": S1}, "2025-01", month.row(0, named=True), crafted_marts["cells"], "district"
+    )
+    assert not p.enough_customers
+    assert p.table("age_band").height == 0 and p.readings() == []
+    with pytest.raises(privacy.PrivacyError, match="not enough customers"):
+        p.headline()
+
+
+def test_default_month_is_the_last_whole_month(mart_con, snap, cut_short):
+    assert merchant_profile.profile(mart_con, "B0001", whole_months=snap.whole_months()).month == "2025-06"
+    short = cut_short.whole_months()
+    assert merchant_profile.profile(mart_con, "B0001", whole_months=short).month == "2025-05"
+    on_request = merchant_profile.profile(mart_con, "B0001", month="2025-06", whole_months=short)
+    assert on_request.month == "2025-06"
+
+
+def test_unknown_merchant_and_bad_month_are_refused(mart_con):
+    with pytest.raises(ValueError, match="unknown merchant"):
+        merchant_profile.profile(mart_con, "S9999999")
+    with pytest.raises(ValueError, match="month must be one of"):
+        merchant_profile.profile(mart_con, "B0001", month="2031-01")
+    with pytest.raises(ValueError, match="peer scope"):
+        merchant_profile.profile(mart_con, "B0001", peer_scope="galaxy")
+
+
+def test_published_reports_hold_no_identifier(mart_con, snapshot, tmp_path, monkeypatch):
+    """Run the merchant batch and scan every file it publishes for any ID in the snapshot."""
+    from pipelines.reporting import runner
+
+    monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
+    result = runner.run(snapshot, batch="merchants", force=True)
+    assert result.ok
+    ids = set()
+    for table, column in (("members", "member_id"), ("members", "account_id"), ("cards", "card_id")):
+        ids |= {r[0] for r in mart_con.execute(f"SELECT {column} FROM {table}").fetchall()}
+    pattern = re.compile("|".join(p.strip("^$") for p in (MEMBER_ID, CARD_ID, ACCOUNT_ID)))
+    files = [f for f in result.folder.rglob("*") if f.is_file()]
+    assert len([f for f in files if f.suffix == ".html"]) >= 5
+    for f in files:
+        found = set(pattern.findall(f.read_text(errors="replace"))) & ids
+        assert not found, f"{f.name} holds identifiers {sorted(found)[:3]}"
+
+
+def test_readings_break_ties_by_value():
+    """Equal shares: the reading names the first value in order, on every run (a sort on the
+    share alone is not stable in Polars)."""
+    cells = pl.DataFrame(
+        {
+            "dimension": ["gender"] * 2 + ["age_band"] * 3,
+            "value": ["M", "F", "65+", "20-29", "30-39"],
+            "customers": [20, 20, 10, 15, 15],
+            "transactions": [30, 30, 10, 20, 20],
+        }
+    )
+    totals = {"customers": 40, "transactions": 60, "revenue_ntd": 1000, "average_ticket_ntd": 16.7}
+    p = merchant_profile.Profile({"level": "outlet", "unit_id": S1}, "2025-01", totals, cells, "district")
+    assert p.readings() == [
+        "Age band: the largest group is 20-29 (38%).",
+        "Gender: the largest group is F (50%).",
+    ]
+
+
+def _peer_con(s5_revenue: int = 6000) -> duckdb.DuckDBPyConnection:
+    """Pharmacies in June: S0000001 in district D1 with two more there (S2, S3), three in D2,
+    3 km east (S4-S6), one in D3, 31 km east (S7); S8 belongs to S1's chain B0001, S9 sells
+    something else. Chains: B0001 (D1) and five rivals in D2 and D3. Gender cells as given."""
+    outlets = [
+        # unit, district, customers, transactions, revenue, (F, M)
+        ("S0000001", "D1", 40, 50, 5000, (25, 15)),
+        ("S0000002", "D1", 20, 30, 3000, (12, 8)),
+        ("S0000003", "D1", 30, 40, 2000, (15, 15)),
+        ("S0000004", "D2", 10, 10, 1000, (4, 6)),
+        ("S0000005", "D2", 50, 60, s5_revenue, (30, 20)),
+        ("S0000006", "D2", 40, 40, 4000, (20, 20)),
+        ("S0000007", "D3", 100, 100, 10000, (10, 90)),
+        ("S0000008", "D1", 60, 80, 8000, (30, 30)),
+        ("S0000009", "D1", 70, 90, 9000, (35, 35)),
+    ]
+    chains = [(f"B000{i}", "D1" if i == 1 else "D2" if i < 4 else "D3", 100, 120, 12000, (50, 50)) for i in range(1, 7)]
+    month = dt.date(2025, 6, 1)
+    rows = [("outlet", *o) for o in outlets] + [("chain", *c) for c in chains]
+    con = duckdb.connect()
+    frames = {
+        "merchant_month": pl.DataFrame(
+            [
+                (level, unit, month, c, t, r, round(r / t, 1), unit, "fuel" if unit == "S0000009" else "pharmacy", d)
+                for level, unit, d, c, t, r, _ in rows
+            ],
+            schema=[
+                "level",
+                "unit_id",
+                "month",
+                "customers",
+                "transactions",
+                "revenue_ntd",
+                "average_ticket_ntd",
+                "unit_name",
+                "category",
+                "district_id",
+            ],
+            orient="row",
+        ),
+        "merchant_cells": pl.DataFrame(
+            [
+                (level, unit, month, "gender", g, n, n, n * 100)
+                for level, unit, _, _, _, _, fm in rows
+                for g, n in zip(("F", "M"), fm, strict=True)
+            ],
+            schema=["level", "unit_id", "month", "dimension", "value", "customers", "transactions", "revenue_ntd"],
+            orient="row",
+        ),
+        "merchants": pl.DataFrame(
+            {
+                "merchant_id": [o[0] for o in outlets],
+                "brand_id": ["B0001" if o[0] in ("S0000001", "S0000008") else None for o in outlets],
+            }
+        ),
+        "districts": pl.DataFrame(
+            {"district_id": ["D1", "D2", "D3"], "lon": [120.30, 120.33, 120.60], "lat": [22.62] * 3}
+        ),
+    }
+    for name, frame in frames.items():
+        con.register(name, frame.to_arrow())
+    return con
+
+
+def test_auto_peer_scope_takes_the_narrowest_with_five_peers_and_figures_by_hand():
+    p = merchant_profile.profile(_peer_con(), "S0000001", "2025-06")
+    # D1 holds two other pharmacies (S8 is S1's own chain, S9 not a pharmacy): too few, so
+    # auto widens to nearby, D1 and D2 within 5 km: S2-S6. S7 is 31 km away.
+    assert (p.peer_scope, p.peer_units) == ("nearby", ["S0000002", "S0000003", "S0000004", "S0000005", "S0000006"])
+    # Median of 20, 30, 10, 50, 40 customers; NT$16,000 over 180 transactions.
+    assert p.peer_headline() == {"merchants": 5, "median_customers": 30.0, "average_ticket_ntd": 88.9}
+    # Pooled over the five: F 12+15+4+30+20 = 81 and M 8+15+6+20+20 = 69 of 150 customers.
+    # S1 itself: F 25 and M 15 of 40.
+    assert p.compared("gender").rows() == [("F", 62.5, 54.0), ("M", 37.5, 46.0)]
+
+
+def test_explicit_peer_scopes_and_the_peer_rules():
+    con = _peer_con()
+    district = merchant_profile.profile(con, "S0000001", "2025-06", peer_scope="district")
+    assert district.peer_units == ["S0000002", "S0000003"]
+    assert district.peers == (False, "the peer group has 2 merchants; at least 5 are needed")
+    assert district.compared("gender")["peer_share_pct"].null_count() == 2
+    with pytest.raises(privacy.PrivacyError, match="at least 5"):
+        district.peer_headline()
+    city = merchant_profile.profile(con, "S0000001", "2025-06", peer_scope="city")
+    assert city.peer_units == [f"S000000{i}" for i in range(2, 8)] and city.peers == (True, "")
+    # S5 with NT$20,000 of the nearby group's NT$30,000: one competitor could be read off.
+    dominated = merchant_profile.profile(_peer_con(s5_revenue=20000), "S0000001", "2025-06")
+    assert dominated.peer_scope == "nearby"
+    assert dominated.peers == (False, "one merchant takes more than half of the peer group's revenue")
+
+
+def test_a_chain_is_compared_with_the_other_chains_of_its_category_city_wide():
+    p = merchant_profile.profile(_peer_con(), "B0001", "2025-06")
+    assert (p.peer_scope, p.peer_units) == ("city", ["B0002", "B0003", "B0004", "B0005", "B0006"])
+    assert p.peer_headline()["merchants"] == 5

@@ -1,0 +1,243 @@
+"""The gate: clean snapshots pass; every kind of bad input fails, naming table, column and rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.core.snapshot import sha256_file, snapshot_path
+from pipelines.ingest.generator import generate
+from pipelines.quality.gate import GateError, require_passing, validate, validation_dir
+
+NOW = dt.datetime(2026, 11, 23, 12, 0)
+
+
+def _copy_test_snapshot(new_id: str) -> Path:
+    src = Path(os.environ["CARD_INSIGHTS_TEST_DATA"]) / "snapshots" / "test"
+    dst = snapshot_path(new_id)
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    manifest["snapshot"] = new_id
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    return dst
+
+
+def tamper(table: str, change: Callable[[pl.DataFrame], pl.DataFrame], new_id: str = "bad") -> str:
+    """A copy of the test snapshot with one table changed and its manifest entry updated."""
+    root = _copy_test_snapshot(new_id)
+    frame = change(pl.read_parquet(root / table / "*.parquet"))
+    shutil.rmtree(root / table)
+    (root / table).mkdir()
+    path = root / table / "part-0000.parquet"
+    frame.write_parquet(path)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["tables"][table]["rows"] = frame.height
+    manifest["tables"][table]["files"] = [
+        {
+            "path": f"{table}/part-0000.parquet",
+            "rows": frame.height,
+            "bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
+    ]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return new_id
+
+
+def failed(verdict) -> set[tuple[str, str | None, str]]:
+    return {(o.table, o.column, o.expectation["type"]) for o in verdict.failures}
+
+
+def _set_row(frame: pl.DataFrame, column: str, row: int, value) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == row)
+        .then(pl.lit(value, dtype=frame.schema[column]))
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+
+
+def test_the_test_snapshot_passes_and_is_stored(snapshot):
+    verdict = validate(snapshot, now=NOW)
+    assert verdict.success, [o.expectation["description"] for o in verdict.failures]
+    assert verdict.document["statistics"]["evaluated_expectations"] > 200
+    stored = require_passing(snapshot)
+    assert stored.verdict["suites_hash"] == verdict.document["suites_hash"]
+    page = (validation_dir(snapshot) / "data_quality.html").read_text()
+    assert "PASSED" in page and "http" not in page  # opens offline: nothing fetched
+
+
+def test_default_scale_snapshot_raises_no_false_alarm(isolated_data):
+    generate("default-shape", scale=1, seed=42)
+    verdict = validate("default-shape", now=NOW)
+    assert verdict.success, [o.expectation["description"] for o in verdict.failures]
+
+
+@pytest.mark.parametrize(
+    ("table", "change", "expected"),
+    [
+        (
+            "trips",
+            lambda f: f.drop("fare"),
+            {
+                ("trips", None, "expect_table_columns_to_match_ordered_list"),
+                ("trips", "fare", "expect_column_values_to_not_be_null"),
+            },
+        ),
+        (
+            "trips",
+            lambda f: f.with_columns(pl.col("fare").cast(pl.String)),
+            {("trips", "fare", "expect_column_values_to_be_of_type")},
+        ),
+        (
+            "members",
+            lambda f: _set_row(f, "member_id", 3, None),
+            {("members", "member_id", "expect_column_values_to_not_be_null")},
+        ),
+        (
+            "purchases",
+            lambda f: _set_row(f, "purchase_id", 5, f["purchase_id"][4]),
+            {("purchases", "purchase_id", "expect_column_values_to_be_unique")},
+        ),
+        (
+            "purchases",
+            lambda f: _set_row(_set_row(f, "amount", 1, -5), "amount", 2, 10_000_000),
+            {("purchases", "amount", "expect_column_values_to_be_between")},
+        ),
+        (
+            "purchases",
+            lambda f: _set_row(f, "merchant_id", 0, "S9999999"),
+            {("purchases", "merchant_id", "unexpected_rows_expectation")},
+        ),
+        (
+            "trips",
+            lambda f: _set_row(f, "origin_station_id", int(f["origin_station_id"].is_not_null().arg_max()), "R99"),
+            {
+                ("trips", "origin_station_id", "expect_column_values_to_be_in_set"),
+                ("trips", "origin_station_id", "unexpected_rows_expectation"),
+            },
+        ),
+        ("bill_payments", lambda f: f.head(0), {("bill_payments", None, "expect_table_row_count_to_be_between")}),
+    ],
+    ids=[
+        "missing-column",
+        "wrong-type",
+        "null-key",
+        "duplicate-id",
+        "absurd-amounts",
+        "orphan-fk",
+        "unknown-station",
+        "empty-table",
+    ],
+)
+def test_bad_tables_fail_naming_table_column_and_rule(isolated_data, table, change, expected):
+    bad = tamper(table, change)
+    verdict = validate(bad, now=NOW)
+    assert not verdict.success
+    assert expected <= failed(verdict)
+    with pytest.raises(GateError, match="failed validation"):
+        require_passing(bad)
+
+
+def test_events_outside_the_period_and_in_the_future(isolated_data):
+    early, future = dt.datetime(2024, 12, 31, 23, 0), dt.datetime(2027, 1, 1, 8, 0)
+    bad = tamper("trips", lambda f: _set_row(_set_row(f, "tap_in_at", 0, early), "tap_in_at", 1, future))
+    verdict = validate(bad, now=NOW)
+    by_rule = {o.expectation["description"]: o for o in verdict.failures}
+    period = by_rule["every trips.tap_in_at lies inside the snapshot's declared period"]
+    assert period.result["unexpected_count"] == 2
+    future_rule = by_rule["no trips.tap_in_at lies in the future (Asia/Taipei time)"]
+    assert future_rule.result["unexpected_count"] == 1
+    assert len(future_rule.result["partial_unexpected_list"]) == 1
+    # The page lists what failed before the hundreds of rules, suite by suite.
+    before_suites = (validation_dir(bad) / "data_quality.html").read_text().split("<h2>Suite")[0]
+    assert f"What failed ({len(verdict.failures)})" in before_suites
+    assert all(html.escape(rule) in before_suites for rule in by_rule)
+    assert set(future_rule.result["partial_unexpected_list"][0]) == {"trip_id"}  # keys only
+
+
+def test_minor_without_guardian_and_guardian_who_is_a_minor(isolated_data):
+    def change(f: pl.DataFrame) -> pl.DataFrame:
+        minors = f.with_row_index().filter(pl.col("guardian_member_id").is_not_null())["index"]
+        young = f.with_row_index().filter(2025 - pl.col("birth_year") == 15)["member_id"][0]
+        return _set_row(
+            _set_row(f, "guardian_member_id", int(minors[0]), None), "guardian_member_id", int(minors[1]), young
+        )
+
+    verdict = validate(tamper("members", change), now=NOW)
+    rules = {o.expectation["description"] for o in verdict.failures}
+    assert "every member aged 14-20 has a guardian" in rules
+    assert "every guardian is an adult (20 or older)" in rules
+
+
+def test_truncated_parquet_is_caught_by_hash_and_by_reading(isolated_data):
+    root = _copy_test_snapshot("cut")
+    part = next((root / "purchases").glob("*.parquet"))
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    verdict = validate("cut", now=NOW)
+    assert not verdict.success
+    assert any(p["table"] == "purchases" and "sha256" in p["problem"] for p in verdict.integrity)
+    # Even with the manifest rewritten to match, a half file is not Parquet.
+    manifest = json.loads((root / "manifest.json").read_text())
+    for f in manifest["tables"]["purchases"]["files"]:
+        f["sha256"] = sha256_file(root / f["path"])
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    verdict = validate("cut", now=NOW)
+    assert any(p["table"] == "purchases" and "not readable as Parquet" in p["problem"] for p in verdict.integrity)
+
+
+def test_missing_table_fails(isolated_data):
+    root = _copy_test_snapshot("holey")
+    shutil.rmtree(root / "transfers")
+    verdict = validate("holey", now=NOW)
+    assert not verdict.success
+    assert any(p["table"] == "transfers" and p["problem"] == "file is missing" for p in verdict.integrity)
+    assert ("transfers", None, "expect_table_columns_to_match_ordered_list") in failed(verdict)
+
+
+def test_editing_a_suite_invalidates_old_verdicts(snapshot, tmp_path, monkeypatch):
+    validate(snapshot, now=NOW)
+    require_passing(snapshot)
+    from pipelines.quality import gate, suites
+
+    copy = tmp_path / "expectations"
+    shutil.copytree(suites.EXPECTATIONS_DIR, copy)
+    edited = json.loads((copy / "trips.json").read_text())
+    edited["expectations"] = edited["expectations"][:-1]
+    (copy / "trips.json").write_text(json.dumps(edited))
+    monkeypatch.setattr(gate, "suites_hash", lambda: suites.suites_hash(copy))
+    with pytest.raises(GateError, match="older expectation suites"):
+        require_passing(snapshot)
+
+
+def test_unvalidated_snapshot_is_refused(isolated_data):
+    _copy_test_snapshot("fresh")
+    with pytest.raises(GateError, match="has not been validated"):
+        require_passing("fresh")
+
+
+def test_cli_exit_codes_and_failure_report(isolated_data):
+    bad = tamper("purchases", lambda f: _set_row(f, "merchant_id", 0, "S9999999"))
+    env = {**os.environ, "CARD_INSIGHTS_DATA": str(isolated_data)}
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines", "validate", "-s", bad], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 1
+    assert "purchases.merchant_id" in run.stderr
+    assert "every purchases.merchant_id exists in merchants.merchant_id" in run.stderr
+    assert "purchase_id=" in run.stderr  # sample keys
+    _copy_test_snapshot("good")
+    ok = subprocess.run(
+        [sys.executable, "-m", "pipelines", "validate", "-s", "good"], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0, ok.stderr

@@ -1,0 +1,329 @@
+"""The report runner: publishes atomically, fails loudly, leaves the last good run in place."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from pipelines.core.paths import BadNameError
+from pipelines.core.snapshot import Snapshot, SnapshotError
+from pipelines.quality.gate import GateError
+from pipelines.reporting import batches, runner
+
+
+@pytest.fixture()
+def reports(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
+    return tmp_path / "reports"
+
+
+@pytest.fixture(scope="module")
+def validated(snapshot):
+    import datetime as dt
+
+    from pipelines.quality.gate import validate
+
+    validate(snapshot, now=dt.datetime(2026, 11, 23))
+    return snapshot
+
+
+def _figures(ipynb: Path) -> list:
+    """What a reader sees: every cell's text and image outputs, no run metadata. Printed text
+    is joined per cell, as the page shows it: how the kernel split it into stream messages
+    depends on timing."""
+    nb = nbformat.read(ipynb, as_version=4)
+    out = []
+    for cell in nb.cells:
+        text = ""
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                text += o["text"]
+            else:
+                data = o.get("data", {})
+                out.append({k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"})
+        out.append(text)
+    return out
+
+
+def test_batch_runs_publishes_and_reproduces(validated, reports):
+    first = runner.run(validated, force=True)
+    assert first.ok and not first.skipped
+    latest = reports / validated / "latest"
+    assert latest.resolve() == first.folder.resolve()
+    for name in (
+        "index.html",
+        "manifest.json",
+        "data_quality.html",
+        "segments.html",
+        "segments.ipynb",
+        "segments.params.json",
+        "segments.log",
+    ):
+        assert (latest / name).exists(), name
+    manifest = json.loads((latest / "manifest.json").read_text())
+    report = manifest["reports"][0]
+    assert report["status"] == "ok" and report["papermill"]["exception"] is None
+    assert manifest["validation"]["success"] and manifest["snapshot_synthetic"]
+    assert set(report["outputs_sha256"]) >= {"segments.html", "segments.ipynb"}
+    html = (latest / "segments.html").read_text()
+    assert not re.search(r"(src|href)=\"https?://", html)  # opens offline
+    assert html.count("data:image/svg+xml") >= 4  # charts drawn as inline SVG
+    assert "segments.html" in (latest / "index.html").read_text()
+
+    again = runner.run(validated)  # same snapshot, code and parameters: nothing to do
+    assert again.skipped and again.run_id == first.run_id
+
+    names = [o.report.name for o in first.outcomes]
+    assert {o.report.family for o in first.outcomes} == {"segments", "commute_carbon", "merchant_profile"}
+    figures = {name: _figures(latest / f"{name}.ipynb") for name in names}
+    second = runner.run(validated, force=True)
+    assert second.ok
+    assert {name: _figures(second.folder / f"{name}.ipynb") for name in names} == figures
+
+
+def _notebook(path: Path, source: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('snapshot = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def toy_batches(tmp_path, monkeypatch):
+    notebooks, folder = tmp_path / "notebooks", tmp_path / "batches"
+    notebooks.mkdir()
+    folder.mkdir()
+    _notebook(notebooks / "fine.ipynb", "print('fine')")
+    _notebook(notebooks / "raises.ipynb", "raise RuntimeError('the data made no sense')")
+    _notebook(notebooks / "dies.ipynb", "import os\nos._exit(1)")
+    _notebook(notebooks / "after.ipynb", "print('after')")
+    _notebook(
+        notebooks / "sets.ipynb",
+        'leaked = 1\nimport os\nimport polars as pl\nos.environ["CARD_INSIGHTS_LEAK"] = "1"\npl.Config.set_tbl_rows(3)',
+    )
+    _notebook(
+        notebooks / "checks.ipynb",
+        'import os\nimport polars as pl\nassert "CARD_INSIGHTS_LEAK" not in os.environ\n'
+        'assert "POLARS_FMT_MAX_ROWS" not in pl.Config.state(if_set=True)',
+    )
+    _notebook(notebooks / "reads.ipynb", "print(leaked)")
+    batches_books = {
+        "good": ["fine"],
+        "other": ["after"],
+        "bad": ["fine", "raises", "dies", "after"],
+        "state": ["sets", "reads", "checks"],
+    }
+    for name, books in batches_books.items():
+        (folder / f"{name}.toml").write_text(
+            "".join(f'[[reports]]\nfamily = "{b}"\nnotebook = "{b}.ipynb"\n' for b in books)
+        )
+    monkeypatch.setattr(runner, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setattr(batches, "NOTEBOOK_DIR", notebooks)
+    monkeypatch.setattr(batches, "BATCH_DIR", folder)
+    monkeypatch.setattr(runner, "code_hash", lambda: "toy")
+    return folder
+
+
+def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_batches):
+    good = runner.run(validated, batch="good")
+    latest = reports / validated / "latest-good"
+    assert latest.resolve() == good.folder.resolve()
+    bad = runner.run(validated, batch="bad")
+    assert not (reports / validated / "latest-bad").exists()
+    assert not bad.ok
+    status = {o.report.name: (o.status, o.error) for o in bad.outcomes}
+    assert status["fine"] == ("ok", "")  # the others still run
+    assert status["raises"][0] == "failed" and "the data made no sense" in status["raises"][1]
+    assert status["dies"][0] == "failed"  # a kernel that dies
+    assert status["after"] == ("ok", "")  # is replaced for the next report
+    assert latest.resolve() == good.folder.resolve()
+    assert bad.folder.name.endswith(".failed")
+    manifest = json.loads((bad.folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert "the data made no sense" in (bad.folder / "index.html").read_text()
+    assert not list((reports / validated).glob(".incomplete-*"))
+
+
+def test_parallel_jobs_give_the_same_outcomes(validated, reports, toy_batches):
+    serial = runner.run(validated, batch="bad", force=True)
+    parallel = runner.run(validated, batch="bad", force=True, jobs=2)
+
+    def summary(result: runner.RunResult) -> list[tuple[str, str]]:
+        return [(o.report.name, o.status) for o in result.outcomes]
+
+    assert summary(parallel) == summary(serial)
+    assert "the data made no sense" in parallel.outcomes[1].error
+
+
+def test_each_report_starts_from_a_clean_kernel(validated, reports, toy_batches):
+    """Reports share a warm kernel, but nothing one defines reaches the next."""
+    result = runner.run(validated, batch="state")
+    status = {o.report.name: (o.status, o.error) for o in result.outcomes}
+    assert status["sets"] == ("ok", "")
+    assert status["reads"][0] == "failed" and "NameError" in status["reads"][1]
+    assert status["checks"] == ("ok", "")  # environment variables and Polars settings are back
+    executed = nbformat.read(result.folder / "reads.ipynb", as_version=4)
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code" and c.execution_count]
+    assert counts[0] == 1  # numbered as in a fresh kernel
+
+
+def test_warm_kernel_reports_match_fresh_kernels(validated, reports):
+    """The merchant profiles of a batch, run one after another in one warm kernel, show the
+    same figures as each notebook run alone by papermill in a kernel of its own."""
+    import papermill
+
+    result = runner.run(validated, batch="merchants", force=True)
+    assert result.ok
+    for outcome in result.outcomes:
+        alone = reports / f"{outcome.report.name}-alone.ipynb"
+        papermill.execute_notebook(
+            str(outcome.report.notebook),
+            str(alone),
+            parameters=outcome.report.params,
+            progress_bar=False,
+            cwd=str(runner.NOTEBOOK_DIR),
+        )
+        assert _figures(result.folder / f"{outcome.report.name}.ipynb") == _figures(alone), outcome.report.name
+
+
+def test_every_notebook_parameter_is_visible_to_papermill():
+    """papermill skips a parameter line it cannot parse (e.g. a second '=' in its comment),
+    and the runner then refuses that parameter in a batch."""
+    import papermill
+
+    for notebook in sorted(runner.NOTEBOOK_DIR.glob("*.ipynb")):
+        cells = nbformat.read(notebook, as_version=4).cells
+        cell = next(c for c in cells if "parameters" in c.metadata.get("tags", []))
+        assigned = re.findall(r"^(\w+)\s*=", cell.source, re.MULTILINE)
+        assert list(papermill.inspect_notebook(str(notebook))) == assigned, notebook.name
+
+
+@pytest.mark.parametrize(("key", "value"), [("merchant", "S9999999"), ("employer", "E9999")])
+def test_unknown_merchant_or_employer_is_refused_at_load(validated, reports, monkeypatch, tmp_path, key, value):
+    notebook = {"merchant": "merchant_profile.ipynb", "employer": "commute_carbon.ipynb"}[key]
+    (tmp_path / "odd.toml").write_text(
+        f'[[reports]]\nfamily = "x"\nnotebook = "{notebook}"\n[reports.grid]\n{key} = ["{value}"]\n'
+    )
+    monkeypatch.setattr(batches, "BATCH_DIR", tmp_path)
+    with pytest.raises(runner.RunError, match=f"unknown {key} {value}"):
+        runner.run(validated, batch="odd")
+    assert not (reports / validated).exists()
+
+
+def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_batches):
+    good = runner.run(validated, batch="good")
+
+    def interrupt(name: str, done: int, total: int) -> None:
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(validated, batch="bad", progress=interrupt)
+    folder = reports / validated
+    assert (folder / "latest-good").resolve() == good.folder.resolve()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
+        ["latest-good", good.run_id]
+    )
+
+
+def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
+    folder = reports / validated
+    good = runner.run(validated, batch="good")
+    other = runner.run(validated, batch="other")
+    assert (folder / "latest-good").resolve() == good.folder.resolve()  # not replaced by another batch
+    assert (folder / "latest-other").resolve() == other.folder.resolve()
+    assert runner.latest_name("monthly") == "latest" and not (folder / "latest").exists()
+    partial = runner.run(validated, batch="bad", only=["fine", "after"])
+    assert partial.ok and sorted(o.report.name for o in partial.outcomes) == ["after", "fine"]
+    assert (partial.folder / "index.html").exists()  # published in its own folder
+    links = sorted(p.name for p in folder.iterdir() if p.is_symlink())
+    assert links == ["latest-good", "latest-other"]
+
+
+def test_a_second_run_waits_for_the_lock(validated, reports, toy_batches):
+    folder = reports / validated
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(runner.RunError, match="another run is writing"):
+            runner.run(validated, batch="good")
+
+
+@pytest.mark.parametrize(
+    ("batch_text", "error", "match"),
+    [
+        (
+            '[[reports]]\nfamily = "fine"\nnotebook = "fine.ipynb"\n[reports.params]\ncolour = "red"\n',
+            runner.RunError,
+            "has no parameter 'colour'",
+        ),
+        ('[[reports]]\nfamily = "fine"\nnotebook = "nope.ipynb"\n', runner.RunError, "does not exist"),
+        (
+            '[[reports]]\nfamily = "fine"\nnotebook = "fine.ipynb"\n[reports.grid]\nsnapshot = ["../../etc"]\n',
+            BadNameError,
+            "invalid report name",
+        ),
+    ],
+    ids=["unknown-parameter", "missing-notebook", "path-in-parameter"],
+)
+def test_bad_batches_fail_before_anything_runs(validated, reports, toy_batches, batch_text, error, match):
+    (toy_batches / "odd.toml").write_text(batch_text)
+    with pytest.raises(error, match=match):
+        runner.run(validated, batch="odd")
+    assert not (reports / validated).exists() or not any((reports / validated).iterdir())
+
+
+def test_malformed_parameter_values_are_refused(validated, reports):
+    batch = batches.BATCH_DIR / "monthly.toml"
+    text = batch.read_text().replace("subsidy_budget_ntd = 500000", 'subsidy_budget_ntd = "lots"')
+    with pytest.raises(runner.RunError, match=r"subsidy_budget_ntd='lots' should be int"):
+        batches._check_value("segments", "subsidy_budget_ntd", "lots", "500_000")
+    assert "lots" in text
+
+
+def test_unknown_snapshot_batch_and_unvalidated_snapshot(validated, reports, isolated_data):
+    with pytest.raises(SnapshotError, match="unknown snapshot"):
+        runner.run("nope")
+    from pipelines.ingest.generator import generate
+
+    generate("raw", scale=0.05, seed=1)
+    with pytest.raises(GateError, match="has not been validated"):
+        runner.run("raw")
+    with pytest.raises(runner.RunError, match="unknown batch 'weekly'"):
+        batches.load_batch("weekly", Snapshot.open("raw"))
+
+
+def test_chart_svg_is_the_same_however_many_charts_came_before():
+    """vl-convert's gradient counter runs on across charts; the project renderer renumbers it."""
+    import altair as alt
+    import polars as pl
+
+    from pipelines.reporting.charts import stable_svg_renderer
+
+    chart = alt.Chart(pl.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_rect().encode(x="x:O", color="y:Q").to_dict()
+    first, second = (stable_svg_renderer(chart)["image/svg+xml"] for _ in range(2))
+    assert "gradient_0" in first and first == second
+
+
+@pytest.mark.parametrize(
+    ("batch_text", "match"),
+    [
+        ('[[reprots]]\nfamily = "fine"\nnotebook = "fine.ipynb"\n', "unknown key.*reprots"),
+        (
+            '[[reports]]\nfamily = "fine"\nnotebook = "fine.ipynb"\n[reports.parms]\nx = 1\n',
+            "report 1: unknown key.*parms",
+        ),
+    ],
+    ids=["misspelt-reports", "misspelt-params"],
+)
+def test_unknown_keys_in_a_batch_file_are_named(validated, reports, toy_batches, batch_text, match):
+    (toy_batches / "odd.toml").write_text(batch_text)
+    with pytest.raises(runner.RunError, match=match):
+        runner.run(validated, batch="odd")

@@ -1,0 +1,330 @@
+"""RFM, segments, migration, subsidies and audiences, against figures worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import shutil
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.core import catalog
+from pipelines.core.config import ConfigError
+from pipelines.core.snapshot import Snapshot
+from pipelines.segments.analysis import open_segmentation
+from pipelines.segments.audience import Audience
+from pipelines.segments.config import CONFIG_DIR, load_config, register_config
+from pipelines.segments.marts import SQL, define_member_scene_months
+from pipelines.segments.subsidy import subsidy_plan
+
+D = dt.date
+# member, month, scene, events, amount, last_day: five members over January-March 2025.
+# D spends only by P2P, which is not spend: D must not appear.
+TINY = [
+    ("A", D(2025, 1, 1), "transit", 3, 60, D(2025, 1, 20)),
+    ("A", D(2025, 3, 1), "retail", 2, 300, D(2025, 3, 31)),
+    ("B", D(2025, 1, 1), "retail", 10, 1000, D(2025, 1, 31)),
+    ("C", D(2025, 2, 1), "transit", 5, 100, D(2025, 2, 27)),
+    ("C", D(2025, 3, 1), "transit", 5, 100, D(2025, 3, 29)),
+    ("D", D(2025, 3, 1), "p2p", 4, 400, D(2025, 3, 30)),
+    ("E", D(2025, 3, 1), "retail", 1, 50, D(2025, 3, 1)),
+    ("F", D(2025, 2, 1), "transit", 5, 100, D(2025, 2, 27)),  # F is C's twin: a tie
+    ("F", D(2025, 3, 1), "transit", 5, 100, D(2025, 3, 29)),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_rfm() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    mm = pl.DataFrame(TINY, schema=["member_id", "month", "scene", "events", "amount_ntd", "last_day"], orient="row")
+    con.register("member_month", mm.to_arrow())
+    config = load_config(window_months=2)
+    register_config(con, config)
+    con.register("rfm", con.sql(SQL.load("mart_rfm"), params=_tiny_params("2025-01-01")).to_arrow_table())
+    return con
+
+
+def _tiny_params(period_start: str) -> dict:
+    return {
+        "spend_scenes": ["transit", "retail", "bills"],
+        "window_months": 2,
+        "period_start": period_start,
+        "period_end": "2025-03-31",
+        "r5_days": 2,
+        "r4_days": 7,
+        "r3_days": 14,
+        "r2_days": 30,
+    }
+
+
+def test_rfm_of_a_period_that_starts_mid_month_is_scored_at_its_month_ends(tiny_rfm):
+    """An imported extract may start on any day: month ends are still calendar month ends."""
+    mid = tiny_rfm.sql(SQL.load("mart_rfm"), params=_tiny_params("2025-01-15")).fetchall()
+    assert sorted(mid) == sorted(tiny_rfm.execute("SELECT * FROM rfm").fetchall())
+
+
+def test_rfm_of_a_period_that_ends_mid_month_skips_the_cut_short_month(tiny_rfm):
+    """Recency to 31 March when the data stops on the 20th would make everyone look less recent."""
+    cut = tiny_rfm.sql(
+        SQL.load("mart_rfm"), params=_tiny_params("2025-01-01") | {"period_end": "2025-03-20"}
+    ).fetchall()
+    full = tiny_rfm.execute("SELECT * FROM rfm WHERE month_end < DATE '2025-03-01'").fetchall()
+    assert sorted(cut) == sorted(full) and full
+
+
+def _rows(con, month_end: str) -> dict[str, tuple]:
+    q = (
+        "SELECT member_id, recency_days, frequency, monetary_ntd, r_score, f_score, m_score, segment "
+        "FROM rfm WHERE month_end = ?"
+    )
+    return {r[0]: r[1:] for r in con.execute(q, [month_end]).fetchall()}
+
+
+def test_rfm_at_the_last_month_end_by_hand(tiny_rfm):
+    # Window Feb-Mar. Recency: calendar days to 31 March. F ranks (ascending, ties share the
+    # lowest): B 0 -> 1, E 1 -> 2, A 2 -> 3, C and F 10 -> 4 (both); score 1 + floor(5 (rank-1) / 5).
+    assert _rows(tiny_rfm, "2025-03-31") == {
+        "A": (0, 2, 300, 5, 3, 5, "Potential Loyalists"),
+        "B": (59, 0, 0, 1, 1, 1, "Hibernating"),  # 31 Jan -> 31 Mar is 59 days; no spend in window
+        "C": (2, 10, 200, 5, 4, 3, "Champions"),
+        "E": (30, 1, 50, 2, 2, 2, "Hibernating"),
+        "F": (2, 10, 200, 5, 4, 3, "Champions"),
+    }
+
+
+def test_rfm_at_earlier_month_ends_by_hand(tiny_rfm):
+    assert _rows(tiny_rfm, "2025-01-31") == {
+        "A": (11, 3, 60, 3, 1, 1, "About to Sleep"),
+        "B": (0, 10, 1000, 5, 3, 3, "Potential Loyalists"),
+    }
+    assert _rows(tiny_rfm, "2025-02-28") == {
+        "A": (39, 3, 60, 1, 1, 1, "Hibernating"),
+        "B": (28, 10, 1000, 2, 4, 4, "At Risk"),
+        "C": (1, 5, 100, 5, 2, 2, "Potential Loyalists"),
+        "F": (1, 5, 100, 5, 2, 2, "Potential Loyalists"),
+    }
+
+
+def test_migration_by_hand(tiny_rfm):
+    tiny_rfm.register("m", tiny_rfm.sql(SQL.load("mart_migration")).to_arrow_table())
+    rows = tiny_rfm.execute("SELECT * FROM m WHERE month_end = DATE '2025-03-31' ORDER BY ALL").fetchall()
+    assert [r[1:] for r in rows] == [
+        ("At Risk", "Hibernating", 1),  # B
+        ("Hibernating", "Potential Loyalists", 1),  # A
+        ("Potential Loyalists", "Champions", 2),  # C and F; E was not there in February
+    ]
+
+
+def test_subsidy_plan_scales_down_to_the_budget():
+    members = pl.DataFrame({"segment": ["x", "y", "z"], "members": [10, 20, 5]})
+    policy = pl.DataFrame(
+        {
+            "segment": ["x", "y", "z"],
+            "subsidise": ["yes", "yes", "no"],
+            "per_head_ntd": [100, 50, 0],
+            "why": ["", "", ""],
+        }
+    )
+    plan, s = subsidy_plan(members, policy, 5000)  # wants 10*100 + 20*50 = 2000: fits
+    assert plan["per_head_ntd_planned"].to_list() == [100, 50, 0] and s["total_cost_ntd"] == 2000
+    assert s["unused_ntd"] == 3000
+    plan, s = subsidy_plan(members, policy, 1000)  # half: 50 and 25 a head
+    assert plan["per_head_ntd_planned"].to_list() == [50, 25, 0] and s["total_cost_ntd"] == 1000
+    plan, s = subsidy_plan(members, policy, 999)  # factor 0.4995: 49.95 -> 49, 24.975 -> 24
+    assert plan["per_head_ntd_planned"].to_list() == [49, 24, 0] and s["total_cost_ntd"] == 970
+    with pytest.raises(ValueError, match="negative"):
+        subsidy_plan(members, policy, -1)
+
+
+def test_segment_map_must_cover_every_cell_once(tmp_path):
+    folder = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, folder)
+    lines = (folder / "rf_segments.csv").read_text().splitlines()
+    (folder / "rf_segments.csv").write_text("\n".join([*lines[:-1], "5,4,Loyal"]) + "\n")
+    with pytest.raises(ConfigError, match=r"missing \[\(5, 5\)\], given twice \[\(5, 4\)\]"):
+        load_config(folder / "rfm.toml")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"gender": "X"}, "gender"), ({"age_min": 50, "age_max": 30}, "age range"), ({"scene": "cinema"}, "scene")],
+)
+def test_audience_criteria_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Audience(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def segmentation(mart_con, snap):
+    return open_segmentation(mart_con, snap)
+
+
+def test_planted_dormant_members_land_on_the_at_risk_side(segmentation, truth):
+    dormant = truth["members"].filter(pl.col("dormant_from").is_not_null())
+    segmentation.con.register("dormant", dormant.to_arrow())
+    sides = dict(
+        segmentation.con.execute(
+            """SELECT i.side, count(*) FROM rfm r JOIN dormant d USING (member_id) JOIN segment_info i USING (segment)
+           WHERE r.month_end = ? GROUP BY 1""",
+            [segmentation.as_of],
+        ).fetchall()
+    )
+    assert sides.get("at_risk", 0) / dormant.height >= 0.95
+
+
+def test_migration_rows_sum_to_members_present_in_both_months(segmentation):
+    rfm = catalog.frame(segmentation.con, "SELECT member_id, month_end FROM rfm")
+    migration = catalog.frame(segmentation.con, "SELECT month_end, members FROM migration")
+    ends = sorted(rfm["month_end"].unique())
+    for prev, cur in itertools.pairwise(ends):
+        both = len(
+            set(rfm.filter(pl.col("month_end") == prev)["member_id"])
+            & set(rfm.filter(pl.col("month_end") == cur)["member_id"])
+        )
+        assert migration.filter(pl.col("month_end") == cur)["members"].sum() == both
+
+
+def test_member_month_mart_matches_an_independent_count(segmentation):
+    mm = catalog.frame(
+        segmentation.con, "SELECT scene, sum(events) AS n, sum(amount_ntd) AS ntd FROM member_month GROUP BY 1"
+    )
+    got = {r["scene"]: (r["n"], r["ntd"]) for r in mm.to_dicts()}
+    cards = catalog.frame(segmentation.con, "SELECT card_id, member_id FROM cards WHERE member_id IS NOT NULL")
+    trips = catalog.frame(segmentation.con, "SELECT card_id, fare FROM trips").join(cards, on="card_id")
+    bills = catalog.frame(segmentation.con, "SELECT amount FROM bill_payments")
+    purchases = catalog.frame(segmentation.con, "SELECT amount FROM purchases")
+    assert got["transit"] == (trips.height, trips["fare"].sum())
+    assert got["bills"] == (bills.height, bills["amount"].sum())
+    assert got["retail"] == (purchases.height, purchases["amount"].sum())
+    assert got["all"][0] == sum(v[0] for k, v in got.items() if k != "all")
+
+
+def test_member_month_active_days_and_last_day_match_polars_calendar(segmentation):
+    """Per scene and over all scenes, against Polars' own calendar (dates, months, n_unique)."""
+    events = catalog.frame(segmentation.con, "SELECT member_id, scene, event_at FROM member_events").with_columns(
+        pl.col("event_at").dt.date().alias("day"), pl.col("event_at").dt.truncate("1mo").dt.date().alias("month")
+    )
+    aggs = [
+        pl.len().cast(pl.Int64).alias("events"),
+        pl.col("day").n_unique().cast(pl.Int32).alias("active_days"),
+        pl.col("day").max().alias("last_day"),
+    ]
+    expected = pl.concat(
+        [
+            events.group_by("member_id", "month", "scene").agg(aggs),
+            events.group_by("member_id", "month").agg(aggs).with_columns(pl.lit("all").alias("scene")),
+        ],
+        how="diagonal",
+    )
+    got = catalog.frame(
+        segmentation.con, "SELECT member_id, month, scene, events, active_days, last_day FROM member_month"
+    )
+    keys = ["member_id", "month", "scene"]
+    assert got.height == expected.height
+    assert got.sort(keys).equals(expected.select(got.columns).sort(keys))
+
+
+def test_member_month_on_hand_made_events():
+    """Month edges (first microsecond, last microsecond, 29 February), two events on one day,
+    and two scenes on one day, worked out by hand."""
+    ts = dt.datetime
+    events = pl.DataFrame(
+        [
+            ("A", "transit", ts(2024, 1, 1, 0, 0, 0), 20),
+            ("A", "transit", ts(2024, 1, 1, 8, 0, 0), 30),
+            ("A", "retail", ts(2024, 1, 1, 12, 0, 0), 100),
+            ("A", "retail", ts(2024, 1, 31, 23, 59, 59, 999999), 50),
+            ("A", "p2p", ts(2024, 2, 29, 10, 0, 0), 500),
+            ("B", "bills", ts(2024, 2, 1, 0, 0, 0), 700),
+            ("B", "bills", ts(2024, 2, 15, 9, 0, 0), 800),
+        ],
+        schema=["member_id", "scene", "event_at", "amount_ntd"],
+        orient="row",
+    )
+    con = duckdb.connect()
+    con.register("member_events", events.to_arrow())
+    leap = Snapshot("leap", {"period": {"start": "2024-01-01", "end": "2024-02-29"}, "synthetic": True}, "")
+    define_member_scene_months(con, leap)
+    got = catalog.frame(con, SQL.load("mart_member_month") + " ORDER BY member_id, month, scene")
+    jan, feb = D(2024, 1, 1), D(2024, 2, 1)
+    assert got.rows() == [
+        ("A", jan, "all", 4, 200, 2, D(2024, 1, 31)),
+        ("A", jan, "retail", 2, 150, 2, D(2024, 1, 31)),
+        ("A", jan, "transit", 2, 50, 1, D(2024, 1, 1)),
+        ("A", feb, "all", 1, 500, 1, D(2024, 2, 29)),
+        ("A", feb, "p2p", 1, 500, 1, D(2024, 2, 29)),
+        ("B", feb, "all", 2, 1500, 2, D(2024, 2, 15)),
+        ("B", feb, "bills", 2, 1500, 2, D(2024, 2, 15)),
+    ]
+
+
+def test_audience_counts_match_a_polars_filter(segmentation):
+    criteria = Audience.from_text(gender="F", ages="30-45", min_monthly_spend_ntd=3000)
+    total, by_segment = segmentation.audience_counts(criteria)
+    rfm = catalog.frame(
+        segmentation.con, "SELECT member_id, monetary_ntd, segment FROM rfm WHERE month_end = ?", [segmentation.as_of]
+    )
+    members = catalog.frame(segmentation.con, "SELECT member_id, gender, birth_year FROM members")
+    expected = rfm.join(members, on="member_id").filter(
+        (pl.col("gender") == "F")
+        & (2025 - pl.col("birth_year")).is_between(30, 45)
+        & (pl.col("monetary_ntd") / 3 >= 3000)
+    )
+    assert total == expected.height > 0
+    shown = {r["segment"]: r["members"] for r in by_segment.to_dicts() if r["members"] is not None}
+    for seg, n in expected.group_by("segment").len().iter_rows():
+        assert shown.get(seg) == (n if n >= 10 else None)
+
+
+def test_audience_described_in_plain_words():
+    assert Audience().describe() == "members"
+    criteria = Audience.from_text("F", "30-45", 3000, "D09,D13", "Champions", "retail")
+    assert criteria.describe() == (
+        "women aged 30-45, spending at least NT$3,000 a month, living in D09, D13, in segment Champions, "
+        "active in retail over the window"
+    )
+    assert Audience.from_text(gender="M", ages="0-120").describe() == "men"
+
+
+def test_month_starts_and_ends_of_a_period_that_starts_mid_month_and_crosses_a_year():
+    from pipelines.core.period import month_ends_between, month_starts
+
+    starts = [D(2024, 11, 1), D(2024, 12, 1), D(2025, 1, 1), D(2025, 2, 1)]
+    assert month_starts(D(2024, 11, 15), D(2025, 2, 3)) == starts
+    assert month_starts(D(2025, 3, 31), D(2025, 3, 31)) == [D(2025, 3, 1)]
+    # Month ends inside the period only: 3 February cuts February short.
+    assert month_ends_between(D(2024, 11, 15), D(2025, 2, 3)) == [D(2024, 11, 30), D(2024, 12, 31), D(2025, 1, 31)]
+    assert month_ends_between(D(2024, 2, 1), D(2024, 2, 29)) == [D(2024, 2, 29)]
+    assert month_ends_between(D(2025, 1, 5), D(2025, 1, 20)) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"segments": "Champions,Champs"}, "unknown segments Champs; known: About to Sleep, At Risk"),
+        ({"districts": "D99"}, r"unknown districts D99; known: D01 \w+, D02"),
+    ],
+)
+def test_audience_with_unknown_names_is_refused(segmentation, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        segmentation.audience_counts(Audience.from_text(**kwargs))
+
+
+def test_another_window_recomputes_rfm_from_member_month(segmentation, snap):
+    """A window other than the marts' is scored on the fly; F and M must then cover 6 months."""
+    from pipelines import marts
+
+    six = open_segmentation(marts.connect(snap), snap, window_months=6)
+    got = catalog.frame(six.con, "SELECT member_id, frequency, monetary_ntd FROM rfm WHERE month_end = ?", [six.as_of])
+    spend = catalog.frame(
+        six.con,
+        "SELECT member_id, sum(events) AS frequency, sum(amount_ntd) AS monetary_ntd FROM member_month "
+        "WHERE scene IN ('transit', 'retail', 'bills') GROUP BY member_id",
+    )
+    assert six.as_of == D(2025, 6, 30)  # the six months of the test snapshot are the whole window
+    keys = ["member_id"]
+    assert got.sort(keys).equals(spend.select(got.columns).sort(keys).cast(got.schema))
+    three = catalog.frame(segmentation.con, "SELECT sum(frequency) AS n FROM rfm WHERE month_end = ?", [six.as_of])
+    assert three["n"][0] < got["frequency"].sum()
