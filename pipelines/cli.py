@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,6 +42,25 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _error(message: str) -> None:
+    """One message, never wrapped inside a path or reread as markup, then exit code 1."""
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(1) from None
+
+
+def _interrupted() -> None:
+    """After Ctrl-C: everything half-written was removed on the way here. Exit at once: waiting
+    in the interpreter's own shutdown for worker processes (concurrent.futures joins them)
+    could hang when Ctrl-C came while one was being started."""
+    from pipelines.core.stale import stop_descendants
+
+    console.print("[bold red]interrupted:[/] nothing was published")
+    stop_descendants(grace=2.0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures into a one-line message and exit code 1, never a traceback."""
 
@@ -56,13 +78,19 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             RunError,
             ConfigError,
             ValueError,
-            FileNotFoundError,
         ) as exc:
-            console.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(1) from None
+            _error(str(exc))
+        except OSError as exc:
+            # A full disk, a read-only or missing folder: the system's words, and where.
+            where = f" {exc.filename}" if exc.filename else ""
+            _error(f"cannot use{where}: {exc.strerror or exc}")
         except KeyboardInterrupt:
-            console.print("[bold red]interrupted:[/] nothing was published")
-            raise typer.Exit(130) from None
+            _interrupted()
+        except RuntimeError as exc:
+            # DuckDB answers Ctrl-C in a query by raising this instead of KeyboardInterrupt.
+            if str(exc) != "Query interrupted":
+                raise
+            _interrupted()
 
     return wrapper
 
@@ -107,10 +135,19 @@ def generate(
     console.print(f"[green]wrote[/] snapshot {snapshot!r} (SYNTHETIC): {total:,} rows")
 
 
-@app.command()
+snapshots_app = typer.Typer(
+    help="List snapshots with their period, size and row counts; `snapshots remove ID` deletes one.",
+    rich_markup_mode="markdown",
+)
+app.add_typer(snapshots_app, name="snapshots")
+
+
+@snapshots_app.callback(invoke_without_command=True)
 @friendly
-def snapshots() -> None:
-    """List snapshots with their period, size and row counts."""
+def snapshots(ctx: typer.Context) -> None:
+    """List snapshots with their period, size and row counts; `snapshots remove ID` deletes one."""
+    if ctx.invoked_subcommand is not None:
+        return
     from pipelines.core.snapshot import Snapshot, list_snapshots
 
     found = list_snapshots()
@@ -132,6 +169,32 @@ def snapshots() -> None:
             f"{big} ({rows[big]:,})",
         )
     out.print(t)
+
+
+@snapshots_app.command("remove")
+@friendly
+def remove_snapshot(
+    snapshot: Annotated[str, typer.Argument(help="ID of the snapshot to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a snapshot with its verdict, marts and planted ground truth.
+
+    Published reports in reports/ID/ are kept: they are outputs, not data.
+    """
+    import shutil
+
+    from pipelines.core.paths import ground_truth_dir
+    from pipelines.core.snapshot import Snapshot, remove_snapshot
+    from pipelines.marts import marts_dir
+    from pipelines.quality.gate import validation_dir
+
+    snap = Snapshot.open(snapshot)
+    if not yes and not typer.confirm(f"delete snapshot {snap.id!r} ({snap.label}, {snap.start} .. {snap.end})?"):
+        raise typer.Exit(1)
+    folder = remove_snapshot(snap.id)
+    for derived in (validation_dir(snap.id), marts_dir(snap.id), ground_truth_dir() / snap.id):
+        shutil.rmtree(derived, ignore_errors=True)
+    console.print(f"removed snapshot {snap.id!r} ({folder}), its verdict and its marts")
 
 
 @app.command()
@@ -185,7 +248,7 @@ def validate(
     Prints every failed expectation (table, column, rule, what was seen, sample keys) and
     stores the verdict (JSON) and a data-quality page (HTML) in data/validation/ID/.
     """
-    from pipelines.quality.describe import failure_lines
+    from pipelines.quality.describe import failure_lines, volume_lines
     from pipelines.quality.gate import validate as run_validate
 
     with console.status("validating ...") as status:
@@ -194,6 +257,7 @@ def validate(
         console.print(f"[red]FAILED[/]  {problem['table']}: {problem['file']}: {problem['problem']}", highlight=False)
     for outcome in verdict.failures:
         console.print("\n".join(failure_lines(outcome)), highlight=False, markup=False)
+    console.print("\n".join(volume_lines(verdict.document)), highlight=False, markup=False, soft_wrap=True)
     stats = verdict.document["statistics"]
     page = verdict.path.parent / "data_quality.html"
     if verdict.success:
@@ -328,6 +392,13 @@ def audience(
     console.print(f"[green]{members.height:,} members[/] ({criteria.describe()}) written to {target}")
 
 
+def _date(option: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r} is not a date: give a day that exists, as YYYY-MM-DD") from None
+
+
 @app.command("import")
 @friendly
 def import_(
@@ -338,21 +409,46 @@ def import_(
     previous: Annotated[
         str | None, typer.Option(help="Snapshot to compare with; default: the newest earlier imported one.")
     ] = None,
+    absent: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A scene the operator does not run (transit, retail, bills or p2p); repeat for several. "
+            "Its table may be left out and must be empty."
+        ),
+    ] = None,
+    round_money: Annotated[
+        bool,
+        typer.Option(
+            "--round-money", help="Round decimal amounts to whole NT$ (half away from zero) instead of refusing them."
+        ),
+    ] = False,
 ) -> None:
     """Import the operator's own Parquet/CSV extracts as a snapshot, then validate it.
 
-    Table and column names and types are checked against the data dictionary first
-    (docs/data_dictionary.md); every problem is listed and nothing is written. Exits 1 if
-    the contract is not met or the snapshot fails validation.
+    Table and column names, types and values are checked against the data dictionary first
+    (docs/data_dictionary.md); every problem is listed and nothing is written. Districts and
+    stations default to data/reference/ when the extract leaves them out. Times with a UTC
+    offset are converted to Asia/Taipei. A snapshot that fails validation is removed (its
+    data-quality page stays in data/validation/ID/), so the same ID can be imported again.
+    Exits 1 if the contract is not met or the snapshot fails validation.
     """
-    import datetime as dt
-
+    from pipelines.core.snapshot import remove_snapshot
     from pipelines.ingest.importer import default_previous, import_source
 
-    manifest = import_source(source, snapshot, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    first, last = _date("--start", start), _date("--end", end)
+    manifest = import_source(source, snapshot, first, last, absent_scenes=tuple(absent or ()), round_money=round_money)
     rows = sum(t["rows"] for t in manifest["tables"].values())
     console.print(f"[green]imported[/] {rows:,} rows as snapshot {snapshot!r}; validating ...")
-    validate(snapshot=snapshot, previous=previous or default_previous(snapshot))
+    kept = False
+    try:
+        validate(snapshot=snapshot, previous=previous or default_previous(snapshot))
+        kept = True
+    finally:
+        if not kept:
+            remove_snapshot(snapshot)
+            console.print(
+                f"snapshot {snapshot!r} was removed: nothing of this import is kept but its data-quality page"
+            )
 
 
 @app.command()

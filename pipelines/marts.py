@@ -23,6 +23,7 @@ from pipelines.core.family import MartWriter
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, REFERENCE_DIR, check_name, data_dir
 from pipelines.core.snapshot import Snapshot
+from pipelines.core.stale import clear_stale
 from pipelines.families import FAMILIES, in_build_order
 from pipelines.quality.gate import require_passing
 
@@ -36,9 +37,9 @@ def marts_dir(snapshot: Snapshot | str) -> Path:
 
 def mart_inputs() -> list[Path]:
     """Everything that can change a mart's figures: the core package, this orchestration and
-    the registry, every family's package (Python, SQL, configuration), the reference data and
-    the lock (library versions)."""
-    own = [Path(__file__).with_name(name) for name in ("__init__.py", "marts.py", "families.py")]
+    the registry, the disclosure module the families load, every family's package (Python,
+    SQL, configuration), the reference data and the lock (library versions)."""
+    own = [Path(__file__).with_name(name) for name in ("__init__.py", "marts.py", "families.py", "privacy.py")]
     return [CORE_DIR, *own, *(f.package for f in FAMILIES), REFERENCE_DIR, LOCK_FILE]
 
 
@@ -80,6 +81,8 @@ def build(
     final = marts_dir(snap)
     if not force and is_current(snap):
         return json.loads((final / MARTS_FILE).read_text())
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(final.parent, f".incomplete-{snap.id}-", f".old-{snap.id}-")
     tmp = final.with_name(f".incomplete-{snap.id}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -24,7 +24,7 @@ from pipelines import marts
 from pipelines.bench.harness import Measurement, env, generated, note_limit, timed_query, versus_floor
 from pipelines.core import catalog
 from pipelines.core.family import MartWriter
-from pipelines.core.snapshot import Snapshot, table_glob
+from pipelines.core.snapshot import Snapshot
 from pipelines.merchant_profile.marts import build as build_merchant_marts
 from pipelines.segments.marts import build as build_segment_marts
 
@@ -56,7 +56,7 @@ def grain(snapshot: str) -> dict:
 def polars_headline(snapshot: str) -> dict:
     start = time.perf_counter()
     headline = (
-        pl.scan_parquet(table_glob(snapshot, "purchases"))
+        pl.scan_parquet(Snapshot.open(snapshot).files("purchases"))
         .group_by("merchant_id")
         .agg(
             pl.len().alias("transactions"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.commute_carbon import marts
+from pipelines.commute_carbon.report import check_params
 from pipelines.core.family import Family, query_list
 
 FAMILY = Family(
@@ -24,4 +25,6 @@ FAMILY = Family(
     package=Path(__file__).parent,
     build=marts.build,
     lists={"@carbon_programme": query_list(marts.SQL, "rpt_list_carbon_programme")},
+    check=check_params,
+    scenes=("transit",),
 )

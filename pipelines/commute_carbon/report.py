@@ -21,6 +21,7 @@ from pipelines.commute_carbon.emissions import (
     pkm_by_mode,
 )
 from pipelines.core import catalog
+from pipelines.core.snapshot import Snapshot
 from pipelines.core.sql import SqlFolder
 
 SQL = SqlFolder.beside(__file__)
@@ -78,6 +79,14 @@ class EmployerReport:
             (pl.col("band") * width).alias("from_kg"), ((pl.col("band") + 1) * width).alias("to_kg"), "employees"
         )
         return privacy.suppress(bands, count="employees", figures=["employees"])
+
+
+def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict) -> None:
+    """The carbon report's parameters, before it runs (the employer's existence is checked
+    with every other report's names by the batch)."""
+    if params["period"]:
+        _period(params["period"])
+    parse_mix(params["counterfactual_mix"], load_factors(params["factor_set"]))
 
 
 def employer_report(

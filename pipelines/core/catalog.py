@@ -16,7 +16,7 @@ import polars as pl
 
 from pipelines.core.paths import data_dir
 from pipelines.core.schema import TABLES
-from pipelines.core.snapshot import Snapshot, table_glob
+from pipelines.core.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,7 @@ def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
     con = configure(duckdb.connect(":memory:"))
     for spec in TABLES:
-        # DDL cannot take bound parameters; the path is built from a validated snapshot ID.
-        con.execute(
-            f'CREATE VIEW "{spec.name}" AS SELECT * FROM read_parquet({sql_literal(table_glob(snap.id, spec.name))})'
-        )
+        con.execute(f'CREATE VIEW "{spec.name}" AS SELECT * FROM {parquet_source(snap.files(spec.name))}')
     con.register("period_months", snap.months().to_arrow())
     return con
 
@@ -76,6 +73,12 @@ def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None
     through Arrow avoids all three.
     """
     return pl.from_arrow(con.sql(query, params=params).to_arrow_table())
+
+
+def parquet_source(files: list[Path]) -> str:
+    """read_parquet over exactly these files (DDL cannot take bound parameters; the paths come
+    from a manifest under a validated snapshot ID, quoted as literals)."""
+    return f"read_parquet([{', '.join(sql_literal(str(f)) for f in files)}])"
 
 
 def sql_literal(text: str) -> str:

@@ -120,6 +120,12 @@ class Family:
     reads: tuple[str, ...] = ()  # marts of other families it reads, by name, through their views
     views: Callable[[Connection], None] | None = None  # views it adds to every connection
     lists: Mapping[str, Callable[[Connection], list[str]]] = field(default_factory=dict)
+    #: Scenes whose events the family's reports stand on; a snapshot without any of them (an
+    #: operator that does not run that scene) gets none of its reports.
+    scenes: tuple[str, ...] = ()
+    #: Checks a report's parameters (the notebook's defaults with a batch's values) against the
+    #: snapshot before anything runs; raises ValueError naming the parameter.
+    check: Callable[[Connection, Snapshot, dict[str, Any]], None] | None = None
 
     @property
     def marts(self) -> tuple[MartSpec, ...]:

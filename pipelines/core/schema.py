@@ -48,8 +48,10 @@ PAYMENT_METHODS = ("card", "wallet")
 BILLER_TYPES = ("electricity", "water", "gas", "telecom", "tax_and_fees", "insurance")
 SECTORS = ("manufacturing", "finance", "public_sector", "healthcare", "technology", "retail")
 SYSTEMS = ("KRTC", "KLRT")
-#: The four scenes a member's card and wallet are used in.
-SCENES = ("transit", "retail", "bills", "p2p")
+#: The four scenes a member's card and wallet are used in, and the event table of each. An
+#: operator that does not run a scene declares it absent at import; its table is then empty.
+SCENE_TABLES: dict[str, str] = {"transit": "trips", "retail": "purchases", "bills": "bill_payments", "p2p": "transfers"}
+SCENES = tuple(SCENE_TABLES)
 LINES = ("R", "O", "C")
 
 #: All times are local wall-clock time in Asia/Taipei (UTC+8, no daylight saving), stored
@@ -69,6 +71,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None
     references: str | None = None  # "table.column"
+    money: bool = False  # integer NT$: an import refuses decimals unless told to round them
 
     @property
     def polars_type(self) -> pl.DataType:
@@ -157,14 +160,28 @@ TABLES: tuple[Table, ...] = (
         (
             _id("member_id", "Pseudonymous member ID.", MEMBER_ID, unique=True),
             _id("account_id", "The member's wallet account (one per member).", ACCOUNT_ID, unique=True),
-            Column("gender", "str", "Gender as registered.", allowed=GENDERS),
-            Column("birth_year", "int32", "Year of birth (minors included).", min=1925, max=2015),
-            Column("home_district_id", "str", "Home district.", references="districts.district_id"),
+            Column("gender", "str", "Gender as registered; empty when unknown.", nullable=True, allowed=GENDERS),
+            Column(
+                "birth_year",
+                "int32",
+                "Year of birth (minors included); empty when unknown.",
+                nullable=True,
+                min=1900,
+                max=2015,
+            ),
+            Column(
+                "home_district_id",
+                "str",
+                "Home district; empty when unknown or outside the districts served.",
+                nullable=True,
+                references="districts.district_id",
+            ),
             Column("join_date", "date", "Date the member registered; members keep joining."),
             Column(
                 "guardian_member_id",
                 "str",
-                "Guardian of a member aged 14-20 (age = period end year - birth year); must be an adult member.",
+                "Guardian of a member aged 14-20 (age = period end year - birth year), and of no one "
+                "older; must be an adult member.",
                 nullable=True,
                 pattern=MEMBER_ID,
                 references="members.member_id",
@@ -261,7 +278,7 @@ TABLES: tuple[Table, ...] = (
                 min=0.1,
                 max=120,
             ),
-            Column("fare", "int64", "Fare charged in NT$ (integer).", min=0, max=400),
+            Column("fare", "int64", "Fare charged in NT$ (integer).", min=0, max=400, money=True),
         ),
         primary_key="trip_id",
         time_column="tap_in_at",
@@ -274,7 +291,14 @@ TABLES: tuple[Table, ...] = (
             Column("purchase_id", "int64", "Purchase ID, unique within the snapshot.", unique=True, min=1),
             Column("purchased_at", "timestamp", "Payment time, local Asia/Taipei."),
             Column("merchant_id", "str", "Outlet paid.", pattern=MERCHANT_ID, references="merchants.merchant_id"),
-            Column("amount", "int64", "Amount paid in NT$ (integer).", min=1, max=200_000),
+            Column(
+                "amount",
+                "int64",
+                "Amount paid in NT$ (integer); 0 for a fully discounted or free order.",
+                min=0,
+                max=200_000,
+                money=True,
+            ),
             Column(
                 "payment_method", "str", "Paid by tapping a card or from the wallet account.", allowed=PAYMENT_METHODS
             ),
@@ -304,7 +328,7 @@ TABLES: tuple[Table, ...] = (
                 "account_id", "str", "Wallet account that paid.", pattern=ACCOUNT_ID, references="members.account_id"
             ),
             Column("biller_type", "str", "Kind of bill.", allowed=BILLER_TYPES),
-            Column("amount", "int64", "Amount paid in NT$ (integer).", min=1, max=200_000),
+            Column("amount", "int64", "Amount paid in NT$ (integer).", min=1, max=200_000, money=True),
         ),
         primary_key="bill_payment_id",
         time_column="paid_at",
@@ -322,7 +346,7 @@ TABLES: tuple[Table, ...] = (
             Column(
                 "to_account_id", "str", "Receiving wallet account.", pattern=ACCOUNT_ID, references="members.account_id"
             ),
-            Column("amount", "int64", "Amount sent in NT$ (integer).", min=1, max=100_000),
+            Column("amount", "int64", "Amount sent in NT$ (integer).", min=1, max=100_000, money=True),
         ),
         primary_key="transfer_id",
         time_column="transferred_at",

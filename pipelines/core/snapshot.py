@@ -23,7 +23,8 @@ import polars as pl
 
 from pipelines.core.paths import check_name, ground_truth_dir, snapshot_path, snapshots_dir
 from pipelines.core.period import month_ends_between, period_months
-from pipelines.core.schema import TABLES, table
+from pipelines.core.schema import SCENE_TABLES, SCENES, TABLES, table
+from pipelines.core.stale import clear_stale
 
 MANIFEST = "manifest.json"
 _INCOMPLETE = ".incomplete-"
@@ -84,7 +85,9 @@ class SnapshotWriter:
         self.truth_tmp.mkdir(parents=True, exist_ok=True)
         frame.write_parquet(self.truth_tmp / f"{name}.parquet", compression="zstd")
 
-    def manifest(self, made_by: dict[str, Any], period: tuple[str, str]) -> dict[str, Any]:
+    def manifest(
+        self, made_by: dict[str, Any], period: tuple[str, str], scenes: tuple[str, ...] | list[str] = SCENES
+    ) -> dict[str, Any]:
         tables = {}
         for spec in TABLES:
             parts = self.files.get(spec.name)
@@ -99,32 +102,17 @@ class SnapshotWriter:
             "snapshot": self.snapshot,
             "synthetic": bool(made_by.get("synthetic", False)),
             "period": {"start": period[0], "end": period[1]},
+            "scenes": list(scenes),
             "timezone": "Asia/Taipei (local wall-clock time, stored without zone)",
             "made_by": made_by,
             "tables": tables,
         }
 
 
-def _clear_stale(parent: Path, snapshot: str) -> None:
-    """Remove hidden folders that crashed writers of this ID left behind."""
-    for old in parent.glob(f"{_INCOMPLETE}{snapshot}-*"):
-        pid = old.name.rsplit("-", 1)[-1]
-        if not (pid.isdigit() and _alive(int(pid))):
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid != os.getpid()
-
-
 @contextmanager
-def new_snapshot(snapshot: str, made_by: dict[str, Any], period: tuple[str, str]) -> Iterator[SnapshotWriter]:
+def new_snapshot(
+    snapshot: str, made_by: dict[str, Any], period: tuple[str, str], scenes: tuple[str, ...] | list[str] = SCENES
+) -> Iterator[SnapshotWriter]:
     """Write a snapshot atomically: all of it appears under its ID, or nothing does."""
     check_name(snapshot)
     final = snapshot_path(snapshot)
@@ -133,14 +121,14 @@ def new_snapshot(snapshot: str, made_by: dict[str, Any], period: tuple[str, str]
     root, truth_root = snapshots_dir(), ground_truth_dir()
     root.mkdir(parents=True, exist_ok=True)
     truth_root.mkdir(parents=True, exist_ok=True)
-    _clear_stale(root, snapshot)
-    _clear_stale(truth_root, snapshot)
+    clear_stale(root, f"{_INCOMPLETE}{snapshot}-")
+    clear_stale(truth_root, f"{_INCOMPLETE}{snapshot}-")
     tag = f"{_INCOMPLETE}{snapshot}-{os.getpid()}"
     writer = SnapshotWriter(snapshot, root / tag, truth_root / tag)
     writer.tmp.mkdir()
     try:
         yield writer
-        manifest = writer.manifest(made_by, period)
+        manifest = writer.manifest(made_by, period, scenes)
         (writer.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         truth_final = truth_root / snapshot
         if writer.truth_tmp.exists():
@@ -198,6 +186,20 @@ class Snapshot:
         return bool(self.manifest["synthetic"])
 
     @property
+    def scenes(self) -> tuple[str, ...]:
+        """The scenes the operator runs; an absent scene's table is empty."""
+        return tuple(self.manifest.get("scenes", SCENES))
+
+    @property
+    def absent_tables(self) -> tuple[str, ...]:
+        return tuple(t for scene, t in SCENE_TABLES.items() if scene not in self.scenes)
+
+    def files(self, name: str) -> list[Path]:
+        """The Parquet files of table `name` that the manifest lists: the only ones any reader
+        reads, so that a stray file dropped into the folder is never taken for data."""
+        return [self.folder / f["path"] for f in self.manifest["tables"][name]["files"]]
+
+    @property
     def label(self) -> str:
         return "SYNTHETIC data" if self.synthetic else "imported data"
 
@@ -233,5 +235,15 @@ def latest_snapshot() -> str:
     return found[-1]
 
 
-def table_glob(snapshot: str, name: str) -> str:
-    return str(snapshot_path(snapshot) / name / "*.parquet")
+def remove_snapshot(snapshot: str) -> Path:
+    """Delete a snapshot folder and what was planted for it; returns the folder removed."""
+    folder = snapshot_path(snapshot)
+    if not (folder / MANIFEST).exists():
+        known = ", ".join(list_snapshots()) or "none"
+        raise SnapshotError(f"unknown snapshot {snapshot!r}; snapshots here: {known}")
+    # Renamed first, so that no reader ever sees a half-deleted snapshot under its ID.
+    doomed = folder.with_name(f"{_INCOMPLETE}{snapshot}-{os.getpid()}")
+    folder.rename(doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+    shutil.rmtree(ground_truth_dir() / snapshot, ignore_errors=True)
+    return folder

@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.core.family import Family, query_list
 from pipelines.merchant_profile import marts
+from pipelines.merchant_profile.profile import check_params
 
 CONFIG_DIR = Path(__file__).parent / "config"
 
@@ -33,6 +34,8 @@ FAMILY = Family(
     package=Path(__file__).parent,
     build=marts.build,
     reads=("rfm",),
+    check=check_params,
+    scenes=("retail",),
     lists={
         "@subscribers": subscribers,
         "@merchant_sample": query_list(marts.SQL, "rpt_list_merchant_sample"),

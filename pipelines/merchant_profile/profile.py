@@ -15,6 +15,7 @@ import polars as pl
 
 from pipelines import privacy
 from pipelines.core import catalog
+from pipelines.core.snapshot import Snapshot
 from pipelines.core.sql import SqlFolder
 from pipelines.merchant_profile.peers import check_scope, find_peers
 
@@ -136,6 +137,17 @@ def _shown(cells: pl.DataFrame, dimension: str, totals: dict) -> pl.DataFrame:
         (100 * pl.col(base) / totals[base]).round(1).alias("share_pct"),
     )
     return privacy.release(privacy.suppress(rows, additive=additive))
+
+
+def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict) -> None:
+    """The merchant report's parameters, before it runs (the merchant's existence is checked
+    with every other report's names by the batch)."""
+    if params["merchant"]:
+        privacy.check_unit(params["merchant"])
+    check_scope(params["peer_scope"])
+    months = [f"{m:%Y-%m}" for m in snap.months()["month"]]
+    if params["period"] and params["period"] not in months:
+        raise ValueError(f"period must be one of {months[0]} .. {months[-1]} (YYYY-MM), got {params['period']!r}")
 
 
 def profile(

@@ -27,6 +27,60 @@ def observed(outcome: Outcome) -> str:
     return f"observed {value}"
 
 
+def not_applicable(outcome: Outcome) -> str:
+    """Why a rule was not evaluated, in words."""
+    return {
+        "previous": "not applicable: no previous snapshot to compare with",
+        "scene": "not applicable: the scene is declared absent",
+    }.get(outcome.expectation["meta"].get("requires", ""), "not applicable")
+
+
+def volume_rows(document: dict[str, Any]) -> list[dict[str, str]]:
+    """What the volume rules saw, one row per event table, in words and rounded figures."""
+    observed = document.get("observed", {})
+    lowest: dict[str, tuple[float, str]] = {}
+    for row in observed.get("monthly_volume", []):
+        share = row["share_of_median_month"]
+        if share is not None and (row["table_name"] not in lowest or share < lowest[row["table_name"]][0]):
+            lowest[row["table_name"]] = (share, str(row["month"])[:7])
+    change = {r["table_name"]: r["rows_per_day_ratio"] for r in observed.get("volume_change", [])}
+    rows = []
+    for row in observed.get("volume", []):
+        table = row["table_name"]
+        share, month = lowest.get(table, (None, ""))
+        ratio = change.get(table)
+        rows.append(
+            {
+                "table": table,
+                "rows": f"{row['rows']:,}",
+                "rows per day": f"{row['rows_per_day']:,.1f}",
+                "events per active payer-month": ""
+                if row["per_payer_month"] is None
+                else f"{row['per_payer_month']:.2f}",
+                "lowest month vs median month": "" if share is None else f"{share:.2f} ({month})",
+                "rows per day vs previous": "" if ratio is None else f"{ratio:.2f}x",
+            }
+        )
+    return rows
+
+
+def volume_lines(document: dict[str, Any]) -> list[str]:
+    """The observed volumes as console lines."""
+    rows = volume_rows(document)
+    if not rows:
+        return []
+    absent = sorted(set(("transit", "retail", "bills", "p2p")) - set(document.get("scenes", [])))
+    lines = ["observed volume" + (f" (absent scenes: {', '.join(absent)})" if absent else "") + ":"]
+    for r in rows:
+        lines.append(
+            f"  {r['table']:<14} {r['rows']:>12} rows  {r['rows per day']:>10}/day  "
+            f"{r['events per active payer-month']:>7} per active payer-month  "
+            f"lowest month {r['lowest month vs median month'] or '-'}"
+            + (f"  vs previous {r['rows per day vs previous']}" if r["rows per day vs previous"] else "")
+        )
+    return lines
+
+
 def samples(outcome: Outcome) -> list[dict[str, Any]]:
     r = outcome.result
     return r.get("partial_unexpected_list") or r.get("details", {}).get("unexpected_rows") or []

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -19,18 +18,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow
 
 from pipelines.core import catalog
-from pipelines.core.paths import check_name, data_dir, snapshot_path
-from pipelines.core.schema import TABLES
-from pipelines.core.snapshot import Snapshot, sha256_file
+from pipelines.core.paths import check_name, data_dir
+from pipelines.core.period import month_end
+from pipelines.core.schema import SCENE_TABLES, TABLES
+from pipelines.core.snapshot import Snapshot
 from pipelines.core.sql import SqlFolder
+from pipelines.quality.bands import load_bands
 from pipelines.quality.engine import Outcome, run_suites
+from pipelines.quality.integrity import check_files
 from pipelines.quality.page import render
 from pipelines.quality.suites import ENGINE_VERSION, load_all, suites_hash
 
 SQL = SqlFolder.beside(__file__)
 RESULT = "result.json"
+INTEGRITY_CACHE = "files-checked.json"
 PAGE = "data_quality.html"
 
 
@@ -56,56 +60,18 @@ class Verdict:
         return [o for o in self.outcomes if o.success is False]
 
 
-def _integrity(snapshot: str, manifest: dict[str, Any]) -> list[dict[str, str]]:
-    """Every file the manifest lists is present, unchanged (sha256) and readable as Parquet."""
-    root = snapshot_path(snapshot)
-    problems: list[dict[str, str]] = []
-    for spec in TABLES:
-        if spec.name not in manifest["tables"]:
-            problems.append({"table": spec.name, "file": "", "problem": "table is missing from the snapshot"})
-    files = [(name, f) for name, t in manifest["tables"].items() for f in t["files"]]
-
-    def check(item: tuple[str, dict[str, Any]]) -> dict[str, str] | None:
-        name, f = item
-        path = root / f["path"]
-        if not path.exists():
-            return {"table": name, "file": f["path"], "problem": "file is missing"}
-        if sha256_file(path) != f["sha256"]:
-            return {
-                "table": name,
-                "file": f["path"],
-                "problem": "file changed since the snapshot was written "
-                "(sha256 differs from the manifest): truncated, corrupt or edited",
-            }
-        return None
-
-    # hashlib releases the GIL, so two threads hash two files at once.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        problems += [p for p in pool.map(check, files) if p]
-    bad_files = {p["file"] for p in problems}
-    con = duckdb.connect()
-    for name, f in files:
-        if f["path"] in bad_files:
-            continue
-        try:
-            con.execute("SELECT count(*) FROM parquet_metadata(?)", [str(root / f["path"])]).fetchall()
-        except duckdb.Error as exc:
-            problems.append({"table": name, "file": f["path"], "problem": f"not readable as Parquet: {exc}"})
-    return problems
-
-
-def _views(con: duckdb.DuckDBPyConnection, snapshot: str, schema: str, skip: set[str]) -> set[str]:
-    """Views of a snapshot's tables in `schema`; tables in `skip` or unreadable are left out."""
+def _views(con: duckdb.DuckDBPyConnection, snap: Snapshot, schema: str, skip: set[str]) -> set[str]:
+    """Views of a snapshot's tables (the files its manifest lists) in `schema`; tables in
+    `skip` or unreadable are left out."""
     made = set()
     if schema != "main":
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for spec in TABLES:
-        if spec.name in skip:
+        if spec.name in skip or spec.name not in snap.manifest["tables"]:
             continue
         try:
             con.execute(
-                f'CREATE VIEW {schema}."{spec.name}" AS SELECT * FROM read_parquet('
-                f"{catalog.sql_literal(str(snapshot_path(snapshot) / spec.name / '*.parquet'))})"
+                f'CREATE VIEW {schema}."{spec.name}" AS SELECT * FROM {catalog.parquet_source(snap.files(spec.name))}'
             )
             made.add(spec.name)
         except duckdb.Error:
@@ -113,20 +79,40 @@ def _views(con: duckdb.DuckDBPyConnection, snapshot: str, schema: str, skip: set
     return made
 
 
-def _period_days(manifest: dict[str, Any]) -> tuple[int, int]:
-    start = dt.date.fromisoformat(manifest["period"]["start"])
-    end = dt.date.fromisoformat(manifest["period"]["end"])
-    months = (end.year - start.year) * 12 + end.month - start.month + 1
-    return (end - start).days + 1, months
-
-
-def _derived(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> bool:
+def _derived(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any], query: str = "") -> bool:
     """Compute a small derived check table with bound parameters and expose it as a view."""
     try:
-        con.register(name, con.sql(SQL.load(name), params=params).to_arrow_table())
+        con.register(name, con.sql(query or SQL.load(name), params=params).to_arrow_table())
         return True
     except duckdb.Error:
         return False
+
+
+def _month_days(snap: Snapshot) -> pyarrow.Table:
+    """Each calendar month of the period with the number of its days inside the period."""
+    months = snap.months()["month"].to_list()
+    days = [(min(snap.end, month_end(m)) - max(snap.start, m)).days + 1 for m in months]
+    return pyarrow.table({"month": pyarrow.array(months, pyarrow.date32()), "days": days})
+
+
+def _volume(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str]) -> dict[str, list[dict]]:
+    """The volume views the suite checks, for the scenes the snapshot runs; returns what was
+    observed, for the console, the verdict and the page."""
+    present = [t for t in SCENE_TABLES.values() if t not in snap.absent_tables and t in available]
+    observed: dict[str, list[dict]] = {}
+    con.register("period_month_days", _month_days(snap))
+    if not _derived(con, "volume_by_month", {}):
+        return observed
+    days = (snap.end - snap.start).days + 1
+    if _derived(con, "volume", {"tables": present, "days": days}):
+        observed["volume"] = catalog.frame(con, "SELECT * FROM volume ORDER BY table_name").to_dicts()
+        for table in present:
+            if _derived(con, f"volume_{table}", {"t": table}, "SELECT * FROM volume WHERE table_name = $t"):
+                available.add(f"volume_{table}")
+    if _derived(con, "monthly_volume", {"tables": present}):
+        available.add("monthly_volume")
+        observed["monthly_volume"] = catalog.frame(con, "SELECT * FROM monthly_volume ORDER BY ALL").to_dicts()
+    return observed
 
 
 def validate(
@@ -136,30 +122,41 @@ def validate(
     progress: Callable[[str], None] | None = None,
 ) -> Verdict:
     snap = Snapshot.open(snapshot)
-    manifest = snap.manifest
-    previous_manifest = Snapshot.open(previous).manifest if previous else None
+    prev = Snapshot.open(previous) if previous else None
     suites = load_all()
     now = now or dt.datetime.now(ZoneInfo("Asia/Taipei")).replace(tzinfo=None)
     if progress:
         progress("file integrity")
-    integrity = _integrity(snapshot, manifest)
+    integrity = check_files(snap, validation_dir(snapshot) / INTEGRITY_CACHE, full=True)
     broken = {p["table"] for p in integrity}
-    days, months = _period_days(manifest)
     params: dict[str, Any] = {
-        "period_start": f"{manifest['period']['start']} 00:00:00",
-        "period_end": f"{manifest['period']['end']} 23:59:59.999999",
+        "period_start": f"{snap.start} 00:00:00",
+        "period_end": f"{snap.end} 23:59:59.999999",
         "now": now.isoformat(sep=" "),
+        **load_bands().params(),
     }
+    for table in SCENE_TABLES.values():
+        absent = table in snap.absent_tables
+        params[f"{table}_min_rows"], params[f"{table}_max_rows"] = (0, 0) if absent else (1, None)
     con = catalog.configure(duckdb.connect(":memory:"))
-    available = _views(con, snapshot, "main", broken)
-    if _derived(con, "volume", {"months": months}):
-        available.add("volume")
-    if previous_manifest is not None:
-        _views(con, previous, "previous", set())
-        prev_days, _ = _period_days(previous_manifest)
-        for name, args in (("volume_change", {"days": days, "previous_days": prev_days}), ("scene_mix_change", {})):
+    available = _views(con, snap, "main", broken)
+    observed = _volume(con, snap, available)
+    if prev is not None:
+        _views(con, prev, "previous", set())
+        scenes = [s for s in snap.scenes if s in prev.scenes]
+        tables = [t.name for t in TABLES if t.kind != "event"] + [SCENE_TABLES[s] for s in scenes]
+        changes = {
+            "volume_change": {
+                "days": (snap.end - snap.start).days + 1,
+                "previous_days": (prev.end - prev.start).days + 1,
+                "tables": tables,
+            },
+            "scene_mix_change": {"scenes": scenes},
+        }
+        for name, args in changes.items():
             if _derived(con, name, args):
                 available.add(name)
+                observed[name] = catalog.frame(con, f"SELECT * FROM {name} ORDER BY ALL").to_dicts()
     keys = {t.name: [t.primary_key] for t in TABLES} | {"volume_change": ["table_name"], "scene_mix_change": ["scene"]}
     outcomes = run_suites(con, suites, params, keys, available=available, progress=progress)
     con.close()
@@ -183,6 +180,8 @@ def validate(
             "success_percent": 100.0 * sum(1 for o in evaluated if o.success) / max(1, len(evaluated)),
         },
         "integrity": integrity,
+        "scenes": list(snap.scenes),
+        "observed": observed,
         "results": [o.to_json() for o in outcomes],
     }
     folder = validation_dir(snapshot)
@@ -223,5 +222,13 @@ def require_passing(snapshot: Snapshot | str) -> Snapshot:
         raise GateError(
             f"snapshot {snapshot!r} failed validation ({verdict['statistics']['unsuccessful_expectations']} "
             f"expectations, {len(verdict['integrity'])} file problems); see {validation_dir(snapshot) / PAGE}"
+        )
+    problems = check_files(snap, validation_dir(snapshot) / INTEGRITY_CACHE)
+    if problems:
+        listed = "; ".join(f"{p['file'] or p['table']}: {p['problem']}" for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise GateError(
+            f"snapshot {snapshot!r} is not as it was validated: {listed}{more}. Snapshots are immutable: "
+            "restore the files, or import the data again under a new ID"
         )
     return snap.with_verdict(verdict)

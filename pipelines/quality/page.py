@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from pipelines.quality.describe import observed, samples
+from pipelines.quality.describe import not_applicable, observed, samples, volume_rows
 from pipelines.quality.engine import Outcome
 
 _STYLE = """
@@ -58,6 +58,15 @@ def render(document: dict[str, Any]) -> str:
         # On a page of hundreds of rules the few that failed come first, so nobody has to search.
         out.append(f"<h2>What failed ({len(failures)})</h2>")
         out += _table(failures, with_suite=True)
+    volume = volume_rows(document)
+    if volume:
+        out.append(
+            "<h2>Volume observed</h2><p><small>Bands in pipelines/quality/config/bands.toml.</small></p><table><tr>"
+        )
+        out += [f"<th>{e(k)}</th>" for k in volume[0]]
+        out.append("</tr>")
+        out += ["<tr>" + "".join(f"<td>{e(v)}</td>" for v in row.values()) + "</tr>" for row in volume]
+        out.append("</table>")
     for suite in document["suites"]:
         rows = [o for o in outcomes if o.suite == suite]
         failed = sum(1 for o in rows if o.success is False)
@@ -77,7 +86,7 @@ def _table(rows: list[Outcome], with_suite: bool = False) -> list[str]:
     for o in rows:
         cls, word = {True: ("pass", "met"), False: ("fail", "FAILED"), None: ("na", "n/a")}[o.success]
         where = o.table + (f".{o.column}" if o.column else "")
-        shown = observed(o) if o.success is not True else "ok"
+        shown = not_applicable(o) if o.success is None else observed(o) if o.success is False else "ok"
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in samples(o))
         suite = f"<td><code>{e(o.suite)}</code></td>" if with_suite else ""
         out.append(

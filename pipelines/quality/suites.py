@@ -19,24 +19,14 @@ from typing import Any
 
 from pipelines.core.network import stations
 from pipelines.core.paths import REPO_ROOT
-from pipelines.core.schema import TABLES, Column, Table
+from pipelines.core.schema import SCENE_TABLES, TABLES, Column, Table
+from pipelines.quality.bands import BANDS_FILE
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 #: Bumped when the engine's reading of a suite changes, so old results stop counting.
-ENGINE_VERSION = "1"
-
-#: Stated tolerances for the comparison with a previous snapshot.
-MAX_ROWS_PER_DAY_RATIO = 1.25
-MIN_ROWS_PER_DAY_RATIO = 0.8
-MAX_SCENE_SHARE_CHANGE_PP = 5.0
-#: A sane band for events per active member and month: catches a truncated or duplicated load
-#: even without a previous snapshot.
-EVENTS_PER_MEMBER_MONTH = {
-    "trips": (1.0, 400.0),
-    "purchases": (0.5, 400.0),
-    "bill_payments": (0.05, 40.0),
-    "transfers": (0.01, 100.0),
-}
+ENGINE_VERSION = "2"
+#: Event tables: a scene the operator does not run is declared absent; its table is then empty.
+EVENT_TABLES = tuple(SCENE_TABLES.values())
 
 
 def _meta(table: str, column: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -111,6 +101,19 @@ def _column_expectations(t: Table, c: Column) -> list:
     return out
 
 
+def _row_count(table: str):
+    import great_expectations.expectations as gxe
+
+    if table not in EVENT_TABLES:
+        return gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta(table), description=f"{table} is not empty")
+    return gxe.ExpectTableRowCountToBeBetween(
+        min_value={"$PARAMETER": f"{table}_min_rows"},
+        max_value={"$PARAMETER": f"{table}_max_rows"},
+        meta=_meta(table),
+        description=f"{table} is not empty, or is empty when its scene is declared absent",
+    )
+
+
 def table_suite(t: Table):
     import great_expectations.expectations as gxe
     from great_expectations.core.expectation_suite import ExpectationSuite
@@ -121,7 +124,7 @@ def table_suite(t: Table):
             meta=_meta(t.name),
             description=f"{t.name} has exactly the columns of the data dictionary, in order",
         ),
-        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta(t.name), description=f"{t.name} is not empty"),
+        _row_count(t.name),
     ]
     for c in t.columns:
         exps += _column_expectations(t, c)
@@ -168,6 +171,14 @@ def relationships_suite():
             "guardian_member_id",
             "year(CAST($period_end AS DATE)) - b.birth_year BETWEEN 14 AND 20 AND b.guardian_member_id IS NULL",
             "every member aged 14-20 has a guardian",
+            "member_id",
+        ),
+        _condition_rows(
+            "members",
+            "guardian_member_id",
+            "b.guardian_member_id IS NOT NULL "
+            "AND NOT (year(CAST($period_end AS DATE)) - b.birth_year BETWEEN 14 AND 20)",
+            "only members aged 14-20 have a guardian",
             "member_id",
         ),
         _rows(
@@ -250,39 +261,59 @@ def period_suite():
                 description=f"no {t.name}.{col} lies in the future (Asia/Taipei time)",
             ),
         ]
+    for t in TABLES:
+        for c in t.columns:
+            if c.dtype == "date":
+                exps.append(
+                    gxe.ExpectColumnValuesToBeBetween(
+                        column=c.name,
+                        max_value={"$PARAMETER": "now"},
+                        meta=_meta(t.name, c.name, keys=[t.primary_key]),
+                        description=f"no {t.name}.{c.name} lies in the future (Asia/Taipei time)",
+                    )
+                )
     return ExpectationSuite(name="period", expectations=exps, meta={"kind": "period"})
 
 
 def volume_suite():
+    """Volume and shape, with bands from config/bands.toml given as suite parameters: per
+    present scene, events per active payer-month and every month against the median month;
+    against a previous snapshot, rows per day and each scene's share of events."""
     import great_expectations.expectations as gxe
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     exps = [
         gxe.ExpectColumnValuesToBeBetween(
-            column=f"{name}_per_member_month",
-            min_value=lo,
-            max_value=hi,
-            meta=_meta("volume", f"{name}_per_member_month"),
-            description=f"{name} holds {lo:g} to {hi:g} events per member and month",
+            column="per_payer_month",
+            min_value={"$PARAMETER": f"{table}_min_per_payer_month"},
+            max_value={"$PARAMETER": f"{table}_max_per_payer_month"},
+            meta=_meta(f"volume_{table}", "per_payer_month", requires="scene", keys=["table_name"]),
+            description=f"{table} holds a sane number of events per active payer-month (bands.toml)",
         )
-        for name, (lo, hi) in EVENTS_PER_MEMBER_MONTH.items()
+        for table in EVENT_TABLES
     ]
     exps += [
         gxe.ExpectColumnValuesToBeBetween(
+            column="share_of_median_month",
+            min_value={"$PARAMETER": "min_share_of_median_month"},
+            meta=_meta("monthly_volume", "share_of_median_month", keys=["table_name", "month"]),
+            description="every month of each present scene holds its share of the median month's rows per day "
+            "(bands.toml)",
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
             column="rows_per_day_ratio",
-            min_value=MIN_ROWS_PER_DAY_RATIO,
-            max_value=MAX_ROWS_PER_DAY_RATIO,
+            min_value={"$PARAMETER": "min_rows_per_day_ratio"},
+            max_value={"$PARAMETER": "max_rows_per_day_ratio"},
             meta=_meta("volume_change", "rows_per_day_ratio", requires="previous", keys=["table_name"]),
-            description=f"each table's rows per day are {MIN_ROWS_PER_DAY_RATIO:g}x to {MAX_ROWS_PER_DAY_RATIO:g}x "
-            "those of the previous snapshot",
+            description="each table's rows per day are within the band of the previous snapshot's (bands.toml)",
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="share_change_pp",
-            min_value=-MAX_SCENE_SHARE_CHANGE_PP,
-            max_value=MAX_SCENE_SHARE_CHANGE_PP,
+            min_value={"$PARAMETER": "min_scene_share_change_pp"},
+            max_value={"$PARAMETER": "max_scene_share_change_pp"},
             meta=_meta("scene_mix_change", "share_change_pp", requires="previous", keys=["scene"]),
-            description=f"each scene's share of events moved at most {MAX_SCENE_SHARE_CHANGE_PP:g} percentage "
-            "points since the previous snapshot",
+            description="each scene's share of events moved no more than the band since the previous snapshot "
+            "(bands.toml)",
         ),
     ]
     return ExpectationSuite(name="volume", expectations=exps, meta={"kind": "volume"})
@@ -317,8 +348,9 @@ def load_all(folder: Path = EXPECTATIONS_DIR) -> dict[str, dict]:
 
 
 def suites_hash(folder: Path = EXPECTATIONS_DIR) -> str:
-    """Identifies the suites a result was produced under: editing any suite changes it."""
+    """Identifies the suites (and the bands they run with) a result was produced under:
+    editing any suite or band changes it."""
     h = hashlib.sha256(f"engine {ENGINE_VERSION}\n".encode())
-    for p in sorted(folder.glob("*.json")):
+    for p in [*sorted(folder.glob("*.json")), BANDS_FILE]:
         h.update(p.name.encode() + b"\n" + p.read_bytes())
     return h.hexdigest()

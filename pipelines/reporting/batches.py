@@ -9,6 +9,7 @@ refused, so that a typo never silently runs the defaults.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pipelines.core import catalog
 from pipelines.core.config import ConfigError, check_keys, read_toml
 from pipelines.core.paths import NOTEBOOK_DIR, check_name
 from pipelines.core.snapshot import Snapshot
-from pipelines.families import named_lists
+from pipelines.families import FAMILIES, named_lists
 
 BATCH_DIR = Path(__file__).parent / "batches"
 _BATCH_KEYS = ("description", "reports")
@@ -74,6 +75,25 @@ def _literal_type(default: str) -> type | None:
     return None
 
 
+def _check_family(
+    con: duckdb.DuckDBPyConnection,
+    snap: Snapshot,
+    report: str,
+    family: str,
+    declared: dict[str, str],
+    params: dict[str, Any],
+) -> None:
+    """The family's own check of every parameter (the notebook's defaults with the batch's
+    values), so that a bad value stops the batch before any report runs, not in the middle."""
+    check = next((f.check for f in FAMILIES if f.name == family), None)
+    if check is None:
+        return
+    try:
+        check(con, snap, {name: ast.literal_eval(default) for name, default in declared.items()} | params)
+    except ValueError as exc:
+        raise RunError(f"{report}: {exc}") from None
+
+
 def _read(path: Path) -> list[dict[str, Any]]:
     try:
         spec = check_keys(read_toml(path), _BATCH_KEYS, str(path), required=("reports",))
@@ -97,10 +117,13 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
             f"--only {', '.join(sorted(unknown))}: not in batch {name!r} (families: {', '.join(sorted(families))})"
         )
     reports: list[Report] = []
+    needs = {f.name: f.scenes for f in FAMILIES}
     with catalog.connect(snap) as con:
         for entry in entries:
             if only and entry["family"] not in only:
                 continue
+            if needs.get(entry["family"]) and not set(needs[entry["family"]]) & set(snap.scenes):
+                continue  # the operator does not run the scene these reports stand on
             notebook = NOTEBOOK_DIR / entry["notebook"]
             if not notebook.exists():
                 raise RunError(f"batch {name!r}: notebook {entry['notebook']} does not exist")
@@ -113,6 +136,7 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
                     if key not in declared:
                         raise RunError(f"{report_name}: {entry['notebook']} has no parameter {key!r}")
                     _check_value(report_name, key, value, declared[key])
+                _check_family(con, snap, report_name, entry["family"], declared, params)
                 reports.append(Report(entry["family"], report_name, notebook, params))
         names = [r.name for r in reports]
         if len(set(names)) != len(names):

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ from pipelines import marts
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT, check_name
 from pipelines.core.snapshot import Snapshot, sha256_file
+from pipelines.core.stale import clear_stale, stop_descendants
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
 from pipelines.reporting.batches import Report, RunError, load_batch
 
@@ -122,8 +124,11 @@ def execute(report: Report, out: Path) -> Outcome:
             log_file.write(f"\nFAILED: {outcome.error}\n")
     outcome.seconds = time.perf_counter() - start
     if ipynb.exists():
-        html = out / f"{report.name}.html"
-        html.write_text(to_html(ipynb), encoding="utf-8")
+        try:
+            (out / f"{report.name}.html").write_text(to_html(ipynb), encoding="utf-8")
+        except (OSError, ValueError) as exc:  # a full disk, or a notebook cut short by one
+            outcome.status = "failed"
+            outcome.error = outcome.error or f"could not write {report.name}.html: {_error_text(exc)}"
     outcome.html_seconds = time.perf_counter() - start - outcome.seconds
     outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
     return outcome
@@ -197,6 +202,7 @@ def run(
     root = reports_dir() / snap.id
     final = root / rid
     with _lock(root):
+        clear_stale(root, ".incomplete-", ".old-")
         if final.exists() and not force:
             return RunResult(rid, final, [], skipped=True)
         marts.build(snap)
@@ -235,16 +241,27 @@ def _execute_all(
                 if progress:
                     progress(report.name, i, len(reports))
                 outcomes.append(execute(report, out))
-        finally:
-            warm_kernel.shutdown()
+        except BaseException:
+            warm_kernel.shutdown(kill=True)
+            raise
+        warm_kernel.shutdown()
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from pipelines.reporting import warm_kernel
+
         # spawn: a forked copy of a process running DuckDB and Polars threads can hang.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start) as pool:
-            futures = {pool.submit(execute, report, out): i for i, report in enumerate(reports)}
+            # The workers start (on the first submit) with Ctrl-C blocked, so that one pressed
+            # while a worker is still importing cannot print its traceback; the worker then
+            # ignores it for good, and here it is delivered once the workers exist.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                futures = {pool.submit(execute, report, out): i for i, report in enumerate(reports)}
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             done: dict[int, Outcome] = {}
             try:
                 for future in as_completed(futures):
@@ -252,7 +269,11 @@ def _execute_all(
                     if progress:
                         progress(done[futures[future]].report.name, len(done), len(reports))
             except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
+                # Ctrl-C, or a worker gone: end the workers and their kernels now (waiting for
+                # them could hang), then let the pool go.
+                stop_descendants()
+                pool.shutdown(wait=False, cancel_futures=True)
+                warm_kernel.clear_leftovers()
                 raise
         outcomes = [done[i] for i in range(len(reports))]
     if progress:
@@ -261,11 +282,15 @@ def _execute_all(
 
 
 def _worker_start() -> None:
-    """Workers exit through multiprocessing's finalizers, not atexit: stop the kernel there."""
+    """Workers exit through multiprocessing's finalizers, not atexit: stop the kernel there.
+    Ctrl-C reaches the whole process group; only the runner answers it (it ends the workers),
+    so a worker never prints a traceback of its own."""
     from multiprocessing.util import Finalize
 
     from pipelines.reporting import warm_kernel
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     Finalize(None, warm_kernel.shutdown, exitpriority=10)
 
 

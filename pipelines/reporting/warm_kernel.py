@@ -14,22 +14,28 @@ ends, so no kernel outlives its run and each run's kernel sees that run's enviro
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
+import psutil
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
+from pipelines.core.stale import clear_stale
+
 ENGINE = "warm"
 _lock = threading.Lock()
 _kernels: dict[str, AsyncKernelManager] = {}
 _SOCKET = "kernel"  # the sockets' name in the kernel's private folder
+_FOLDER = "card-insights-kernel-"
 
 # reset(new_session=True), unlike %reset, also starts a new history session, so the execution
 # counter can restart at 1 without clashing with the lines IPython already logged.
@@ -66,18 +72,34 @@ class _Client(PapermillNotebookClient):
 
     def execute(self, **kwargs: Any) -> Any:
         try:
-            return super().execute(**kwargs)
-        finally:
-            if self.kc is not None:
-                self.kc.stop_channels()
-                self.kc = None
+            result = super().execute(**kwargs)
+        except Exception:
+            self._close_channels()
+            raise
+        except BaseException:
+            # Ctrl-C: no goodbye to the kernel. A graceful stop_channels can wait forever in
+            # zmq's context termination; the runner kills the kernel instead.
+            self.kc = None
+            raise
+        self._close_channels()
+        return result
+
+    def _close_channels(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc = None
 
 
-def _stop(kernel_name: str) -> None:
+def _stop(kernel_name: str, kill: bool = False) -> None:
     km = _kernels.pop(kernel_name)
-    if run_sync(km.is_alive)():
+    if kill:
+        pid = getattr(km.provisioner, "pid", None)
+        with contextlib.suppress(psutil.Error, TypeError, ValueError):
+            psutil.Process(pid).kill()
+    elif run_sync(km.is_alive)():
         run_sync(km.shutdown_kernel)(now=True)
-    run_sync(km.cleanup_resources)()
+    with contextlib.suppress(OSError):
+        km.cleanup_connection_file()
     shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
 
 
@@ -88,18 +110,27 @@ def _kernel(kernel_name: str, cwd: str) -> AsyncKernelManager:
             if km is not None:
                 _stop(kernel_name)
             # Unix sockets in a private folder rather than TCP ports: nothing listens on the network.
-            sockets = os.path.join(tempfile.mkdtemp(prefix="card-insights-kernel-"), _SOCKET)
+            # The folder's name ends in this process's ID, so that a later run removes the
+            # folders of processes that were killed.
+            clear_leftovers()
+            sockets = os.path.join(tempfile.mkdtemp(prefix=_FOLDER, suffix=f"-{os.getpid()}"), _SOCKET)
             km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
             run_sync(km.start_kernel)(cwd=cwd)
             _kernels[kernel_name] = km
         return km
 
 
-def shutdown() -> None:
-    """Stop this process's warm kernels (at the end of a batch, and when a worker exits)."""
+def clear_leftovers() -> None:
+    """Remove the socket folders of kernels whose process is gone (a run that was killed)."""
+    clear_stale(Path(tempfile.gettempdir()), _FOLDER)
+
+
+def shutdown(kill: bool = False) -> None:
+    """Stop this process's warm kernels (at the end of a batch, and when a worker exits);
+    `kill` ends them at once, without a goodbye that could hang (after Ctrl-C)."""
     with _lock:
         for kernel_name in list(_kernels):
-            _stop(kernel_name)
+            _stop(kernel_name, kill)
 
 
 class WarmKernelEngine(NBClientEngine):

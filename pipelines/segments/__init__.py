@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipelines.core.family import Family
 from pipelines.segments import marts
+from pipelines.segments.analysis import check_params
 
 FAMILY = Family(
     name="segments",
@@ -23,4 +24,5 @@ FAMILY = Family(
     package=Path(__file__).parent,
     build=marts.build,
     views=marts.define_member_events,
+    check=check_params,
 )

@@ -120,16 +120,7 @@ class Segmentation:
         return self.frame("audience", **criteria.params())
 
     def check_audience(self, criteria: Audience) -> None:
-        """Refuse segment names and district IDs that do not exist: a typo would match no one."""
-        districts = dict(self.con.execute("SELECT district_id, name_en FROM districts ORDER BY 1").fetchall())
-        known = {
-            "segments": {s: s for s in sorted(self.config.segments["segment"])},
-            "districts": {d: f"{d} {name}" for d, name in districts.items()},
-        }
-        for field, names in (("segments", criteria.segments), ("districts", criteria.districts)):
-            unknown = sorted(set(names) - set(known[field]))
-            if unknown:
-                raise ValueError(f"unknown {field} {', '.join(unknown)}; known: {', '.join(known[field].values())}")
+        check_audience(self.con, self.config, criteria)
 
     def audience_counts(self, criteria: Audience) -> tuple[int, pl.DataFrame]:
         """How many members match, and per segment (counts under k shown as null)."""
@@ -142,6 +133,36 @@ class Segmentation:
             .drop("order")
         )
         return members.height, privacy.suppress_small(by_segment, "members")
+
+
+def check_audience(con: duckdb.DuckDBPyConnection, config: RfmConfig, criteria: Audience) -> None:
+    """Refuse segment names and district IDs that do not exist: a typo would match no one."""
+    districts = dict(con.execute("SELECT district_id, name_en FROM districts ORDER BY 1").fetchall())
+    known = {
+        "segments": {s: s for s in sorted(config.segments["segment"])},
+        "districts": {d: f"{d} {name}" for d, name in districts.items()},
+    }
+    for field, names in (("segments", criteria.segments), ("districts", criteria.districts)):
+        unknown = sorted(set(names) - set(known[field]))
+        if unknown:
+            raise ValueError(f"unknown {field} {', '.join(unknown)}; known: {', '.join(known[field].values())}")
+
+
+def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[str, Any]) -> None:
+    """Every parameter of the segment report, before it runs (a batch checks them all first)."""
+    check_as_of(snap, params["as_of"])
+    config = load_config(window_months=params["window_months"], segment_map=params["segment_map"])
+    if params["subsidy_budget_ntd"] < 0:
+        raise ValueError(f"subsidy_budget_ntd must not be negative, got {params['subsidy_budget_ntd']}")
+    criteria = Audience.from_text(
+        params["audience_gender"],
+        params["audience_ages"],
+        params["audience_min_monthly_spend_ntd"],
+        params["audience_districts"],
+        params["audience_segments"],
+        params["audience_scene"],
+    )
+    check_audience(con, config, criteria)
 
 
 def open_segmentation(

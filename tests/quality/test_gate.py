@@ -180,17 +180,24 @@ def test_minor_without_guardian_and_guardian_who_is_a_minor(isolated_data):
     assert "every guardian is an adult (20 or older)" in rules
 
 
-def test_truncated_parquet_is_caught_by_hash_and_by_reading(isolated_data):
+def test_truncated_parquet_is_caught_by_size_hash_and_reading(isolated_data):
     root = _copy_test_snapshot("cut")
     part = next((root / "purchases").glob("*.parquet"))
-    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    size = part.stat().st_size
+    part.write_bytes(part.read_bytes()[: size // 2])
     verdict = validate("cut", now=NOW)
     assert not verdict.success
+    assert any(p["table"] == "purchases" and f"the manifest says {size:,}" in p["problem"] for p in verdict.integrity)
+    # The same size but other bytes: the hash.
+    part.write_bytes(part.read_bytes() + b"\0" * (size - size // 2))
+    verdict = validate("cut", now=NOW)
     assert any(p["table"] == "purchases" and "sha256" in p["problem"] for p in verdict.integrity)
     # Even with the manifest rewritten to match, a half file is not Parquet.
+    part.write_bytes(part.read_bytes()[: size // 2])
     manifest = json.loads((root / "manifest.json").read_text())
     for f in manifest["tables"]["purchases"]["files"]:
         f["sha256"] = sha256_file(root / f["path"])
+        f["bytes"] = (root / f["path"]).stat().st_size
     (root / "manifest.json").write_text(json.dumps(manifest))
     verdict = validate("cut", now=NOW)
     assert any(p["table"] == "purchases" and "not readable as Parquet" in p["problem"] for p in verdict.integrity)
@@ -241,3 +248,82 @@ def test_cli_exit_codes_and_failure_report(isolated_data):
         [sys.executable, "-m", "pipelines", "validate", "-s", "good"], capture_output=True, text=True, env=env
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_month_without_transit_fails_the_gate(isolated_data):
+    bad = tamper("trips", lambda f: f.filter(pl.col("tap_in_at").dt.month() != 3), "no-march-transit")
+    verdict = validate(bad, now=NOW)
+    months = [o for o in verdict.failures if o.table == "monthly_volume"]
+    assert months and months[0].result["partial_unexpected_list"] == [{"table_name": "trips", "month": "2025-03-01"}]
+
+
+def test_an_adult_with_a_guardian_fails_the_gate(isolated_data):
+    def adopt(frame: pl.DataFrame) -> pl.DataFrame:
+        adult = frame.filter(pl.col("birth_year") < 1990)["member_id"][0]
+        guardian = frame.filter(pl.col("birth_year") < 1980)["member_id"][1]
+        return frame.with_columns(
+            pl.when(pl.col("member_id") == adult)
+            .then(pl.lit(guardian))
+            .otherwise("guardian_member_id")
+            .alias("guardian_member_id")
+        )
+
+    verdict = validate(tamper("members", adopt, "adopted-adult"), now=NOW)
+    assert [o.expectation["description"] for o in verdict.failures] == ["only members aged 14-20 have a guardian"]
+
+
+def test_a_join_date_in_the_future_fails_the_gate(isolated_data):
+    later = tamper("members", lambda f: _set_row(f, "join_date", 2, dt.date(2027, 1, 1)), "time-traveller")
+    verdict = validate(later, now=NOW)
+    assert {(o.table, o.column) for o in verdict.failures} == {("members", "join_date")}
+
+
+def test_a_file_edited_after_validation_is_refused_at_use(isolated_data):
+    root = _copy_test_snapshot("edited")
+    assert validate("edited", now=NOW).success
+    require_passing("edited")  # fine as validated
+    part = next((root / "purchases").glob("*.parquet"))
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte flipped, the size unchanged
+    part.write_bytes(bytes(data))
+    with pytest.raises(GateError, match=r"not as it was validated: purchases/.*sha256 differs"):
+        require_passing("edited")
+
+
+def test_a_stray_file_is_refused_at_use_and_never_read(isolated_data):
+    from pipelines.core import catalog
+
+    root = _copy_test_snapshot("stray")
+    assert validate("stray", now=NOW).success
+    before = catalog.connect("stray").execute("SELECT count(*) FROM purchases").fetchone()[0]
+    stray = root / "purchases" / "part-extra.parquet"
+    pl.read_parquet(next((root / "purchases").glob("*.parquet"))).write_parquet(stray)
+    assert catalog.connect("stray").execute("SELECT count(*) FROM purchases").fetchone()[0] == before
+    with pytest.raises(GateError, match=r"purchases/part-extra\.parquet: file is not in the manifest"):
+        require_passing("stray")
+    verdict = validate("stray", now=NOW)
+    assert not verdict.success
+    assert any("not in the manifest" in p["problem"] for p in verdict.integrity)
+
+
+def test_the_bands_are_configuration_and_the_observed_volume_is_recorded(snapshot, tmp_path):
+    from pipelines.quality import bands, gate, suites
+
+    verdict = validate(snapshot, now=NOW)
+    observed = {r["table_name"]: r for r in verdict.document["observed"]["volume"]}
+    assert set(observed) == {"trips", "purchases", "bill_payments", "transfers"}
+    assert observed["trips"]["per_payer_month"] > 1
+    assert "Volume observed" in (validation_dir(snapshot) / "data_quality.html").read_text()
+    strict = tmp_path / "bands.toml"
+    text = bands.BANDS_FILE.read_text().replace("trips = [1.0, 400.0]", "trips = [100.0, 400.0]")
+    strict.write_text(text)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(suites, "BANDS_FILE", strict)
+            mp.setattr(gate, "load_bands", lambda: bands.load_bands(strict))
+            assert [o.table for o in validate(snapshot, now=NOW).failures] == ["volume_trips"]
+    finally:
+        assert validate(snapshot, now=NOW).success  # the session's snapshot stays validated
+    strict.write_text(text.replace("[compared_with_previous]", "[compared_with_previous]\ntypo = 1"))
+    with pytest.raises(ValueError, match=r"unknown key.*typo"):
+        bands.load_bands(strict)

@@ -327,3 +327,24 @@ def test_unknown_keys_in_a_batch_file_are_named(validated, reports, toy_batches,
     (toy_batches / "odd.toml").write_text(batch_text)
     with pytest.raises(runner.RunError, match=match):
         runner.run(validated, batch="odd")
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ('audience_segments = "Champions,Champs"', "segments: unknown segments Champs"),
+        ('audience_districts = "D99"', "segments: unknown districts D99"),
+        ('as_of = "2025-06-15"', "as_of must be a month end"),
+        ("subsidy_budget_ntd = -5", "must not be negative"),
+    ],
+)
+def test_a_bad_parameter_value_stops_the_batch_before_any_report_runs(
+    validated, reports, monkeypatch, tmp_path, params, match
+):
+    (tmp_path / "odd.toml").write_text(
+        f'[[reports]]\nfamily = "segments"\nnotebook = "segments.ipynb"\n[reports.params]\n{params}\n'
+    )
+    monkeypatch.setattr(batches, "BATCH_DIR", tmp_path)
+    with pytest.raises(runner.RunError, match=match):
+        runner.run(validated, batch="odd")
+    assert not (reports / validated).exists() or not any((reports / validated).iterdir())

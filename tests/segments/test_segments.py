@@ -328,3 +328,12 @@ def test_another_window_recomputes_rfm_from_member_month(segmentation, snap):
     assert got.sort(keys).equals(spend.select(got.columns).sort(keys).cast(got.schema))
     three = catalog.frame(segmentation.con, "SELECT sum(frequency) AS n FROM rfm WHERE month_end = ?", [six.as_of])
     assert three["n"][0] < got["frequency"].sum()
+
+
+def test_an_unknown_key_in_rfm_toml_is_named(tmp_path):
+    folder = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, folder)
+    text = (folder / "rfm.toml").read_text()
+    (folder / "rfm.toml").write_text(text.replace("window_months = 3", "window_month = 3"))
+    with pytest.raises(ConfigError, match=r"rfm.toml: unknown key\(s\) window_month"):
+        load_config(folder / "rfm.toml")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -75,8 +76,8 @@ def generate(
     jobs: int | None = None,
 ) -> dict:
     """Write snapshot `snapshot`; returns its manifest. Same seed and scale, same contents."""
-    if scale <= 0:
-        raise ValueError(f"scale must be positive, got {scale}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"--scale must be a positive number (1 = 10,000 members), got {scale}")
     params = params or GeneratorParams()
     jobs = jobs or min(2, os.cpu_count() or 1)
     made_by = {

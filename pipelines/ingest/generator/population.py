@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.core.network import distance_matrix, haversine_km
-from pipelines.core.paths import REFERENCE_DIR
+from pipelines.core.reference import reference_tables
 from pipelines.core.schema import SECTORS, table
 from pipelines.ingest.generator.params import COMMUTE_PATTERNS, GeneratorParams
 
@@ -104,24 +104,14 @@ def blocks(pop: Population) -> list[Block]:
     return out
 
 
-def _reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
-    districts = pl.read_csv(REFERENCE_DIR / "kaohsiung_districts.csv")
-    dist_id = dict(zip(districts["name_zh"], districts["district_id"], strict=True))
-    st = pl.read_csv(REFERENCE_DIR / "kaohsiung_rail_stations.csv").with_columns(
-        pl.col("district_zh").replace_strict(dist_id).alias("district_id")
-    )
-    districts = districts.select(table("districts").column_names).cast(dict(table("districts").polars_schema))
-    st = st.select(table("stations").column_names).cast(dict(table("stations").polars_schema))
-    return districts, st
-
-
 def _choice(rng: np.random.Generator, options: tuple, weights: list[float] | np.ndarray, n: int) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     return rng.choice(len(options), size=n, p=w / w.sum())
 
 
 def build(params: GeneratorParams, scale: float, seed: int) -> Population:
-    districts, stations = _reference_frames()
+    reference = reference_tables()
+    districts, stations = reference["districts"], reference["stations"]
     n_dist = districts.height
     station_district = (
         stations["district_id"]

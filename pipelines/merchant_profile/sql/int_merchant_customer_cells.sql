@@ -1,6 +1,7 @@
 -- The customer dimensions of merchant_cells (see there) per unit key and month: visit
 -- frequency, customer type, age band, gender, home district and RFM segment, in one
--- aggregation over the customer-level rows.
+-- aggregation over the customer-level rows. Unregistered cards are 'unregistered'; a member
+-- whose birth year, gender or home district the operator does not know is 'unknown'.
 WITH segments AS (
     SELECT c.customer, r.month_end, r.segment
     FROM rfm r
@@ -16,12 +17,12 @@ described AS (
             AS visit_frequency,
         CASE WHEN v.month = date_trunc('month', CAST($period_start AS DATE)) THEN 'no history'
              WHEN v.first_month = v.month THEN 'new' ELSE 'returning' END AS customer_type,
-        CASE WHEN c.customer IS NULL THEN 'unregistered'
+        CASE WHEN c.customer IS NULL THEN 'unregistered' WHEN c.birth_year IS NULL THEN 'unknown'
              WHEN year(v.month) - c.birth_year < 20 THEN '14-19' WHEN year(v.month) - c.birth_year < 30 THEN '20-29'
              WHEN year(v.month) - c.birth_year < 40 THEN '30-39' WHEN year(v.month) - c.birth_year < 50 THEN '40-49'
              WHEN year(v.month) - c.birth_year < 65 THEN '50-64' ELSE '65+' END AS age_band,
-        coalesce(c.gender, 'unregistered') AS gender,
-        coalesce(c.district, 'unregistered') AS home_district,
+        CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE coalesce(c.gender, 'unknown') END AS gender,
+        CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE coalesce(c.district, 'unknown') END AS home_district,
         coalesce(s.segment, CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE 'not scored' END) AS segment
     FROM merchant_visits v
     LEFT JOIN merchant_customers c ON c.customer = v.customer

@@ -1,4 +1,5 @@
--- Each scene's share of events now and in the previous snapshot (schema "previous").
+-- Each scene's share of events now and in the previous snapshot (schema "previous"), among the
+-- scenes both run ($scenes).
 WITH now_mix AS (
     SELECT 'transit' AS scene, count(*) AS n FROM main.trips
     UNION ALL SELECT 'retail', count(*) FROM main.purchases
@@ -18,6 +19,7 @@ shares AS (
         100.0 * p.n / sum(p.n) OVER () AS previous_share_pct
     FROM now_mix n
     JOIN previous_mix p USING (scene)
+    WHERE list_contains(CAST($scenes AS VARCHAR[]), n.scene)
 )
 SELECT scene, share_pct, previous_share_pct, share_pct - previous_share_pct AS share_change_pp
 FROM shares

@@ -1,11 +1,12 @@
--- One row: events per member and month for each event table (the volume suite's sane band).
--- $months is the number of calendar months in the snapshot's declared period.
-WITH member_months AS (
-    SELECT greatest(count(*), 1) * $months AS n FROM members
-)
+-- One row per event table of a present scene ($tables): rows, rows per day of the declared
+-- period ($days), active payer-months and events per active payer-month.
 SELECT
-    (SELECT count(*) FROM trips) / n AS trips_per_member_month,
-    (SELECT count(*) FROM purchases) / n AS purchases_per_member_month,
-    (SELECT count(*) FROM bill_payments) / n AS bill_payments_per_member_month,
-    (SELECT count(*) FROM transfers) / n AS transfers_per_member_month
-FROM member_months
+    t.table_name,
+    CAST(coalesce(sum(v.rows), 0) AS BIGINT) AS rows,
+    coalesce(sum(v.rows), 0) / $days AS rows_per_day,
+    CAST(coalesce(sum(v.payers), 0) AS BIGINT) AS payer_months,
+    sum(v.rows) / nullif(sum(v.payers), 0) AS per_payer_month
+FROM (SELECT unnest(CAST($tables AS VARCHAR[])) AS table_name) t
+LEFT JOIN volume_by_month v USING (table_name)
+GROUP BY t.table_name
+ORDER BY t.table_name

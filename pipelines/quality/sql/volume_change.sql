@@ -1,6 +1,7 @@
 -- Rows per day of the declared period in this snapshot and in the previous one, per table.
 -- Views of the previous snapshot live in schema "previous"; entity tables (per_day false)
--- compare row counts.
+-- compare row counts; event tables of a scene either snapshot lacks are left out ($tables:
+-- the tables compared).
 WITH counted AS (
     SELECT 'members' AS table_name, false AS per_day,
            (SELECT count(*) FROM main.members)::DOUBLE AS n, (SELECT count(*) FROM previous.members)::DOUBLE AS previous_n
@@ -19,4 +20,5 @@ daily AS (
 )
 SELECT table_name, rows_per_day, previous_rows_per_day, rows_per_day / nullif(previous_rows_per_day, 0) AS rows_per_day_ratio
 FROM daily
+WHERE list_contains(CAST($tables AS VARCHAR[]), table_name)
 ORDER BY table_name

@@ -1,4 +1,5 @@
--- Members matching a merchant's target at the as-of month end. Empty criteria match anyone.
+-- Members matching a merchant's target at the as-of month end. Empty criteria match anyone,
+-- members of unknown age, gender or district included; a criterion given excludes them.
 -- Monthly spend = RFM monetary value over the window divided by its months.
 WITH base AS (
     SELECT r.member_id, r.segment, m.gender, m.home_district_id,
@@ -18,7 +19,7 @@ scene_users AS (
 SELECT member_id, segment
 FROM base
 WHERE ($gender = '' OR gender = $gender)
-  AND age BETWEEN $age_min AND $age_max
+  AND (($age_min = 0 AND $age_max = 120) OR age BETWEEN $age_min AND $age_max)
   AND monthly_spend_ntd >= $min_monthly_spend
   AND (len(CAST($districts AS VARCHAR[])) = 0 OR list_contains(CAST($districts AS VARCHAR[]), home_district_id))
   AND (len(CAST($segments AS VARCHAR[])) = 0 OR list_contains(CAST($segments AS VARCHAR[]), segment))

@@ -1,5 +1,6 @@
 -- Who is in each segment: members by age band, gender and home district (long format:
--- dimension, value, members, share of the segment).
+-- dimension, value, members, share of the segment); what the operator does not know of a
+-- member is 'unknown'.
 WITH at_date AS (
     SELECT r.segment, m.gender, m.home_district_id, year(CAST($as_of AS DATE)) - m.birth_year AS age
     FROM rfm r
@@ -9,16 +10,19 @@ WITH at_date AS (
 banded AS (
     SELECT
         segment,
-        gender,
+        coalesce(gender, 'unknown') AS gender,
         home_district_id,
-        CASE WHEN age < 20 THEN '14-19' WHEN age < 30 THEN '20-29' WHEN age < 40 THEN '30-39'
+        CASE WHEN age IS NULL THEN 'unknown' WHEN age < 20 THEN '14-19' WHEN age < 30 THEN '20-29' WHEN age < 40 THEN '30-39'
              WHEN age < 50 THEN '40-49' WHEN age < 65 THEN '50-64' ELSE '65+' END AS age_band
     FROM at_date
 ),
 long AS (
     SELECT segment, 'age_band' AS dimension, age_band AS value FROM banded
     UNION ALL SELECT segment, 'gender', gender FROM banded
-    UNION ALL SELECT segment, 'district', d.name_en FROM banded b JOIN districts d ON d.district_id = b.home_district_id
+    UNION ALL
+    SELECT segment, 'district', coalesce(d.name_en, 'unknown')
+    FROM banded b
+    LEFT JOIN districts d ON d.district_id = b.home_district_id
 )
 SELECT
     segment,

@@ -1,0 +1,64 @@
+"""Leftovers of a process that was killed: folders it was writing (`.incomplete-...-PID`,
+`.old-...-PID`) and private kernel socket folders. Each carries its writer's process ID, so a
+later run removes those whose writer is gone, and never one that is still being written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import psutil
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
+
+
+def clear_stale(parent: Path, *prefixes: str) -> list[Path]:
+    """Remove entries of `parent` named PREFIX...-PID whose process is gone; returns them."""
+    removed = []
+    if not parent.is_dir():
+        return removed
+    for prefix in prefixes:
+        for old in parent.glob(f"{prefix}*"):
+            pid = old.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+                removed.append(old)
+    return removed
+
+
+def _resource_tracker(process: psutil.Process) -> bool:
+    """multiprocessing's resource tracker ends by itself once this process is gone; stopping
+    it early makes it print a traceback."""
+    try:
+        return any("resource_tracker" in part for part in process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def stop_descendants(grace: float = 3.0) -> None:
+    """Stop every process this one started (report workers, their kernels): SIGTERM, then
+    SIGKILL for those still there after `grace` seconds. Bounded in time: an interrupted run
+    must never hang waiting for a child that does not answer."""
+    children = [p for p in psutil.Process().children(recursive=True) if not _resource_tracker(p)]
+    for child in children:
+        try:
+            child.send_signal(signal.SIGTERM)
+        except psutil.Error:
+            continue
+    _, alive_children = psutil.wait_procs(children, timeout=grace)
+    for child in alive_children:
+        try:
+            child.kill()
+        except psutil.Error:
+            continue
+    psutil.wait_procs(alive_children, timeout=grace)

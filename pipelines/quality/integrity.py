@@ -1,0 +1,102 @@
+"""File integrity: a snapshot is exactly the files its manifest lists, unchanged.
+
+The gate checks every file in full (sha256, readable as Parquet) and remembers, per file, the
+identity it hashed (size, modification time in ns, inode) in a cache beside the verdict.
+Every later use (`require_passing`, which marts, run and the notebooks go through) checks the
+sizes always and re-hashes only a file whose identity changed; a file the manifest does not
+list is refused, as is one that is missing or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.core.schema import TABLES
+from pipelines.core.snapshot import MANIFEST, Snapshot, sha256_file
+
+Problem = dict[str, str]
+
+
+def _identity(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _problem(table: str, file: str, problem: str) -> Problem:
+    return {"table": table, "file": file, "problem": problem}
+
+
+def check_files(snap: Snapshot, cache: Path, full: bool = False) -> list[Problem]:
+    """Every problem with the snapshot's files; `full` hashes every file and reads its Parquet
+    footer (the gate), otherwise a file whose identity is cached as checked is trusted."""
+    listed = [(name, f) for name, t in snap.manifest["tables"].items() for f in t["files"]]
+    problems = [
+        _problem(spec.name, "", "table is missing from the snapshot")
+        for spec in TABLES
+        if spec.name not in snap.manifest["tables"]
+    ]
+    known = {f["path"] for _, f in listed} | {MANIFEST}
+    for path in sorted(p for p in snap.folder.rglob("*") if p.is_file() or p.is_symlink()):
+        relative = str(path.relative_to(snap.folder))
+        if relative not in known:
+            problems.append(_problem(relative.split("/")[0], relative, "file is not in the manifest: remove it"))
+    checked: dict[str, Any] = {} if full or not cache.exists() else json.loads(cache.read_text())
+
+    def check(item: tuple[str, dict[str, Any]]) -> tuple[str, list[int] | None, Problem | None]:
+        name, f = item
+        path = snap.folder / f["path"]
+        if not path.exists() or path.is_symlink():
+            return f["path"], None, _problem(name, f["path"], "file is missing")
+        identity = _identity(path)
+        if identity[0] != f["bytes"]:
+            return (
+                f["path"],
+                None,
+                _problem(name, f["path"], f"file is {identity[0]:,} bytes, the manifest says {f['bytes']:,}"),
+            )
+        if checked.get(f["path"]) == [*identity, f["sha256"]]:
+            return f["path"], identity, None
+        if sha256_file(path) != f["sha256"]:
+            return (
+                f["path"],
+                None,
+                _problem(
+                    name,
+                    f["path"],
+                    "file changed since the snapshot was written (sha256 differs from the manifest): "
+                    "truncated, corrupt or edited",
+                ),
+            )
+        return f["path"], identity, None
+
+    # hashlib releases the GIL, so two threads hash two files at once.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(check, listed))
+    problems += [p for _, _, p in results if p]
+    if full:
+        con = duckdb.connect()
+        bad = {p["file"] for p in problems}
+        for name, f in listed:
+            if f["path"] in bad:
+                continue
+            try:
+                con.execute("SELECT count(*) FROM parquet_metadata(?)", [str(snap.folder / f["path"])]).fetchall()
+            except duckdb.Error as exc:
+                problems.append(_problem(name, f["path"], f"not readable as Parquet: {exc}"))
+    good = {
+        path: [*identity, f["sha256"]]
+        for (path, identity, p), (_, f) in zip(results, listed, strict=True)
+        if identity and not p
+    }
+    if not problems and good != checked:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(good, sort_keys=True))
+        tmp.replace(cache)
+    return problems

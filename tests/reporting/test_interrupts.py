@@ -1,0 +1,79 @@
+"""Ctrl-C at any moment of a parallel report run: the run stops within seconds, prints no
+traceback, publishes nothing, and leaves no process, no half-written folder and no kernel
+socket folder behind."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipelines.quality.gate import validate
+
+RUNS = 30
+#: A run must end this soon after Ctrl-C; it takes under a second when nothing is wrong.
+BOUND_S = 20
+
+
+def _group(pgid: int) -> list[int]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid:
+                found.append(process.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def validated(snapshot):
+    validate(snapshot, now=dt.datetime(2026, 11, 23))
+    return snapshot
+
+
+def test_ctrl_c_at_random_moments_never_hangs_and_leaves_nothing(validated, tmp_path):
+    reports = tmp_path / "reports"
+    env = {**os.environ, "CARD_INSIGHTS_REPORTS": str(reports)}
+    args = [sys.executable, "-m", "pipelines", "run", "-s", validated, "--batch", "merchants", "--jobs", "2", "--force"]
+    chance = random.Random(20261127)
+    outcomes = []
+    for i in range(RUNS):
+        run = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        delay = chance.uniform(0.3, 4.0)
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in a terminal reaches the whole group
+        try:
+            run.wait(timeout=BOUND_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+            pytest.fail(f"run {i}: still running {BOUND_S} s after Ctrl-C at {delay:.1f} s")
+        stderr = run.stderr.read().decode()
+        assert "Traceback" not in stderr, (i, delay, stderr[-2000:])
+        assert run.returncode in (0, 130, -signal.SIGINT), (i, delay, run.returncode, stderr[-500:])
+        deadline = time.monotonic() + 5
+        while _group(run.pid) and time.monotonic() < deadline:  # the resource tracker ends last
+            time.sleep(0.1)
+        assert _group(run.pid) == [], (i, delay, "processes left behind")
+        outcomes.append(run.returncode)
+    folder = reports / validated
+    assert not list(folder.glob(".incomplete-*")) and not list(folder.glob(".old-*"))
+    owners = [p.name.rsplit("-", 1)[-1] for p in Path(tempfile.gettempdir()).glob("card-insights-kernel-*")]
+    assert [pid for pid in owners if pid.isdigit() and not psutil.pid_exists(int(pid))] == []
+    latest = folder / "latest-merchants"
+    if latest.exists():  # a run that finished before its Ctrl-C is complete
+        assert (latest / "index.html").exists()
+    assert outcomes.count(130) + outcomes.count(-signal.SIGINT) >= RUNS // 2  # most were interrupted
