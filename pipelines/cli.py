@@ -105,17 +105,28 @@ def generate(
     scale: Annotated[float, typer.Option(help="Size: 1 = 10,000 members, about 2 million rows over 6 months.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and scale give identical tables.")] = 42,
     months: Annotated[int, typer.Option(help="Months covered, from 2025-01.", min=1, max=36)] = 6,
+    shape: Annotated[
+        str,
+        typer.Option(
+            help="Kind of operator: default (a card and wallet used in all four scenes) or retail-sparse "
+            "(retail only, a few orders a year per customer, as a web shop's log)."
+        ),
+    ] = "default",
     if_absent: Annotated[bool, typer.Option("--if-absent", help="Do nothing if the snapshot exists.")] = False,
 ) -> None:
     """Generate a SYNTHETIC snapshot into data/snapshots/ID (atomic; never overwrites)."""
+    import dataclasses
+
     from pipelines.core.snapshot import list_snapshots
     from pipelines.ingest.generator import generate as run_generate
-    from pipelines.ingest.generator.params import GeneratorParams
+    from pipelines.ingest.generator.params import SHAPES
 
     if if_absent and snapshot in list_snapshots():
         console.print(f"snapshot {snapshot!r} already exists; kept as it is")
         return
-    params = GeneratorParams(months=months)
+    if shape not in SHAPES:
+        raise ValueError(f"--shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+    params = dataclasses.replace(SHAPES[shape], months=months)
     with Progress(
         TextColumn("[bold]generating[/] {task.description}"),
         BarColumn(),

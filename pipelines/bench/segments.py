@@ -109,10 +109,11 @@ def marts(events: str, snapshot: str, answer: str) -> dict:
     return {"seconds": sum(parts.values()), "parts": parts}
 
 
-def _score_rank(values, ascending: bool = True):
-    """1 + floor(5 (rank - 1) / n), ties sharing the lowest rank (as in rfm.sql)."""
-    n = len(values)
-    return (1 + (5 * (values.rank(method="min", ascending=ascending) - 1) // n)).astype("int64")
+def _quantile_score(values, worse, n: int):
+    """1 + floor(5 (worse + tied / 2) / n), the marts' rule, for pandas: `worse` counts the
+    members with a worse value, and ties are those with the same value."""
+    tied = values.groupby(values).transform("size")
+    return (1 + (5 * (worse + tied / 2) // n)).astype("int64")
 
 
 def pandas_version(events: str, snapshot: str, answer: str) -> float:
@@ -130,26 +131,36 @@ def pandas_version(events: str, snapshot: str, answer: str) -> float:
         "events": ("day", "size"),
         "amount": ("amount_ntd", "sum"),
         "active_days": ("day", "nunique"),
-        "last": ("day", "max"),
+        "last_day": ("day", "max"),
+        "last_at": ("event_at", "max"),
     }
-    # The member-month activity mart: per scene, and over all scenes.
+    # The member-month activity mart: per scene, and over all (spend) scenes.
     per_scene = df.groupby(["member_id", "month", "scene"]).agg(**aggs).reset_index()
     mm = df.groupby(["member_id", "month"]).agg(**aggs).reset_index()
     pd.concat([per_scene, mm.assign(scene="all")])
+    frequency = "active_days" if CONFIG.frequency == "days" else "events"
     segments = {}
     for end in month_ends:
         end_ts = pd.Timestamp(end)
         upto = mm[mm["month"] <= end_ts.to_period("M")]
         window = upto[upto["month"] > (end_ts.to_period("M") - WINDOW)]
-        r = upto.groupby("member_id")["last"].max().to_frame("last")
-        r["recency"] = (end_ts - r["last"]).dt.days
-        fm = window.groupby("member_id").agg(frequency=("events", "sum"), monetary=("amount", "sum"))
+        r = upto.groupby("member_id")["last_at"].max().to_frame("last_at")
+        fm = window.groupby("member_id").agg(frequency=(frequency, "sum"), monetary=("amount", "sum"))
         r = r.join(fm).fillna({"frequency": 0, "monetary": 0})
-        r["r_score"] = pd.cut(r["recency"], [-1, r5, r4, r3, r2, 10**9], labels=[5, 4, 3, 2, 1]).astype(int)
-        r["f_score"] = _score_rank(r["frequency"])
-        r["m_score"] = _score_rank(r["monetary"])
-        r = r.reset_index().merge(rf, on=["r_score", "f_score"], how="left")
-        segments[end] = r.set_index("member_id")["segment"]
+        active = r[r["frequency"] > 0].copy()
+        n = len(active)
+        if CONFIG.recency == "thresholds":
+            days = (end_ts - active["last_at"].dt.normalize()).dt.days
+            active["r_score"] = pd.cut(days, [-1, r5, r4, r3, r2, 10**9], labels=[5, 4, 3, 2, 1]).astype("int64")
+        else:
+            worse = active["last_at"].rank(method="min") - 1
+            active["r_score"] = _quantile_score(active["last_at"], worse, n)
+        for column, score in (("frequency", "f_score"), ("monetary", "m_score")):
+            active[score] = _quantile_score(active[column], active[column].rank(method="min") - 1, n)
+        scored = active.reset_index().merge(rf, on=["r_score", "f_score"], how="left").set_index("member_id")
+        segment = pd.Series(CONFIG.lapsed_segment, index=r.index, name="segment")
+        segment.loc[scored.index] = scored["segment"]
+        segments[end] = segment
     flows = {}
     for prev, cur in itertools.pairwise(month_ends):
         both = segments[prev].to_frame("from").join(segments[cur].to_frame("to"), how="inner")
@@ -158,7 +169,7 @@ def pandas_version(events: str, snapshot: str, answer: str) -> float:
     _save(
         answer,
         pl.concat(
-            pl.from_pandas(s.reset_index()).select(
+            pl.from_pandas(s.rename_axis("member_id").reset_index()).select(
                 pl.lit(pd.Timestamp(end).date()).alias("month_end"), "member_id", "segment"
             )
             for end, s in segments.items()
@@ -191,46 +202,51 @@ def polars_version(events: str, snapshot: str, answer: str) -> float:
         pl.len().alias("events"),
         pl.col("amount_ntd").sum().alias("amount"),
         pl.col("day").n_unique().alias("active_days"),
-        pl.col("day").max().alias("last"),
+        pl.col("day").max().alias("last_day"),
+        pl.col("event_at").max().alias("last_at"),
     ]
-    # The member-month activity mart: per scene, and over all scenes.
+    # The member-month activity mart: per scene, and over all (spend) scenes.
     per_scene, mm = pl.collect_all(
         [ev.group_by("member_id", "month", "scene").agg(aggs), ev.group_by("member_id", "month").agg(aggs)]
     )
     pl.concat([per_scene, mm.with_columns(pl.lit("all").alias("scene")).select(per_scene.columns)])
+    frequency = "active_days" if CONFIG.frequency == "days" else "events"
+
+    def score(column: str) -> pl.Expr:
+        worse = pl.col(column).rank("min") - 1
+        tied = pl.len().over(column)
+        return (1 + (5 * (worse + tied / 2) / pl.len()).floor()).cast(pl.Int32)
+
     segments = {}
     for end in month_ends:
         end_d = dt.date.fromisoformat(end)
         first_of_window = pl.lit(end_d).dt.truncate("1mo").dt.offset_by(f"-{WINDOW - 1}mo")
-        upto = mm.filter(pl.col("month") <= end_d)
-        r = upto.group_by("member_id").agg(
-            pl.col("last").max(),
-            pl.col("events").filter(pl.col("month") >= first_of_window).sum().alias("frequency"),
-            pl.col("amount").filter(pl.col("month") >= first_of_window).sum().alias("monetary"),
-        )
-        n = r.height
         r = (
-            r.with_columns(
-                (pl.lit(end_d) - pl.col("last")).dt.total_days().alias("recency"),
+            mm.filter(pl.col("month") <= end_d)
+            .group_by("member_id")
+            .agg(
+                pl.col("last_at").max(),
+                pl.col(frequency).filter(pl.col("month") >= first_of_window).sum().alias("frequency"),
+                pl.col("amount").filter(pl.col("month") >= first_of_window).sum().alias("monetary"),
             )
-            .with_columns(
-                pl.when(pl.col("recency") <= r5)
-                .then(5)
-                .when(pl.col("recency") <= r4)
-                .then(4)
-                .when(pl.col("recency") <= r3)
-                .then(3)
-                .when(pl.col("recency") <= r2)
-                .then(2)
-                .otherwise(1)
-                .cast(pl.Int32)
-                .alias("r_score"),
-                (1 + (5 * (pl.col("frequency").rank("min") - 1)) // n).cast(pl.Int32).alias("f_score"),
-                (1 + (5 * (pl.col("monetary").rank("min") - 1)) // n).cast(pl.Int32).alias("m_score"),
-            )
-            .join(rf, on=["r_score", "f_score"], how="left")
         )
-        segments[end] = r.select(pl.lit(end_d).alias("month_end"), "member_id", "segment")
+        active = r.filter(pl.col("frequency") > 0)
+        if CONFIG.recency == "thresholds":
+            days = (pl.lit(end_d) - pl.col("last_at").dt.date()).dt.total_days()
+            r_score = (
+                pl.when(days <= r5).then(5).when(days <= r4).then(4).when(days <= r3).then(3).when(days <= r2).then(2)
+            ).otherwise(1)
+        else:
+            r_score = score("last_at")
+        scored = active.with_columns(
+            r_score.cast(pl.Int32).alias("r_score"),
+            score("frequency").alias("f_score"),
+            score("monetary").alias("m_score"),
+        ).join(rf, on=["r_score", "f_score"], how="left")
+        lapsed = r.filter(pl.col("frequency") == 0).select("member_id", pl.lit(CONFIG.lapsed_segment).alias("segment"))
+        segments[end] = pl.concat([scored.select("member_id", "segment"), lapsed]).select(
+            pl.lit(end_d).alias("month_end"), "member_id", "segment"
+        )
     flows = [
         segments[prev]
         .join(segments[cur], on="member_id", suffix="_to")

@@ -90,6 +90,9 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: str
     time_column: str | None = None  # events: the column that places a row in the period
+    #: An entity table an operator may not have at all (no staff cards, no card payments, no
+    #: outlets): the foreign keys of the events that need it catch a load that lost it.
+    may_be_empty: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def column(self, name: str) -> Column:
@@ -202,6 +205,7 @@ TABLES: tuple[Table, ...] = (
             Column("in_carbon_programme", "bool", "Whether the employer subscribes to commute carbon reports."),
         ),
         primary_key="employer_id",
+        may_be_empty=True,
     ),
     Table(
         "cards",
@@ -229,6 +233,7 @@ TABLES: tuple[Table, ...] = (
             Column("issued_date", "date", "Date the card was issued."),
         ),
         primary_key="card_id",
+        may_be_empty=True,
     ),
     Table(
         "merchants",
@@ -244,6 +249,7 @@ TABLES: tuple[Table, ...] = (
             Column("opened_date", "date", "Date the outlet started accepting payments."),
         ),
         primary_key="merchant_id",
+        may_be_empty=True,
     ),
     Table(
         "trips",

@@ -101,9 +101,14 @@ def _column_expectations(t: Table, c: Column) -> list:
     return out
 
 
-def _row_count(table: str):
+def _row_count(t: Table):
     import great_expectations.expectations as gxe
 
+    table = t.name
+    if t.may_be_empty:
+        return gxe.ExpectTableRowCountToBeBetween(
+            min_value=0, meta=_meta(table), description=f"{table} may be empty (an operator may have none)"
+        )
     if table not in EVENT_TABLES:
         return gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta(table), description=f"{table} is not empty")
     return gxe.ExpectTableRowCountToBeBetween(
@@ -124,7 +129,7 @@ def table_suite(t: Table):
             meta=_meta(t.name),
             description=f"{t.name} has exactly the columns of the data dictionary, in order",
         ),
-        _row_count(t.name),
+        _row_count(t),
     ]
     for c in t.columns:
         exps += _column_expectations(t, c)

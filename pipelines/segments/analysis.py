@@ -68,6 +68,10 @@ class Segmentation:
     def segment_table(self) -> pl.DataFrame:
         return self.frame("segment_table")
 
+    def score_distribution(self) -> pl.DataFrame:
+        """% of the scored members at each score 1-5 of R, F and M."""
+        return self.frame("score_distribution")
+
     def rf_heatmap(self) -> pl.DataFrame:
         return self.frame("rf_heatmap")
 

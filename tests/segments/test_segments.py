@@ -20,36 +20,57 @@ from pipelines.segments.marts import SQL, define_member_scene_months
 from pipelines.segments.subsidy import subsidy_plan
 
 D = dt.date
-# member, month, scene, events, amount, last_day: five members over January-March 2025.
-# D spends only by P2P, which is not spend: D must not appear.
+T = dt.datetime
+
+
+def _mask(*days: int) -> int:
+    return sum(1 << (d - 1) for d in days)
+
+
+# member, month, scene, events, NT$, days of the month with an event, last event: five members
+# over January-March 2025. D spends only by P2P, which is not spend: D must not appear.
 TINY = [
-    ("A", D(2025, 1, 1), "transit", 3, 60, D(2025, 1, 20)),
-    ("A", D(2025, 3, 1), "retail", 2, 300, D(2025, 3, 31)),
-    ("B", D(2025, 1, 1), "retail", 10, 1000, D(2025, 1, 31)),
-    ("C", D(2025, 2, 1), "transit", 5, 100, D(2025, 2, 27)),
-    ("C", D(2025, 3, 1), "transit", 5, 100, D(2025, 3, 29)),
-    ("D", D(2025, 3, 1), "p2p", 4, 400, D(2025, 3, 30)),
-    ("E", D(2025, 3, 1), "retail", 1, 50, D(2025, 3, 1)),
-    ("F", D(2025, 2, 1), "transit", 5, 100, D(2025, 2, 27)),  # F is C's twin: a tie
-    ("F", D(2025, 3, 1), "transit", 5, 100, D(2025, 3, 29)),
+    ("A", D(2025, 1, 1), "transit", 3, 60, (5, 12, 20), T(2025, 1, 20, 8)),
+    ("A", D(2025, 3, 1), "retail", 2, 300, (30, 31), T(2025, 3, 31, 18)),
+    ("B", D(2025, 1, 1), "retail", 10, 1000, (2, 9, 16, 23, 31), T(2025, 1, 31, 12)),
+    ("C", D(2025, 2, 1), "transit", 5, 100, (3, 10, 17, 24, 27), T(2025, 2, 27, 8)),
+    ("C", D(2025, 3, 1), "transit", 5, 100, (3, 10, 17, 24, 29), T(2025, 3, 29, 8)),
+    ("D", D(2025, 3, 1), "p2p", 4, 400, (30,), T(2025, 3, 30, 9)),
+    ("E", D(2025, 3, 1), "retail", 1, 50, (1,), T(2025, 3, 1, 10)),
+    ("F", D(2025, 2, 1), "transit", 5, 100, (3, 10, 17, 24, 27), T(2025, 2, 27, 8)),  # F is C's twin: ties
+    ("F", D(2025, 3, 1), "transit", 5, 100, (3, 10, 17, 24, 29), T(2025, 3, 29, 8)),
 ]
+
+
+def _member_month(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(m, month, scene, n, ntd, _mask(*days), last) for m, month, scene, n, ntd, days, last in rows],
+        schema=["member_id", "month", "scene", "events", "amount_ntd", "days_mask", "last_at"],
+        orient="row",
+    )
+
+
+def _tiny(rows: list[tuple], **config: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.register("member_month", _member_month(rows).to_arrow())
+    register_config(con, load_config(window_months=2))
+    params = _tiny_params("2025-01-01") | config
+    con.register("rfm", con.sql(SQL.load("mart_rfm"), params=params).to_arrow_table())
+    return con
 
 
 @pytest.fixture(scope="module")
 def tiny_rfm() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    mm = pl.DataFrame(TINY, schema=["member_id", "month", "scene", "events", "amount_ntd", "last_day"], orient="row")
-    con.register("member_month", mm.to_arrow())
-    config = load_config(window_months=2)
-    register_config(con, config)
-    con.register("rfm", con.sql(SQL.load("mart_rfm"), params=_tiny_params("2025-01-01")).to_arrow_table())
-    return con
+    return _tiny(TINY)
 
 
 def _tiny_params(period_start: str) -> dict:
     return {
         "spend_scenes": ["transit", "retail", "bills"],
         "window_months": 2,
+        "frequency": "events",
+        "recency": "quantiles",
+        "lapsed_segment": "Lapsed",
         "period_start": period_start,
         "period_end": "2025-03-31",
         "r5_days": 2,
@@ -83,37 +104,84 @@ def _rows(con, month_end: str) -> dict[str, tuple]:
 
 
 def test_rfm_at_the_last_month_end_by_hand(tiny_rfm):
-    # Window Feb-Mar. Recency: calendar days to 31 March. F ranks (ascending, ties share the
-    # lowest): B 0 -> 1, E 1 -> 2, A 2 -> 3, C and F 10 -> 4 (both); score 1 + floor(5 (rank-1) / 5).
+    # Window February-March. Scored: A, C, E, F (active in the window); B spent only in January:
+    # Lapsed, no scores. Score = 1 + floor(5 (worse + tied / 2) / 4).
+    # F: E 1 (0 worse) -> 1; A 2 (1 worse) -> 1 + floor(1.875) = 2; C, F 10 (2 worse, 2 tied) -> 4.
+    # M: E 50 -> 1; C, F 200 (1 worse, 2 tied) -> 3; A 300 (3 worse) -> 5.
+    # R, by the last spend's time: E 1 March -> 1; C, F 29 March 08:00 (tied) -> 3; A 31 March -> 5.
     assert _rows(tiny_rfm, "2025-03-31") == {
-        "A": (0, 2, 300, 5, 3, 5, "Potential Loyalists"),
-        "B": (59, 0, 0, 1, 1, 1, "Hibernating"),  # 31 Jan -> 31 Mar is 59 days; no spend in window
-        "C": (2, 10, 200, 5, 4, 3, "Champions"),
-        "E": (30, 1, 50, 2, 2, 2, "Hibernating"),
-        "F": (2, 10, 200, 5, 4, 3, "Champions"),
+        "A": (0, 2, 300, 5, 2, 5, "Potential Loyalists"),
+        "B": (59, 0, 0, None, None, None, "Lapsed"),  # 31 Jan -> 31 Mar is 59 days
+        "C": (2, 10, 200, 3, 4, 3, "Loyal"),
+        "E": (30, 1, 50, 1, 1, 1, "Hibernating"),
+        "F": (2, 10, 200, 3, 4, 3, "Loyal"),
     }
 
 
 def test_rfm_at_earlier_month_ends_by_hand(tiny_rfm):
+    # 31 January: A (3 events, NT$60, 20 Jan) and B (10, NT$1000, 31 Jan): scores 2 and 4.
     assert _rows(tiny_rfm, "2025-01-31") == {
-        "A": (11, 3, 60, 3, 1, 1, "About to Sleep"),
-        "B": (0, 10, 1000, 5, 3, 3, "Potential Loyalists"),
+        "A": (11, 3, 60, 2, 2, 2, "Hibernating"),
+        "B": (0, 10, 1000, 4, 4, 4, "Loyal"),
     }
+    # 28 February, window January-February: F 3 < 5 = 5 < 10; R 20 Jan < 31 Jan < 27 Feb (tied).
     assert _rows(tiny_rfm, "2025-02-28") == {
         "A": (39, 3, 60, 1, 1, 1, "Hibernating"),
-        "B": (28, 10, 1000, 2, 4, 4, "At Risk"),
-        "C": (1, 5, 100, 5, 2, 2, "Potential Loyalists"),
-        "F": (1, 5, 100, 5, 2, 2, "Potential Loyalists"),
+        "B": (28, 10, 1000, 2, 5, 5, "Can't Lose Them"),
+        "C": (1, 5, 100, 4, 3, 3, "Potential Loyalists"),
+        "F": (1, 5, 100, 4, 3, 3, "Potential Loyalists"),
     }
+
+
+def test_recency_by_thresholds_when_configured():
+    # As the last month end by hand, but R from days since the last spend: A 0 and C, F 2 -> 5; E 30 -> 2.
+    con = _tiny(TINY, recency="thresholds")
+    assert {m: r[3:] for m, r in _rows(con, "2025-03-31").items()} == {
+        "A": (5, 2, 5, "Potential Loyalists"),
+        "B": (None, None, None, "Lapsed"),
+        "C": (5, 4, 3, "Champions"),
+        "E": (2, 1, 1, "Hibernating"),
+        "F": (5, 4, 3, "Champions"),
+    }
+
+
+def test_frequency_as_distinct_days_counts_a_day_once_across_scenes():
+    # X: 4 trips on 1-2 March and 3 purchases on 2-3 March: 7 events on 3 days. Y: 2 purchases, 2 days.
+    rows = [
+        ("X", D(2025, 3, 1), "transit", 4, 80, (1, 2), T(2025, 3, 2, 18)),
+        ("X", D(2025, 3, 1), "retail", 3, 90, (2, 3), T(2025, 3, 3, 12)),
+        ("Y", D(2025, 3, 1), "retail", 2, 500, (5, 9), T(2025, 3, 9, 12)),
+    ]
+    events = {m: r[1] for m, r in _rows(_tiny(rows), "2025-03-31").items()}
+    days = {m: r[1] for m, r in _rows(_tiny(rows, frequency="days"), "2025-03-31").items()}
+    assert (events, days) == ({"X": 7, "Y": 2}, {"X": 3, "Y": 2})
+
+
+def test_quantile_scores_spread_evenly_without_ties_and_keep_ties_together():
+    """Scores against a second, simple method: sort, then the quintile of each member's
+    middle position; 100 distinct values give 20 a score, a tie of 60 lands in one score."""
+    rows = [
+        (f"M{i:03d}", D(2025, 3, 1), "retail", i + 1, 10 * (i + 1), (1,), T(2025, 3, 1) + dt.timedelta(minutes=i))
+        for i in range(100)
+    ]
+    scores = _rows(_tiny(rows), "2025-03-31")
+    for column in (3, 4, 5):  # r, f, m
+        counts = pl.Series([s[column] for s in scores.values()]).value_counts().sort("")
+        assert counts["count"].to_list() == [20] * 5
+    tied = [(m, month, scene, 1 if n <= 60 else n, ntd, days, last) for m, month, scene, n, ntd, days, last in rows]
+    f = pl.Series([s[4] for s in _rows(_tiny(tied), "2025-03-31").values()])
+    # 60 tied at one event: their middle is the 30th of 100 -> score 1 + floor(5 x 0.3) = 2; the
+    # other 40 sit at positions 61-100: 1 + floor(5 x 60.5 / 100) = 4 up to the 80th, then 5.
+    assert f.value_counts().sort("").rows() == [(2, 60), (4, 20), (5, 20)]
 
 
 def test_migration_by_hand(tiny_rfm):
     tiny_rfm.register("m", tiny_rfm.sql(SQL.load("mart_migration")).to_arrow_table())
     rows = tiny_rfm.execute("SELECT * FROM m WHERE month_end = DATE '2025-03-31' ORDER BY ALL").fetchall()
     assert [r[1:] for r in rows] == [
-        ("At Risk", "Hibernating", 1),  # B
+        ("Can't Lose Them", "Lapsed", 1),  # B
         ("Hibernating", "Potential Loyalists", 1),  # A
-        ("Potential Loyalists", "Champions", 2),  # C and F; E was not there in February
+        ("Potential Loyalists", "Loyal", 2),  # C and F; E was not there in February
     ]
 
 
@@ -249,14 +317,15 @@ def test_member_month_on_hand_made_events():
     define_member_scene_months(con, leap)
     got = catalog.frame(con, SQL.load("mart_member_month") + " ORDER BY member_id, month, scene")
     jan, feb = D(2024, 1, 1), D(2024, 2, 1)
+    last_jan = ts(2024, 1, 31, 23, 59, 59, 999999)
     assert got.rows() == [
-        ("A", jan, "all", 4, 200, 2, D(2024, 1, 31)),
-        ("A", jan, "retail", 2, 150, 2, D(2024, 1, 31)),
-        ("A", jan, "transit", 2, 50, 1, D(2024, 1, 1)),
-        ("A", feb, "all", 1, 500, 1, D(2024, 2, 29)),
-        ("A", feb, "p2p", 1, 500, 1, D(2024, 2, 29)),
-        ("B", feb, "all", 2, 1500, 2, D(2024, 2, 15)),
-        ("B", feb, "bills", 2, 1500, 2, D(2024, 2, 15)),
+        ("A", jan, "all", 4, 200, 2, D(2024, 1, 31), last_jan, _mask(1, 31)),
+        ("A", jan, "retail", 2, 150, 2, D(2024, 1, 31), last_jan, _mask(1, 31)),
+        ("A", jan, "transit", 2, 50, 1, D(2024, 1, 1), ts(2024, 1, 1, 8), _mask(1)),
+        ("A", feb, "all", 1, 500, 1, D(2024, 2, 29), ts(2024, 2, 29, 10), _mask(29)),
+        ("A", feb, "p2p", 1, 500, 1, D(2024, 2, 29), ts(2024, 2, 29, 10), _mask(29)),
+        ("B", feb, "all", 2, 1500, 2, D(2024, 2, 15), ts(2024, 2, 15, 9), _mask(1, 15)),
+        ("B", feb, "bills", 2, 1500, 2, D(2024, 2, 15), ts(2024, 2, 15, 9), _mask(1, 15)),
     ]
 
 

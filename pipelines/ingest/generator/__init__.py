@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.core.schema import table
+from pipelines.core.schema import SCENE_TABLES, table
 from pipelines.core.snapshot import new_snapshot, write_part
 from pipelines.ingest.generator.params import GENERATOR_VERSION, GeneratorParams
 from pipelines.ingest.generator.population import Population, block_count, blocks, build, member_count
@@ -57,8 +57,10 @@ def _unit(folder: Path, seed: int, unit: int, month: dt.date, block_index: int) 
     block = blocks(pop)[block_index]
     lo, hi = _month_days(month)
     frames = {"trips": month_trips(pop, block, seed, lo, hi)} | month_spending(pop, block, seed, lo, hi)
+    absent = {SCENE_TABLES[s] for s in SCENE_TABLES if s not in pop.params.scenes}
     written = []
     for name, frame in frames.items():
+        frame = frame.head(0) if name in absent else frame
         first = unit * ID_STRIDE + 1
         frame = frame.with_columns(
             pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(table(name).primary_key)
@@ -90,7 +92,7 @@ def generate(
     }
     period = (params.start.isoformat(), params.end.isoformat())
     n_blocks = block_count(member_count(params, scale), params.block_members)
-    with new_snapshot(snapshot, made_by, period) as out:
+    with new_snapshot(snapshot, made_by, period, params.scenes) as out:
         units = [
             (out.tmp, seed, m * n_blocks + b, month, b)
             for m, month in enumerate(params.month_starts())
@@ -121,4 +123,4 @@ def generate(
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        return out.manifest(made_by, period)
+        return out.manifest(made_by, period, params.scenes)

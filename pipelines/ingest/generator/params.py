@@ -7,7 +7,9 @@ operator's; none is a measured fact about a real operator. Change them here, not
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from pipelines.core.schema import SCENES
 
 GENERATOR_VERSION = "1.1.0"
 
@@ -20,6 +22,8 @@ COMMUTE_PATTERNS = ("rail", "bus", "tra", "bike", "bus+rail")
 class GeneratorParams:
     start: dt.date = dt.date(2025, 1, 1)
     months: int = 6
+    #: The scenes the operator runs; the tables of the others are written empty.
+    scenes: tuple[str, ...] = SCENES
     #: Row counts scale linearly with these per-unit-of-scale counts.
     members_per_scale: int = 10_000
     #: Members per unit of work. Fixed (not tied to the machine) because each unit has its
@@ -111,3 +115,14 @@ class GeneratorParams:
             y, m = divmod(self.start.month - 1 + i, 12)
             out.append(dt.date(self.start.year + y, m + 1, 1))
         return out
+
+
+#: Named shapes of operator for `generate --shape`: the default card operator, and a sparse
+#: retail-only log like a web shop's (a few orders a year per customer, most customers buying
+#: once or twice), the kind of extract on which RFM scores used to collapse.
+SHAPES: dict[str, GeneratorParams] = {
+    "default": GeneratorParams(),
+    "retail-sparse": replace(
+        GeneratorParams(), scenes=("retail",), purchases=0.4, activity_sigma=1.2, dormant_share=0.4
+    ),
+}
