@@ -16,7 +16,7 @@ import pytest
 from pipelines.core import catalog
 from pipelines.core.paths import ground_truth_dir
 from pipelines.core.snapshot import Snapshot
-from pipelines.reporting.nbtools import TEST_SNAPSHOT, make_test_snapshot
+from pipelines.reporting.nbtools import TEST_NOISE_KEY, TEST_SNAPSHOT, make_test_snapshot
 
 
 def pytest_configure(config):
@@ -27,6 +27,7 @@ def pytest_configure(config):
     os.environ["CARD_INSIGHTS_TEST_DATA"] = data
     # Keep DuckDB modest so parallel kernels and tests never compete for the machine.
     os.environ.setdefault("CARD_INSIGHTS_DUCKDB_MEMORY", "2GB")
+    os.environ["CARD_INSIGHTS_NOISE_KEY"] = TEST_NOISE_KEY
     make_test_snapshot()
     config._card_insights_data = data
 
@@ -91,3 +92,12 @@ def isolated_data(tmp_path, monkeypatch):
     """A private, empty data folder for tests that write snapshots."""
     monkeypatch.setenv("CARD_INSIGHTS_DATA", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_privacy_ledger():
+    """Each test starts with nothing spent from the yearly privacy budget of the shared test
+    data, so that how many releases earlier tests opened never decides a later one."""
+    from pipelines.privacy.ledger import ledger_path
+
+    ledger_path().unlink(missing_ok=True)

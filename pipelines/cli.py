@@ -492,12 +492,16 @@ def bench(
         float,
         typer.Option(help="Scale of the report-run benchmark (default batch, 100 merchant profiles); 0 skips it."),
     ] = 1.0,
+    privacy_scale: Annotated[
+        float,
+        typer.Option(help="Scale of the privacy-accuracy benchmark (noisy against exact figures); 0 skips it."),
+    ] = 1.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
 ) -> None:
-    """Measure generation, scan, the gate and the marts against their floors, and report runs;
-    append to RESULTS.md.
+    """Measure generation, scan, the gate and the marts against their floors, report runs, and
+    what the merchant reports' privacy costs in accuracy; append to RESULTS.md.
 
     Each part runs in a fresh process on a freshly generated snapshot; a scale of 0 skips a part."""
     from pipelines.bench.run import run_benchmarks
@@ -509,6 +513,7 @@ def bench(
         carbon_scale=carbon_scale,
         merchants_scale=merchants_scale,
         reports_scale=reports_scale,
+        privacy_scale=privacy_scale,
         results=results,
         log=console.print,
     )
@@ -519,3 +524,5 @@ def main() -> None:
         app()
     except SystemExit as exc:
         sys.exit(exc.code)
+    except KeyboardInterrupt:  # Ctrl-C while the command line was still being set up
+        _interrupted()

@@ -39,7 +39,7 @@ def mart_inputs() -> list[Path]:
     """Everything that can change a mart's figures: the core package, this orchestration and
     the registry, the disclosure module the families load, every family's package (Python,
     SQL, configuration), the reference data and the lock (library versions)."""
-    own = [Path(__file__).with_name(name) for name in ("__init__.py", "marts.py", "families.py", "privacy.py")]
+    own = [Path(__file__).with_name(name) for name in ("__init__.py", "marts.py", "families.py", "privacy")]
     return [CORE_DIR, *own, *(f.package for f in FAMILIES), REFERENCE_DIR, LOCK_FILE]
 
 
@@ -64,12 +64,18 @@ def _with_family_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnect
 
 
 def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection:
-    """The snapshot's catalog, every family's views (member_events) and a view per built mart
-    (build them first with `build`)."""
+    """The snapshot's catalog, every family's views (member_events), a view per built mart
+    (build them first with `build`) and `marts_stamp`: what made them (one row, as marts.json)."""
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
     con = _with_family_views(catalog.connect(snap))
-    for path in sorted(marts_dir(snap).glob("*.parquet")):
+    folder = marts_dir(snap)
+    for path in sorted(folder.glob("*.parquet")):
         con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(path))})')
+    if (folder / MARTS_FILE).exists():
+        stamp = json.loads((folder / MARTS_FILE).read_text())
+        keys = ("snapshot_manifest_sha256", "code_sha256")
+        values = ", ".join(f"{catalog.sql_literal(stamp[k])} AS {k}" for k in keys)
+        con.execute(f"CREATE VIEW marts_stamp AS SELECT {values}")
     return con
 
 

@@ -19,8 +19,10 @@ def render() -> str:
         "Marts are built once per validated snapshot by `python -m pipelines marts` into",
         "`data/marts/<snapshot>/<mart>.parquet`. In a notebook, `marts.connect(snapshot)` gives a",
         "DuckDB connection with one view per mart beside the snapshot's tables. Marts hold",
-        "aggregates and pseudonymous IDs; merchant- and employer-facing figures reach readers only",
-        "through `pipelines/privacy.py`. Money is integer NT$; months are the first day of the month.",
+        "aggregates and pseudonymous IDs; no reader outside the operator sees them. Employer- and",
+        "merchant-facing figures pass `pipelines/privacy/` (merchant figures only through a",
+        "differentially private release: docs/privacy.md). Money is integer NT$; months are the",
+        "first day of the month.",
         "",
     ]
     for family in FAMILIES:

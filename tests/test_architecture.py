@@ -111,7 +111,7 @@ def test_a_run_reads_the_manifest_and_the_verdict_once(snap, mart_con, monkeypat
     with marts.connect(started) as con:
         open_segmentation(con, started).segment_table()
         employer_report(con, "E0001", whole_months=started.whole_months()).headline()
-        profile(con, "B0001", whole_months=started.whole_months()).headline()
+        profile(con, started, "B0001").headline()
     assert sorted(reads) == ["manifest.json", "result.json"]
 
 

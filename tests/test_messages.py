@@ -43,6 +43,20 @@ def test_user_errors_are_one_line_without_traceback(isolated_data, args, message
     assert "Traceback" not in result.stderr
 
 
+def test_member_ids_never_go_into_a_reports_folder_wherever_it_is(snapshot, tmp_path):
+    reports = tmp_path / "published"
+    result = _cli(
+        "audience",
+        "-s",
+        snapshot,
+        "--out",
+        str(reports / "run" / "ids.csv"),
+        env={"CARD_INSIGHTS_REPORTS": str(reports)},
+    )
+    assert result.returncode == 1 and "member IDs never go into a reports folder" in result.stderr
+    assert not reports.exists()
+
+
 def test_a_reports_folder_that_cannot_be_written_is_named(snapshot, tmp_path):
     validate(snapshot, now=dt.datetime(2026, 11, 23))
     blocker = tmp_path / "a-file"

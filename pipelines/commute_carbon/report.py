@@ -27,9 +27,14 @@ from pipelines.core.sql import SqlFolder
 SQL = SqlFolder.beside(__file__)
 
 
+OTHER_MODES = "other modes"
+
+
 @dataclass
 class EmployerReport:
-    """One employer's commute emissions over a period, aggregated for reporting."""
+    """One employer's commute emissions over a period, aggregated for reporting, every table
+    through the disclosure rules of pipelines/privacy: no figure describes fewer than K_MIN
+    employees, and none can be worked out from the headline and the others."""
 
     employer: dict
     months: tuple[str, str]
@@ -42,6 +47,11 @@ class EmployerReport:
     def empty(self) -> bool:
         return self.days.height == 0
 
+    @property
+    def enough_employees(self) -> bool:
+        """At least K_MIN employees' commutes: otherwise the report shows no figures at all."""
+        return self.days["card_id"].n_unique() >= privacy.K_MIN
+
     def headline(self) -> dict:
         kg = emissions(pkm_by_mode(self.pkm, ["employer_id"]), self.factors, self.mix, ["employer_id"])
         return {
@@ -52,19 +62,40 @@ class EmployerReport:
         }
 
     def monthly(self) -> pl.DataFrame:
-        return monthly_figures(self.days, self.pkm, self.factors, self.mix).drop("employer_id")
+        """Per month; a month of fewer than K_MIN employees is left empty, with another beside it
+        (the months add up to the headline)."""
+        table = monthly_figures(self.days, self.pkm, self.factors, self.mix).drop("employer_id")
+        figures = [c for c in table.columns if c not in ("month", "employees")] + ["employees"]
+        return privacy.suppress(table, count="employees", figures=figures)
 
     def by_mode(self) -> pl.DataFrame:
+        """Legs, passenger-km and caused emissions per mode. Modes used by fewer than K_MIN
+        employees are pooled as "other modes", with the least used of the rest until the pool
+        holds K_MIN employees: a mode one person rides never shows that person's commute."""
+        users = self.pkm.group_by("mode").agg(pl.col("card_id").n_unique().alias("employees"))
+        order = users.sort("employees", "mode")
+        pooled: set[str] = set()
+        cards: set[str] = set()
+        small = set(order.filter(pl.col("employees") < privacy.K_MIN)["mode"])
+        for mode in order["mode"].to_list():
+            if mode not in small and (not pooled or len(cards) >= privacy.K_MIN):
+                break
+            pooled.add(mode)
+            cards |= set(self.pkm.filter(pl.col("mode") == mode)["card_id"])
+        shown_mode = pl.when(pl.col("mode").is_in(sorted(pooled))).then(pl.lit(OTHER_MODES)).otherwise("mode")
         rate = pl.DataFrame(
             [{"mode": m, **{f"kg_per_pkm_{lvl}": v[lvl] for lvl in LEVELS}} for m, v in self.factors.transit.items()]
         )
+        caused = [(pl.col("pkm") * pl.col(f"kg_per_pkm_{lvl}")).alias(f"caused_kg_{lvl}") for lvl in LEVELS]
         return (
             pkm_by_mode(self.pkm, [])
             .join(rate, on="mode")
-            .with_columns(*[(pl.col("pkm") * pl.col(f"kg_per_pkm_{lvl}")).alias(f"caused_kg_{lvl}") for lvl in LEVELS])
+            .with_columns(*caused, shown_mode.alias("mode"))
+            .group_by("mode")
+            .agg(pl.col("pkm", "legs", *[f"caused_kg_{lvl}" for lvl in LEVELS]).sum())
             .with_columns((100 * pl.col("pkm") / pl.col("pkm").sum()).alias("share_of_pkm_pct"))
             .select("mode", "legs", "pkm", "share_of_pkm_pct", *[f"caused_kg_{lvl}" for lvl in LEVELS])
-            .sort("pkm", "mode", descending=[True, False])
+            .sort(pl.col("mode") == OTHER_MODES, "pkm", "mode", descending=[False, True, False])
         )
 
     def employee_distribution(self, bins: int = 6) -> pl.DataFrame:

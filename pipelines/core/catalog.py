@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -73,6 +75,11 @@ def frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None
     through Arrow avoids all three.
     """
     return pl.from_arrow(con.sql(query, params=params).to_arrow_table())
+
+
+def used_params(query: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The named parameters a statement uses: DuckDB refuses any it does not."""
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", query)} or None
 
 
 def parquet_source(files: list[Path]) -> str:

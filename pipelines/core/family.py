@@ -87,7 +87,7 @@ class MartWriter:
     def query(self, name: str, sql: str, params: dict[str, Any] | None = None, kept: bool = True) -> int:
         """Write a query's result as step `name`; returns its rows. `kept` False: an intermediate."""
         target = self._target(name, kept)
-        rows = catalog.write_parquet(self.con, sql, target, params)
+        rows = catalog.write_parquet(self.con, sql, target, catalog.used_params(sql, params or {}))
         if kept:
             self.built[name] = rows
         self._view(name, target)
@@ -126,6 +126,10 @@ class Family:
     #: Checks a report's parameters (the notebook's defaults with a batch's values) against the
     #: snapshot before anything runs; raises ValueError naming the parameter.
     check: Callable[[Connection, Snapshot, dict[str, Any]], None] | None = None
+    #: For families whose reports publish differentially private figures: charges the privacy
+    #: ledger for a batch's reports of the family (their parameters) and returns the release ID
+    #: the runner passes to each of them as the parameter `release`.
+    release: Callable[[Connection, Snapshot, str, list[dict[str, Any]]], str] | None = None
 
     @property
     def marts(self) -> tuple[MartSpec, ...]:

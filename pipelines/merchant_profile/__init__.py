@@ -1,10 +1,11 @@
 """Merchant customer profiles (merchant services): for one outlet or chain and month, who its
-customers are in aggregate, next to a peer benchmark, through the disclosure rules.
+customers are in aggregate, next to a peer benchmark, with differential privacy.
 
-    marts.py      the marts (merchant_month, merchant_cells), documented in marts.toml
+    marts.py      the marts (exact aggregates; customer-level rows for releases), marts.toml
     sql/          int_merchant_* -> mart_merchant_* -> rpt_* (one query a file)
     config/       subscribers.csv: the merchants whose profile the monthly batch publishes
-    profile.py    one merchant's figures, suppressed; peers.py: its peer group
+    release.py    a release: its units, contribution bounds, noise, kept noisy figures
+    profile.py    one merchant's profile from its release; peers.py: its peer group
 Reads the segment family's `rfm` mart. Notebook: notebooks/merchant_profile.ipynb; tests:
 tests/merchant_profile/.
 """
@@ -19,6 +20,7 @@ import polars as pl
 from pipelines.core.family import Family, query_list
 from pipelines.merchant_profile import marts
 from pipelines.merchant_profile.profile import check_params
+from pipelines.merchant_profile.release import batch_release
 
 CONFIG_DIR = Path(__file__).parent / "config"
 
@@ -35,6 +37,7 @@ FAMILY = Family(
     build=marts.build,
     reads=("rfm",),
     check=check_params,
+    release=batch_release,
     scenes=("retail",),
     lists={
         "@subscribers": subscribers,

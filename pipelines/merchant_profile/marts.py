@@ -1,38 +1,47 @@
 """The merchant family's marts: merchant_month (headline per merchant unit and month) and
-merchant_cells (every distribution a profile shows, per unit and month), aggregates only.
+merchant_cells (every distribution a profile shows, per unit and month), exact aggregates for
+the operator's own analysts; and, at customer level for releases only, merchant_units (unit
+keys), merchant_customer_month and merchant_customer_hours.
 
-The intermediates run on integer unit and customer keys and are never published:
-int_merchant_paid and int_merchant_visits hold the customers of each merchant, which no mart
-may. merchant_cells reads the segment family's `rfm` mart (declared in FAMILY.reads).
+No report reads the exact aggregates: a merchant report publishes what its release computes
+from the customer-level marts, each member's contribution bounded across the release's units
+and noise added (pipelines/merchant_profile/release.py). The same SQL aggregates both ways
+(over every customer, or over those a release counts, with caps). merchant_customer_month
+reads the segment family's `rfm` mart (declared in FAMILY.reads).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pipelines.core.family import MartWriter
 from pipelines.core.sql import SqlFolder
 
 SQL = SqlFolder.beside(__file__)
 
-#: (view name, SQL file) of the intermediates, in the order they are built.
-INTERMEDIATES = (
-    ("merchant_units", "int_merchant_units"),
-    ("merchant_customers", "int_merchant_customers"),
-    ("merchant_paid", "int_merchant_paid"),
-    ("merchant_visits", "int_merchant_visits"),
-)
-CELL_STEPS = (
-    ("merchant_customer_cells", "int_merchant_customer_cells"),
-    ("merchant_hour_cells", "int_merchant_hour_cells"),
-    ("merchant_cross_cells", "int_merchant_cross_cells"),
-)
+#: Exact figures: every customer counted in full.
+EXACT: dict[str, Any] = {"max_visits": None, "max_spend_ntd": None, "max_hours": None}
 
 
 def build(out: MartWriter) -> None:
-    for name, query in INTERMEDIATES:
-        out.query(name, SQL.load(query), kept=False)
-    out.query("merchant_month", SQL.load("mart_merchant_month"))
-    period_start = {"period_start": out.snapshot.start.isoformat()}
-    for name, query in CELL_STEPS:
-        params = period_start if name == "merchant_customer_cells" else None
-        out.query(name, SQL.load(query), params, kept=False)
-    out.query("merchant_cells", SQL.load("mart_merchant_cells"))
+    period = {"period_start": out.snapshot.start.isoformat()}
+    out.query("merchant_units", SQL.load("mart_merchant_units"))
+    out.query("merchant_customers", SQL.load("int_merchant_customers"), kept=False)
+    out.query("merchant_paid", SQL.load("int_merchant_paid"), kept=False)
+    out.query("merchant_visits", SQL.load("int_merchant_visits"), kept=False)
+    out.query("merchant_customer_month", SQL.load("mart_merchant_customer_month"), period)
+    out.query("merchant_customer_hours", SQL.load("mart_merchant_customer_hours"))
+    aggregate(out.query, "merchant", "merchant_customer_month", "merchant_customer_hours", EXACT, kept=False)
+
+
+def aggregate(
+    step: Any, prefix: str, customer_rows: str, hour_rows: str, caps: dict[str, Any], kept: bool = True
+) -> None:
+    """`{prefix}_month` and `{prefix}_cells` from customer and hour rows, with `caps`, each
+    through `step(name, sql, params, kept=...)` (MartWriter.query, or a release's writer)."""
+    rows = {"customer_rows": customer_rows, **caps}
+    step(f"{prefix}_month", SQL.load("mart_merchant_month"), rows)
+    step(f"{prefix}_customer_cells", SQL.load("int_merchant_customer_cells"), rows, kept=kept)
+    step(f"{prefix}_hour_cells", SQL.load("int_merchant_hour_cells"), {"hour_rows": hour_rows, **caps}, kept=kept)
+    cells = {"customer_cells": f"{prefix}_customer_cells", "hour_cells": f"{prefix}_hour_cells"}
+    step(f"{prefix}_cells", SQL.load("mart_merchant_cells"), cells)

@@ -1,5 +1,7 @@
-"""One merchant's customer profile for one month, from the merchant marts, with every figure
-passed through the disclosure rules of `pipelines.privacy` before anything can display it.
+"""One merchant's customer profile for one month, as its release publishes it
+(pipelines/merchant_profile/release.py): every count is noisy, shares are worked out from the
+noisy counts, and what counts fewer than K_MIN customers after the noise is not shown. This
+module never sees an exact figure about customers.
 
 The merchant is an outlet (S0000001) or a chain brand (B0001, all its outlets together);
 its peers are found by pipelines/merchant_profile/peers.py.
@@ -7,93 +9,124 @@ its peers are found by pipelines/merchant_profile/peers.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipelines import privacy
-from pipelines.core import catalog
 from pipelines.core.snapshot import Snapshot
-from pipelines.core.sql import SqlFolder
-from pipelines.merchant_profile.peers import check_scope, find_peers
+from pipelines.merchant_profile.peers import check_scope
+from pipelines.merchant_profile.release import (
+    HEADLINE,
+    ReleaseFigures,
+    largest_outlet,
+    profile_month,
+    report_release,
+    report_units,
+    unit_of,
+)
+from pipelines.privacy.release import Release
 
-SQL = SqlFolder.beside(__file__)
-
-#: dimension -> (title, whose counts the shares are of, cells add up to the headline total)
-DIMENSIONS: dict[str, tuple[str, str, bool]] = {
-    "customer_type": ("New and returning customers", "customers", True),
-    "visit_frequency": ("Visits per customer in the month", "customers", True),
-    "age_band": ("Age band", "customers", True),
-    "gender": ("Gender", "customers", True),
-    "home_district": ("Home district", "customers", True),
-    "segment": ("RFM segment at the month end", "customers", True),
-    "hour_of_week": ("Transactions by day of week (1 = Monday) and hour", "transactions", True),
-    "cross_category": ("Customers who also bought in each category elsewhere", "customers", False),
+#: dimension -> (title, cells add up to the customers, so shares are of their sum)
+DIMENSIONS: dict[str, tuple[str, bool]] = {
+    "customer_type": ("New and returning customers", True),
+    "visit_frequency": ("Visits per customer in the month", True),
+    "age_band": ("Age band", True),
+    "gender": ("Gender", True),
+    "home_district": ("Home district", True),
+    "segment": ("RFM segment at the month end", True),
+    "hour_of_week": ("Customers by day of week (1 = Monday) and hour", True),
+    "cross_category": ("Where else customers spent most, by category", True),
 }
 
 
 @dataclass
 class Profile:
+    """What a release publishes about one merchant unit and month (noisy, never exact)."""
+
     unit: dict  # level, unit_id, unit_name, category, district_id
     month: str
-    totals: dict  # customers, transactions, revenue_ntd, average_ticket_ntd (internal until checked)
-    cells: pl.DataFrame
+    totals: dict  # noisy customers, transactions, revenue_ntd, and average_ticket_ntd
+    cells: pl.DataFrame  # dimension, value, noisy customers
     peer_scope: str  # the scope used: auto resolved to district, nearby or city
+    release: Release | None = None
     peer_units: list[str] = field(default_factory=list)
-    peer_cells: pl.DataFrame | None = None
-    peer_totals: pl.DataFrame | None = None
+    peer_cells: pl.DataFrame | None = None  # the peers' noisy cells, pooled
+    peer_totals: pl.DataFrame | None = None  # one noisy headline row per peer
 
     @property
     def enough_customers(self) -> bool:
         return self.totals.get("customers", 0) >= privacy.K_MIN
 
     def headline(self) -> dict:
+        """The noisy headline; a figure too uncertain to read (see `_readable`) is None, and so
+        is the average ticket unless both its parts can be read."""
         if not self.enough_customers:
             raise privacy.PrivacyError("not enough customers to report")
-        return {key: self.totals[key] for key in ("customers", "transactions", "revenue_ntd", "average_ticket_ntd")}
+        margins = self.margins()
+        out = {key: self.totals[key] if _readable(self.totals[key], margins.get(key, 0)) else None for key in HEADLINE}
+        both = out["transactions"] is not None and out["revenue_ntd"] is not None
+        out["average_ticket_ntd"] = self.totals["average_ticket_ntd"] if both else None
+        return out
+
+    def margins(self) -> dict[str, float]:
+        """Half the width of the 95 % interval of each headline figure, and of a share (points)."""
+        if self.release is None:
+            return {}
+        out = {key: self.release.margin(key) for key in HEADLINE}
+        out["share_pct"] = 100 * self.release.margin("customers") / max(self.totals["customers"], 1)
+        return out
 
     def table(self, dimension: str) -> pl.DataFrame:
-        """One distribution with shares, small cells and their complements suppressed."""
-        return _shown(self.cells, dimension, self.totals) if self.enough_customers else _nothing()
+        """One distribution with shares of the noisy counts, cells under K_MIN left empty."""
+        return _shown(self.cells, dimension, self.totals["customers"]) if self.enough_customers else _nothing()
 
     @property
     def peers(self) -> tuple[bool, str]:
         """Whether the peer benchmark may be shown, and why not."""
         if self.peer_totals is None or not self.enough_customers:
             return False, "no peer group"
-        return privacy.peer_status(self.peer_totals["revenue_ntd"].to_list())
+        # Customers, not NT$: their noise is the smallest of the headline's, so the rule judges
+        # the peers, not the noise.
+        return privacy.peer_status(self.peer_totals["customers"].to_list(), "customers")
 
     def peer_headline(self) -> dict:
         if not self.peers[0]:
             raise privacy.PrivacyError(self.peers[1])
         t = self.peer_totals
+        transactions, revenue = int(t["transactions"].sum()), int(t["revenue_ntd"].sum())
+        pooled = t.height**0.5  # the noise of a sum of independent noisy figures
+        readable = self.release is None or all(
+            _readable(total, pooled * self.release.margin(key))
+            for key, total in (("transactions", transactions), ("revenue_ntd", revenue))
+        )
         return {
             "merchants": t.height,
-            "median_customers": float(t["customers"].median()),
-            "average_ticket_ntd": round(int(t["revenue_ntd"].sum()) / int(t["transactions"].sum()), 1),
+            # The median of noisy counts: never one peer's exact figure.
+            "median_customers": float(statistics.median(t["customers"].to_list())),
+            "average_ticket_ntd": round(revenue / transactions, 1) if transactions and readable else None,
         }
 
     def peer_table(self, dimension: str) -> pl.DataFrame:
         """The peer group's pooled distribution (customers counted once per merchant visited)."""
         if not self.peers[0]:
             return _nothing()
-        pooled = self.peer_cells.group_by("dimension", "value").agg(pl.col("customers", "transactions").sum())
-        totals = {
-            "customers": int(self.peer_totals["customers"].sum()),
-            "transactions": int(self.peer_totals["transactions"].sum()),
-        }
-        return _shown(pooled, dimension, totals)
+        return _shown(self.peer_cells, dimension, int(self.peer_totals["customers"].sum()))
 
     def compared(self, dimension: str) -> pl.DataFrame:
         """This merchant's shares next to its peers' (peer share null when peers are not shown)."""
         own = self.table(dimension).select("value", "share_pct")
         peer = self.peer_table(dimension)
         if peer.height == 0:
-            return own.with_columns(pl.lit(None, pl.Float64).alias("peer_share_pct"))
-        peer = peer.select("value", pl.col("share_pct").alias("peer_share_pct"))
-        return own.join(peer, on="value", how="full", coalesce=True).sort("value")
+            both = own.with_columns(pl.lit(None, pl.Float64).alias("peer_share_pct"))
+        else:
+            peer = peer.select("value", pl.col("share_pct").alias("peer_share_pct"))
+            both = own.join(peer, on="value", how="full", coalesce=True).sort("value")
+        # A value empty on both sides (fewer than K_MIN everywhere) says nothing: left out.
+        return both.filter(pl.col("share_pct").is_not_null() | pl.col("peer_share_pct").is_not_null())
 
     def readings(self) -> list[str]:
         """Plain-words notes on what stands out (only from figures that may be shown)."""
@@ -117,26 +150,29 @@ class Profile:
             day, hour = busiest["value"].split("-")
             notes.append(
                 f"Busiest hour of the week: day {day} (1 = Monday) at {hour}:00, "
-                f"{busiest['share_pct']:.1f}% of transactions."
+                f"{busiest['share_pct']:.1f}% of the customers' hours."
             )
         return notes
+
+
+def _readable(value: int, margin: float) -> bool:
+    """Whether a noisy figure says something: its 95 % margin is at most half of it (the noise
+    of a sum, scaled to what one member can add, drowns a small merchant's NT$)."""
+    return value > 0 and margin <= value / 2
 
 
 def _nothing() -> pl.DataFrame:
     return pl.DataFrame(schema={"value": pl.String, "customers": pl.Int64, "share_pct": pl.Float64})
 
 
-def _shown(cells: pl.DataFrame, dimension: str, totals: dict) -> pl.DataFrame:
+def _shown(cells: pl.DataFrame, dimension: str, customers: int) -> pl.DataFrame:
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; known: {', '.join(DIMENSIONS)}")
-    _, base, additive = DIMENSIONS[dimension]
+    _, additive = DIMENSIONS[dimension]
     rows = cells.filter(pl.col("dimension") == dimension).sort("value")
-    rows = rows.select(
-        "value",
-        "customers",
-        (100 * pl.col(base) / totals[base]).round(1).alias("share_pct"),
-    )
-    return privacy.release(privacy.suppress(rows, additive=additive))
+    base = pl.col("customers").sum() if additive else pl.lit(max(customers, 1))
+    rows = rows.select("value", "customers", (100 * pl.col("customers") / base).round(1).alias("share_pct"))
+    return privacy.no_identifiers(privacy.suppress(rows, noisy=True))
 
 
 def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict) -> None:
@@ -152,38 +188,43 @@ def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict) -
 
 def profile(
     con: duckdb.DuckDBPyConnection,
-    merchant: str,
+    snap: Snapshot,
+    merchant: str = "",
     month: str = "",
     peer_scope: str = "auto",
-    whole_months: Sequence[str] = (),
+    release: str = "",
 ) -> Profile:
-    """Check the parameters and gather one merchant's figures (bound parameters only). The
-    default month is the latest of `whole_months` (the snapshot's) that the marts hold."""
-    privacy.check_unit(merchant)
-    check_scope(peer_scope)
-    level = "chain" if merchant.startswith("B") else "outlet"
-    unit_row = catalog.frame(con, SQL.load("rpt_merchant_unit"), {"level": level, "unit_id": merchant}).row(
-        0, named=True
+    """One merchant's profile (default: the largest outlet; the latest whole month) as its
+    release publishes it: the batch's release by ID, or, run on its own, a release of its own."""
+    merchant = merchant or largest_outlet(con)
+    unit_of(con, merchant)
+    month = profile_month(con, month, snap.whole_months())
+    params: dict[str, Any] = {"merchant": merchant, "period": month, "peer_scope": peer_scope}
+    return profile_of(con, report_release(con, snap, params, release), merchant, month, peer_scope)
+
+
+def profile_of(
+    con: duckdb.DuckDBPyConnection, figures: ReleaseFigures, merchant: str, month: str, peer_scope: str = "auto"
+) -> Profile:
+    """A merchant's profile for a month from a release's figures (which must hold its peers)."""
+    scope, units = report_units(con, merchant, month, peer_scope)
+    cells = figures.cells_of(units, month)
+    own = cells.filter(pl.col("unit_id") == merchant).drop("unit_id", "month")
+    result = Profile(
+        unit_of(con, merchant), month, _with_ticket(figures.head(merchant, month)), own, scope, figures.release
     )
-    if not unit_row.pop("known"):
-        raise ValueError(f"unknown merchant {merchant!r}")
-    months = catalog.frame(con, SQL.load("rpt_merchant_months"))["month"].to_list()
-    if not month:
-        month = ([m for m in months if m in set(whole_months)] or months)[-1]
-    if month not in months:
-        raise ValueError(f"month must be one of {months[0]} .. {months[-1]} (YYYY-MM), got {month!r}")
-    unit = {"level": level, "unit_id": merchant, **(unit_row if unit_row["unit_name"] is not None else {})}
-    args = {"level": level, "unit_id": merchant, "month": month}
-    totals = catalog.frame(con, SQL.load("rpt_merchant_totals"), args)
-    cells = _cells(con, level, [merchant], month)
-    result = Profile(unit, month, totals.row(0, named=True) if totals.height else {}, cells, peer_scope)
-    if totals.height:
-        result.peer_scope, result.peer_totals = find_peers(con, unit, month, peer_scope)
-        result.peer_units = result.peer_totals["unit_id"].to_list()
-        result.peer_cells = _cells(con, level, result.peer_units, month)
+    if result.enough_customers:
+        result.peer_units = units[1:]
+        result.peer_totals = pl.DataFrame(
+            [{"unit_id": u, **figures.head(u, month)} for u in result.peer_units],
+            schema={"unit_id": pl.String, **dict.fromkeys(HEADLINE, pl.Int64)},
+        )
+        pooled = cells.filter(pl.col("unit_id").is_in(result.peer_units))
+        if pooled.height:
+            result.peer_cells = pooled.group_by("dimension", "value").agg(pl.col("customers").sum())
     return result
 
 
-def _cells(con: duckdb.DuckDBPyConnection, level: str, units: list[str], month: str) -> pl.DataFrame:
-    args = {"level": level, "unit_ids": units, "month": month}
-    return catalog.frame(con, SQL.load("rpt_merchant_cells"), args).drop("unit_id")
+def _with_ticket(head: dict[str, int]) -> dict[str, Any]:
+    ticket = round(head["revenue_ntd"] / head["transactions"], 1) if head["transactions"] else None
+    return {**head, "average_ticket_ntd": ticket}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def batches() -> list[str]:
     return sorted(p.stem for p in BATCH_DIR.glob("*.toml"))
 
 
+@cache
 def _notebook_parameters(path: Path) -> dict[str, Any]:
     import papermill
 
@@ -143,6 +145,26 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
             raise RunError(f"batch {name!r} names two reports the same")
         _check_entities(name, snap, reports, con)
     return reports
+
+
+def open_releases(con: duckdb.DuckDBPyConnection, snap: Snapshot, batch: str, reports: list[Report]) -> None:
+    """One privacy release per family that publishes noisy figures, charged before any report
+    runs (a release that would exceed the yearly budget stops the batch here); each report
+    gets its ID as the parameter `release`. `con` reads the snapshot's marts."""
+    for family in FAMILIES:
+        mine = [r for r in reports if r.family == family.name]
+        if family.release is None or not mine:
+            continue
+        try:
+            rid = family.release(con, snap, batch, [{**_defaults(r), **r.params} for r in mine])
+        except ValueError as exc:
+            raise RunError(f"batch {batch!r}: {exc}") from None
+        for r in mine:
+            r.params["release"] = rid
+
+
+def _defaults(report: Report) -> dict[str, Any]:
+    return {name: ast.literal_eval(default) for name, default in _notebook_parameters(report.notebook).items()}
 
 
 # Parameters that name something in the snapshot, and where to find it.

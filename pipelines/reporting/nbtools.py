@@ -19,6 +19,8 @@ TEST_SNAPSHOT = "test"
 TEST_SCALE = 0.1
 TEST_SEED = 7
 IGNORE_TAG = "nbval-ignore-output"
+#: The noise key of test runs: fixed, so that nbval compares the same noisy figures every run.
+TEST_NOISE_KEY = "card-insights test key: not a secret, never for real data"
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -77,6 +79,7 @@ def refresh(paths: list[Path]) -> None:
 
     with tempfile.TemporaryDirectory(prefix="card-insights-test-") as data:
         os.environ["CARD_INSIGHTS_DATA"] = data
+        os.environ["CARD_INSIGHTS_NOISE_KEY"] = TEST_NOISE_KEY
         make_test_snapshot()
         for path in paths:
             nb = nbformat.read(path, as_version=4)

@@ -38,7 +38,7 @@ from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT
 from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale, stop_descendants
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
-from pipelines.reporting.batches import Report, RunError, load_batch
+from pipelines.reporting.batches import Report, RunError, load_batch, open_releases
 
 DEFAULT_BATCH = "monthly"
 KERNEL = "python3"
@@ -206,6 +206,8 @@ def run(
         if final.exists() and not force:
             return RunResult(rid, final, [], skipped=True)
         marts.build(snap)
+        with marts.connect(snap) as con:
+            open_releases(con, snap, batch, reports)
         tmp = root / f".incomplete-{rid}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

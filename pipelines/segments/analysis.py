@@ -127,7 +127,8 @@ class Segmentation:
         check_audience(self.con, self.config, criteria)
 
     def audience_counts(self, criteria: Audience) -> tuple[int, pl.DataFrame]:
-        """How many members match, and per segment (counts under k shown as null)."""
+        """How many members match, and per segment: a segment of fewer than K_MIN members is
+        empty (null), with another beside it so that no empty one follows from the total."""
         members = self.audience_members(criteria)
         by_segment = (
             self.config.segments.select("segment", "order")
@@ -136,7 +137,8 @@ class Segmentation:
             .sort("order")
             .drop("order")
         )
-        return members.height, privacy.suppress_small(by_segment, "members")
+        # The segments add up to the total shown: a small one takes another with it.
+        return members.height, privacy.suppress(by_segment, count="members", figures=["members"]).drop("suppressed")
 
 
 def check_audience(con: duckdb.DuckDBPyConnection, config: RfmConfig, criteria: Audience) -> None:

@@ -20,6 +20,7 @@ _KEYS = (
     "frequency",
     "recency",
     "recency_thresholds_days",
+    "frequency_thresholds",
     "segment_map",
     "lapsed_segment",
 )
@@ -34,6 +35,7 @@ class RfmConfig:
     frequency: str
     recency: str
     recency_thresholds_days: tuple[int, int, int, int]
+    frequency_thresholds: tuple[int, int, int, int]
     rf_map: pl.DataFrame
     segments: pl.DataFrame
     policy: pl.DataFrame
@@ -41,15 +43,19 @@ class RfmConfig:
 
     def sql_params(self, snap: Snapshot) -> dict[str, Any]:
         """The parameters of mart_rfm.sql for this configuration and the snapshot's period."""
-        return {
-            "spend_scenes": list(self.spend_scenes),
-            "window_months": self.window_months,
-            "frequency": self.frequency,
-            "recency": self.recency,
-            "lapsed_segment": self.lapsed_segment,
-            "period_start": snap.start.isoformat(),
-            "period_end": snap.end.isoformat(),
-        } | dict(zip(("r5_days", "r4_days", "r3_days", "r2_days"), self.recency_thresholds_days, strict=True))
+        return (
+            {
+                "spend_scenes": list(self.spend_scenes),
+                "window_months": self.window_months,
+                "frequency": self.frequency,
+                "recency": self.recency,
+                "lapsed_segment": self.lapsed_segment,
+                "period_start": snap.start.isoformat(),
+                "period_end": snap.end.isoformat(),
+            }
+            | dict(zip(("r5_days", "r4_days", "r3_days", "r2_days"), self.recency_thresholds_days, strict=True))
+            | dict(zip(("f5_min", "f4_min", "f3_min", "f2_min"), self.frequency_thresholds, strict=True))
+        )
 
     def same_marts_as(self, other: RfmConfig) -> bool:
         """Whether the rfm mart built with `other` holds this configuration's scores."""
@@ -61,6 +67,7 @@ class RfmConfig:
                 c.frequency,
                 c.recency,
                 c.recency_thresholds_days,
+                c.frequency_thresholds,
                 c.lapsed_segment,
             )
 
@@ -106,6 +113,9 @@ def load_config(path: Path | None = None, window_months: int | None = None, segm
     thresholds = tuple(int(d) for d in raw["recency_thresholds_days"])
     if len(thresholds) != 4 or list(thresholds) != sorted(set(thresholds)) or thresholds[0] < 0:
         raise ConfigError(f"recency_thresholds_days must be 4 increasing day counts, got {list(thresholds)}")
+    minimums = tuple(int(n) for n in raw["frequency_thresholds"])
+    if len(minimums) != 4 or list(minimums) != sorted(set(minimums), reverse=True) or minimums[-1] < 1:
+        raise ConfigError(f"frequency_thresholds must be 4 decreasing counts of at least 1, got {list(minimums)}")
     segments = pl.read_csv(folder / "segments.csv").sort("order")
     map_path = folder / raw["segment_map"]
     if not map_path.exists():
@@ -130,6 +140,7 @@ def load_config(path: Path | None = None, window_months: int | None = None, segm
         raw["frequency"],
         raw["recency"],
         thresholds,
+        minimums,
         rf_map,
         segments,
         policy,

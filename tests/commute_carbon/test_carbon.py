@@ -13,7 +13,7 @@ from pipelines import privacy
 from pipelines.commute_carbon import emissions
 from pipelines.commute_carbon.detect import summarise
 from pipelines.commute_carbon.marts import commute_legs, commute_marts
-from pipelines.commute_carbon.report import employer_report
+from pipelines.commute_carbon.report import EmployerReport, employer_report
 from pipelines.core.paths import REFERENCE_DIR
 
 with open(REFERENCE_DIR / "kaohsiung_rail_stations.csv", encoding="utf-8") as f:
@@ -249,3 +249,73 @@ def test_employer_without_commutes_in_the_period_is_empty_not_an_error(mart_con)
 def test_bad_report_parameters(mart_con, employer, period, match):
     with pytest.raises(ValueError, match=match):
         employer_report(mart_con, employer, period=period)
+
+
+def _report_of(cards: dict[str, list[tuple[str, int, int]]]) -> EmployerReport:
+    """An employer report from hand-made commute_pkm rows: card -> [(mode, legs, metres)]."""
+    month = dt.date(2025, 1, 1)
+    pkm = pl.DataFrame(
+        [("E1", card, month, mode, legs, m) for card, rows in cards.items() for mode, legs, m in rows],
+        schema=["employer_id", "card_id", "month", "mode", "legs", "passenger_m"],
+        orient="row",
+    )
+    days = pl.DataFrame(
+        [("E1", card, month, 5, 10) for card in cards],
+        schema=["employer_id", "card_id", "month", "commuting_days", "commute_trips"],
+        orient="row",
+    )
+    factors = emissions.load_factors()
+    return EmployerReport({"employer_id": "E1"}, ("2025-01", "2025-01"), days, pkm, factors, emissions.default_mix())
+
+
+def test_a_mode_one_employee_rides_is_pooled_so_their_commute_never_shows():
+    """Twelve ride the MRT; one rides a bike as well: the bike row would be that person's km."""
+    cards = {f"K{i}": [("mrt", 10, 100_000)] for i in range(12)}
+    cards["K0"] = [("mrt", 10, 100_000), ("bike", 4, 8_000)]
+    modes = _report_of(cards).by_mode()
+    # bike (1 employee) is pooled with the least used other mode until 10 are in the pool:
+    # here that is the MRT itself, so only the pool shows, with every leg and km.
+    assert modes["mode"].to_list() == ["other modes"]
+    assert modes["legs"].to_list() == [124] and modes["pkm"].to_list() == pytest.approx([1208.0])
+
+
+def test_modes_used_by_ten_or_more_show_and_small_ones_pool():
+    cards = {f"K{i}": [("mrt", 10, 100_000)] for i in range(12)}
+    cards |= {f"B{i}": [("bus", 10, 50_000)] for i in range(11)}
+    cards |= {"L0": [("lrt", 10, 70_000)], "T0": [("tra", 2, 90_000)]}
+    rows = {r["mode"]: r for r in _report_of(cards).by_mode().iter_rows(named=True)}
+    # lrt and tra (1 employee each) pool, with the bus (the least used of the rest) to reach 10.
+    assert set(rows) == {"mrt", "other modes"}
+    assert rows["other modes"]["legs"] == 110 + 10 + 2 and rows["mrt"]["legs"] == 120
+
+
+def test_an_employer_with_fewer_than_ten_commuters_gets_no_figures():
+    assert not _report_of({f"K{i}": [("mrt", 10, 100_000)] for i in range(9)}).enough_employees
+    assert _report_of({f"K{i}": [("mrt", 10, 100_000)] for i in range(10)}).enough_employees
+
+
+def test_a_small_month_is_left_empty_with_another():
+    month = [dt.date(2025, m, 1) for m in (1, 2, 3)]
+    cards = [f"K{i}" for i in range(15)]
+    rows = [(c, month[0]) for c in cards] + [(c, month[1]) for c in cards] + [(c, month[2]) for c in cards[:4]]
+    days = pl.DataFrame(
+        [("E1", c, m, 5, 10) for c, m in rows],
+        schema=["employer_id", "card_id", "month", "commuting_days", "commute_trips"],
+        orient="row",
+    )
+    pkm = pl.DataFrame(
+        [("E1", c, m, "mrt", 10, 100_000) for c, m in rows],
+        schema=["employer_id", "card_id", "month", "mode", "legs", "passenger_m"],
+        orient="row",
+    )
+    report = EmployerReport(
+        {"employer_id": "E1"}, ("2025-01", "2025-03"), days, pkm, emissions.load_factors(), emissions.default_mix()
+    )
+    table = report.monthly()
+    # March (4 employees) is blank, and so is the smallest other month (a tie: the first), so
+    # March cannot be worked out from the headline.
+    assert table["suppressed"].to_list() == [True, False, True]
+    assert (
+        table.filter("suppressed")["pkm"].null_count() == 2
+        and table.filter("suppressed")["employees"].null_count() == 2
+    )

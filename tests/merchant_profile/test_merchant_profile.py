@@ -17,6 +17,8 @@ from pipelines.core.schema import ACCOUNT_ID, CARD_ID, MEMBER_ID
 from pipelines.core.snapshot import Snapshot
 from pipelines.merchant_profile import profile as merchant_profile
 from pipelines.merchant_profile.marts import build
+from pipelines.merchant_profile.peers import PEER_MAX_MERCHANTS
+from tests.merchant_profile.customers import EXACT, Person, Unit, customer_marts, people, published
 
 S1, S2, S3, B1 = "S0000001", "S0000002", "S0000003", "B0001"
 
@@ -66,7 +68,12 @@ def crafted(folder: Path, period_start: str = "2025-01-01") -> duckdb.DuckDBPyCo
         ),
         "districts": pl.DataFrame({"district_id": ["D01", "D02"], "name_en": ["North", "South"]}),
         "rfm": pl.DataFrame(
-            {"member_id": ["M00000001"], "month_end": [dt.date(2025, 1, 31)], "segment": ["Champions"]}
+            {
+                "member_id": ["M00000001"],
+                "month_end": [dt.date(2025, 1, 31)],
+                "segment": ["Loyal"],
+                "fixed_segment": ["Champions"],
+            }
         ),
     }
     for name, frame in frames.items():
@@ -119,20 +126,22 @@ def test_distributions_by_hand(crafted_marts):
     assert _cell_counts(c, B1, 2, "customer_type") == {"returning": 2}  # both knew the chain
     assert _cell_counts(c, S1, 1, "age_band") == {"30-39": 1, "65+": 1, "unregistered": 1}
     assert _cell_counts(c, S1, 1, "gender") == {"F": 1, "M": 1, "unregistered": 1}
+    # The fixed segment (the member's alone), not the quantile one.
     assert _cell_counts(c, S1, 1, "segment") == {"Champions": 1, "not scored": 1, "unregistered": 1}
     assert _cell_counts(c, S1, 1, "home_district") == {"North": 1, "South": 1, "unregistered": 1}
     # Tuesday 7 January: A at 08:20 and B at 12:00; Monday 08:10 A.
     hours = _cell_counts(c, S1, 1, "hour_of_week")
     assert hours == {"1-08": 1, "2-08": 1, "2-12": 1, "3-18": 1}
-    # A also bought at the pharmacy; nobody bought convenience elsewhere than S1 in January.
-    assert _cell_counts(c, S1, 1, "cross_category") == {"pharmacy": 1}
+    # Where else each customer spent most that month. January: A NT$80 at the pharmacy; B
+    # and Z nowhere else. At the pharmacy, A's NT$300 of convenience at S1.
+    assert _cell_counts(c, S1, 1, "cross_category") == {"pharmacy": 1, "nothing elsewhere": 2}
     assert _cell_counts(c, S3, 1, "cross_category") == {"convenience_store": 1}
-    assert _cell_counts(c, B1, 1, "cross_category") == {"pharmacy": 1}
-    # February: A bought convenience at S1 and S2, B only at S2. Each outlet sees A buying
-    # convenience elsewhere; the chain sees nobody buying convenience outside B1.
+    assert _cell_counts(c, B1, 1, "cross_category") == {"pharmacy": 1, "nothing elsewhere": 2}
+    # February: A bought convenience at S1 (NT$100) and S2 (NT$40), B only at S2. Each outlet
+    # sees A buying convenience elsewhere; the chain sees nobody buying anything outside B1.
     assert _cell_counts(c, S1, 2, "cross_category") == {"convenience_store": 1}
-    assert _cell_counts(c, S2, 2, "cross_category") == {"convenience_store": 1}
-    assert _cell_counts(c, B1, 2, "cross_category") == {}
+    assert _cell_counts(c, S2, 2, "cross_category") == {"convenience_store": 1, "nothing elsewhere": 1}
+    assert _cell_counts(c, B1, 2, "cross_category") == {"nothing elsewhere": 2}
 
 
 def test_too_few_customers_gets_no_figures(crafted_marts):
@@ -147,20 +156,18 @@ def test_too_few_customers_gets_no_figures(crafted_marts):
 
 
 def test_default_month_is_the_last_whole_month(mart_con, snap, cut_short):
-    assert merchant_profile.profile(mart_con, "B0001", whole_months=snap.whole_months()).month == "2025-06"
-    short = cut_short.whole_months()
-    assert merchant_profile.profile(mart_con, "B0001", whole_months=short).month == "2025-05"
-    on_request = merchant_profile.profile(mart_con, "B0001", month="2025-06", whole_months=short)
-    assert on_request.month == "2025-06"
+    assert merchant_profile.profile(mart_con, snap, "B0001").month == "2025-06"
+    assert merchant_profile.profile(mart_con, cut_short, "B0001").month == "2025-05"
+    assert merchant_profile.profile(mart_con, cut_short, "B0001", month="2025-06").month == "2025-06"
 
 
-def test_unknown_merchant_and_bad_month_are_refused(mart_con):
+def test_unknown_merchant_and_bad_month_are_refused(mart_con, snap):
     with pytest.raises(ValueError, match="unknown merchant"):
-        merchant_profile.profile(mart_con, "S9999999")
+        merchant_profile.profile(mart_con, snap, "S9999999")
     with pytest.raises(ValueError, match="month must be one of"):
-        merchant_profile.profile(mart_con, "B0001", month="2031-01")
+        merchant_profile.profile(mart_con, snap, "B0001", month="2031-01")
     with pytest.raises(ValueError, match="peer scope"):
-        merchant_profile.profile(mart_con, "B0001", peer_scope="galaxy")
+        merchant_profile.profile(mart_con, snap, "B0001", peer_scope="galaxy")
 
 
 def test_published_reports_hold_no_identifier(mart_con, snapshot, tmp_path, monkeypatch):
@@ -200,72 +207,50 @@ def test_readings_break_ties_by_value():
     ]
 
 
-def _peer_con(s5_revenue: int = 6000) -> duckdb.DuckDBPyConnection:
+def _peer_con(s5_customers: int = 50) -> duckdb.DuckDBPyConnection:
     """Pharmacies in June: S0000001 in district D1 with two more there (S2, S3), three in D2,
     3 km east (S4-S6), one in D3, 31 km east (S7); S8 belongs to S1's chain B0001, S9 sells
-    something else. Chains: B0001 (D1) and five rivals in D2 and D3. Gender cells as given."""
+    something else. Chains: B0001 (D1) and five rivals in D2 and D3. Each customer buys at
+    one unit only, so that the figures are the units' own."""
     outlets = [
         # unit, district, customers, transactions, revenue, (F, M)
         ("S0000001", "D1", 40, 50, 5000, (25, 15)),
         ("S0000002", "D1", 20, 30, 3000, (12, 8)),
         ("S0000003", "D1", 30, 40, 2000, (15, 15)),
         ("S0000004", "D2", 10, 10, 1000, (4, 6)),
-        ("S0000005", "D2", 50, 60, s5_revenue, (30, 20)),
+        ("S0000005", "D2", s5_customers, max(60, s5_customers), 6000, (30, s5_customers - 30)),
         ("S0000006", "D2", 40, 40, 4000, (20, 20)),
         ("S0000007", "D3", 100, 100, 10000, (10, 90)),
         ("S0000008", "D1", 60, 80, 8000, (30, 30)),
         ("S0000009", "D1", 70, 90, 9000, (35, 35)),
     ]
     chains = [(f"B000{i}", "D1" if i == 1 else "D2" if i < 4 else "D3", 100, 120, 12000, (50, 50)) for i in range(1, 7)]
-    month = dt.date(2025, 6, 1)
-    rows = [("outlet", *o) for o in outlets] + [("chain", *c) for c in chains]
-    con = duckdb.connect()
-    frames = {
-        "merchant_month": pl.DataFrame(
-            [
-                (level, unit, month, c, t, r, round(r / t, 1), unit, "fuel" if unit == "S0000009" else "pharmacy", d)
-                for level, unit, d, c, t, r, _ in rows
-            ],
-            schema=[
-                "level",
-                "unit_id",
-                "month",
-                "customers",
-                "transactions",
-                "revenue_ntd",
-                "average_ticket_ntd",
-                "unit_name",
-                "category",
-                "district_id",
-            ],
-            orient="row",
-        ),
-        "merchant_cells": pl.DataFrame(
-            [
-                (level, unit, month, "gender", g, n, n, n * 100)
-                for level, unit, _, _, _, _, fm in rows
-                for g, n in zip(("F", "M"), fm, strict=True)
-            ],
-            schema=["level", "unit_id", "month", "dimension", "value", "customers", "transactions", "revenue_ntd"],
-            orient="row",
-        ),
-        "merchants": pl.DataFrame(
-            {
-                "merchant_id": [o[0] for o in outlets],
-                "brand_id": ["B0001" if o[0] in ("S0000001", "S0000008") else None for o in outlets],
-            }
-        ),
-        "districts": pl.DataFrame(
-            {"district_id": ["D1", "D2", "D3"], "lon": [120.30, 120.33, 120.60], "lat": [22.62] * 3}
-        ),
-    }
-    for name, frame in frames.items():
-        con.register(name, frame.to_arrow())
-    return con
+    units = [
+        Unit(u, "fuel" if u == "S0000009" else "pharmacy", d, "B0001" if u in ("S0000001", "S0000008") else None)
+        for u, d, *_ in outlets
+    ] + [Unit(u, "pharmacy", d) for u, d, *_ in chains]
+    crowd = []
+    for unit, _, n, transactions, revenue, (women, _men) in outlets + chains:
+        # Visits and NT$ spread so that they add up to the unit's totals.
+        for i in range(n):
+            visits = transactions // n + (i < transactions % n)
+            amount = revenue // n + (i < revenue % n)
+            crowd.append(
+                Person((unit,), dt.date(2025, 6, 1), "F" if i < women else "M", visits=visits, amount_ntd=amount)
+            )
+    districts = pl.DataFrame(
+        {
+            "district_id": ["D1", "D2", "D3"],
+            "name_en": ["One", "Two", "Three"],
+            "lon": [120.30, 120.33, 120.60],
+            "lat": [22.62] * 3,
+        }
+    )
+    return customer_marts(crowd, units, districts)
 
 
 def test_auto_peer_scope_takes_the_narrowest_with_five_peers_and_figures_by_hand():
-    p = merchant_profile.profile(_peer_con(), "S0000001", "2025-06")
+    p = published(_peer_con(), EXACT, "S0000001", "2025-06")
     # D1 holds two other pharmacies (S8 is S1's own chain, S9 not a pharmacy): too few, so
     # auto widens to nearby, D1 and D2 within 5 km: S2-S6. S7 is 31 km away.
     assert (p.peer_scope, p.peer_units) == ("nearby", ["S0000002", "S0000003", "S0000004", "S0000005", "S0000006"])
@@ -278,21 +263,32 @@ def test_auto_peer_scope_takes_the_narrowest_with_five_peers_and_figures_by_hand
 
 def test_explicit_peer_scopes_and_the_peer_rules():
     con = _peer_con()
-    district = merchant_profile.profile(con, "S0000001", "2025-06", peer_scope="district")
+    district = published(con, EXACT, "S0000001", "2025-06", peer_scope="district")
     assert district.peer_units == ["S0000002", "S0000003"]
     assert district.peers == (False, "the peer group has 2 merchants; at least 5 are needed")
     assert district.compared("gender")["peer_share_pct"].null_count() == 2
     with pytest.raises(privacy.PrivacyError, match="at least 5"):
         district.peer_headline()
-    city = merchant_profile.profile(con, "S0000001", "2025-06", peer_scope="city")
+    city = published(con, EXACT, "S0000001", "2025-06", peer_scope="city")
     assert city.peer_units == [f"S000000{i}" for i in range(2, 8)] and city.peers == (True, "")
-    # S5 with NT$20,000 of the nearby group's NT$30,000: one competitor could be read off.
-    dominated = merchant_profile.profile(_peer_con(s5_revenue=20000), "S0000001", "2025-06")
+    # S5 with 500 of the nearby group's 600 customers: one competitor could be read off.
+    dominated = published(_peer_con(s5_customers=500), EXACT, "S0000001", "2025-06")
     assert dominated.peer_scope == "nearby"
-    assert dominated.peers == (False, "one merchant takes more than half of the peer group's revenue")
+    assert dominated.peers == (False, "one merchant takes more than half of the peer group's customers")
 
 
 def test_a_chain_is_compared_with_the_other_chains_of_its_category_city_wide():
-    p = merchant_profile.profile(_peer_con(), "B0001", "2025-06")
+    p = published(_peer_con(), EXACT, "B0001", "2025-06")
     assert (p.peer_scope, p.peer_units) == ("city", ["B0002", "B0003", "B0004", "B0005", "B0006"])
     assert p.peer_headline()["merchants"] == 5
+
+
+def test_a_large_peer_group_keeps_a_fixed_sample_of_twelve():
+    crowd = [p for i in range(1, 22) for p in people(15, [f"S{i:07d}"], dt.date(2025, 6, 1))]
+    con = customer_marts(crowd)
+    first = published(con, EXACT, "S0000001", "2025-06")
+    assert first.peer_scope == "district" and len(first.peer_units) == PEER_MAX_MERCHANTS == 12
+    assert set(first.peer_units) < {f"S{i:07d}" for i in range(2, 22)}
+    # The same sample every time, and another merchant's sample is its own.
+    assert published(con, EXACT, "S0000001", "2025-06").peer_units == first.peer_units
+    assert set(published(con, EXACT, "S0000002", "2025-06").peer_units) != set(first.peer_units)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines import privacy
 
@@ -60,4 +62,27 @@ def test_merchant_parameter_is_checked(bad):
 
 def test_identifier_columns_are_refused():
     with pytest.raises(privacy.PrivacyError, match="member_id"):
-        privacy.release(pl.DataFrame({"member_id": ["M1"], "customers": [1]}))
+        privacy.no_identifiers(pl.DataFrame({"member_id": ["M1"], "customers": [1]}))
+
+
+counts = st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=12)
+
+
+@given(counts)
+def test_property_no_shown_cell_is_small_and_no_lone_blank(n):
+    """Any table of additive cells: a shown cell is 0 or at least K_MIN; blanks come two or
+    more at a time, together holding at least K_MIN, unless every non-zero cell is blank."""
+    out = privacy.suppress(_cells(*n))
+    hidden = [c for c, h in zip(n, out["suppressed"], strict=True) if h]
+    shown = [c for c, h in zip(n, out["suppressed"], strict=True) if not h]
+    assert all(c == 0 or c >= privacy.K_MIN for c in shown)
+    if hidden and any(c > 0 for c in shown):
+        assert len(hidden) >= 2 and sum(hidden) >= privacy.K_MIN
+    assert out.filter("suppressed")["customers"].null_count() == len(hidden)
+
+
+@given(counts)
+def test_property_noisy_counts_show_nothing_under_k(n):
+    out = privacy.suppress(_cells(*n), noisy=True)
+    assert all(c is None or c >= privacy.K_MIN for c in out["customers"])
+    assert out["suppressed"].to_list() == [c < privacy.K_MIN for c in n]

@@ -48,6 +48,7 @@ def test_ctrl_c_at_random_moments_never_hangs_and_leaves_nothing(validated, tmp_
     args = [sys.executable, "-m", "pipelines", "run", "-s", validated, "--batch", "merchants", "--jobs", "2", "--force"]
     chance = random.Random(20261127)
     outcomes = []
+    before = set(Path(tempfile.gettempdir()).glob("card-insights-kernel-*"))  # other sessions' own
     for i in range(RUNS):
         run = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         delay = chance.uniform(0.3, 4.0)
@@ -71,7 +72,8 @@ def test_ctrl_c_at_random_moments_never_hangs_and_leaves_nothing(validated, tmp_
         outcomes.append(run.returncode)
     folder = reports / validated
     assert not list(folder.glob(".incomplete-*")) and not list(folder.glob(".old-*"))
-    owners = [p.name.rsplit("-", 1)[-1] for p in Path(tempfile.gettempdir()).glob("card-insights-kernel-*")]
+    kernels = set(Path(tempfile.gettempdir()).glob("card-insights-kernel-*")) - before
+    owners = [p.name.rsplit("-", 1)[-1] for p in kernels]
     assert [pid for pid in owners if pid.isdigit() and not psutil.pid_exists(int(pid))] == []
     latest = folder / "latest-merchants"
     if latest.exists():  # a run that finished before its Ctrl-C is complete

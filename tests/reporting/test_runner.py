@@ -280,6 +280,15 @@ def test_bad_batches_fail_before_anything_runs(validated, reports, toy_batches, 
     assert not (reports / validated).exists() or not any((reports / validated).iterdir())
 
 
+def test_no_batch_can_lower_the_privacy_floor(validated, reports, tmp_path, monkeypatch):
+    monkeypatch.setattr(batches, "BATCH_DIR", tmp_path)
+    (tmp_path / "odd.toml").write_text(
+        '[[reports]]\nfamily = "merchant_profile"\nnotebook = "merchant_profile.ipynb"\n[reports.params]\nk_min = 1\n'
+    )
+    with pytest.raises(runner.RunError, match="has no parameter 'k_min'"):
+        runner.run(validated, batch="odd")
+
+
 def test_malformed_parameter_values_are_refused(validated, reports):
     batch = batches.BATCH_DIR / "monthly.toml"
     text = batch.read_text().replace("subsidy_budget_ntd = 500000", 'subsidy_budget_ntd = "lots"')
@@ -348,3 +357,16 @@ def test_a_bad_parameter_value_stops_the_batch_before_any_report_runs(
     with pytest.raises(runner.RunError, match=match):
         runner.run(validated, batch="odd")
     assert not (reports / validated).exists() or not any((reports / validated).iterdir())
+
+
+def test_a_merchant_release_over_the_yearly_budget_stops_the_batch_before_it_runs(validated, reports, monkeypatch):
+    import dataclasses
+
+    from pipelines.privacy import release as privacy_release
+    from pipelines.privacy.accounting import load_privacy
+
+    tight = dataclasses.replace(load_privacy(), yearly_rho=0.1)
+    monkeypatch.setattr(privacy_release, "load_privacy", lambda: tight)
+    with pytest.raises(runner.RunError, match=r"privacy budget for 2025 would be exceeded"):
+        runner.run(validated, batch="merchants", force=True)
+    assert not (reports / validated).exists() or not [p for p in (reports / validated).iterdir() if p.is_dir()]

@@ -77,6 +77,10 @@ def _tiny_params(period_start: str) -> dict:
         "r4_days": 7,
         "r3_days": 14,
         "r2_days": 30,
+        "f5_min": 10,
+        "f4_min": 5,
+        "f3_min": 3,
+        "f2_min": 2,
     }
 
 
@@ -116,6 +120,29 @@ def test_rfm_at_the_last_month_end_by_hand(tiny_rfm):
         "E": (30, 1, 50, 1, 1, 1, "Hibernating"),
         "F": (2, 10, 200, 3, 4, 3, "Loyal"),
     }
+
+
+def test_fixed_segments_by_hand_depend_on_the_member_alone():
+    """What merchant profiles publish: R by days (2, 7, 14, 30), F by minimum events (10, 5, 3,
+    2), so that one member more or less moves nobody else's segment, unlike the quantiles."""
+
+    def fixed(con) -> dict[str, str]:
+        rows = con.execute("SELECT member_id, fixed_segment, segment FROM rfm WHERE month_end = '2025-03-31'")
+        return {m: (f, s) for m, f, s in rows.fetchall()}
+
+    everyone = fixed(_tiny(TINY))
+    # A: 0 days, 2 events -> R5 F2; C and F: 2 days, 10 events -> R5 F5; E: 30 days, 1 -> R2 F1.
+    assert {m: f for m, (f, _) in everyone.items()} == {
+        "A": "Potential Loyalists",
+        "B": "Lapsed",
+        "C": "Champions",
+        "E": "Hibernating",
+        "F": "Champions",
+    }
+    without_e = fixed(_tiny([r for r in TINY if r[0] != "E"]))
+    assert all(without_e[m][0] == everyone[m][0] for m in without_e)
+    # The quantile segments of the others move when E leaves (A was ranked above E).
+    assert any(without_e[m][1] != everyone[m][1] for m in without_e)
 
 
 def test_rfm_at_earlier_month_ends_by_hand(tiny_rfm):
@@ -406,3 +433,16 @@ def test_an_unknown_key_in_rfm_toml_is_named(tmp_path):
     (folder / "rfm.toml").write_text(text.replace("window_months = 3", "window_month = 3"))
     with pytest.raises(ConfigError, match=r"rfm.toml: unknown key\(s\) window_month"):
         load_config(folder / "rfm.toml")
+
+
+def test_audience_counts_by_segment_never_leave_one_small_segment_to_subtract(segmentation):
+    criteria = Audience.from_text(gender="F", ages="30-45")
+    total, by_segment = segmentation.audience_counts(criteria)
+    hidden = by_segment.filter(pl.col("members").is_null())["segment"].to_list()
+    members = segmentation.audience_members(criteria).group_by("segment").len("n")
+    exact = dict(members.iter_rows())
+    small = [s for s, n in exact.items() if 0 < n < 10]
+    assert set(small) <= set(hidden)
+    if hidden:
+        assert len(hidden) >= 2 and sum(exact.get(s, 0) for s in hidden) >= 10
+    assert total == sum(exact.values())

@@ -1,6 +1,6 @@
--- Customer-level facts, computed once and reused by every merchant figure: one row per merchant
--- unit (each outlet, and each chain over all its outlets), customer and month, with visits
--- (purchases), NT$ and the customer's first month at the unit within the snapshot.
+-- Customer-level visits: one row per merchant unit (each outlet, and each chain over all its
+-- outlets), customer and month, with visits (purchases), NT$ and the customer's first month
+-- at the unit within the snapshot.
 WITH outlets AS (
     SELECT outlet AS unit, customer, month, CAST(sum(purchases) AS BIGINT) AS visits, CAST(sum(amount_ntd) AS BIGINT) AS amount_ntd
     FROM merchant_paid

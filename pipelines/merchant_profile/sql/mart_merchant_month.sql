@@ -1,12 +1,14 @@
 -- Headline per merchant unit and month: distinct customers, transactions, NT$, average ticket,
--- with the unit's category and district (an outlet's own; a chain's most common).
+-- with the unit's category and district (an outlet's own; a chain's most common). Over
+-- customer rows ($customer_rows: every customer for the mart, or those a release counts),
+-- visits and NT$ per customer capped at $max_visits and $max_spend_ntd (NULL: exact).
 WITH totals AS (
     SELECT
         unit, month,
         count(*) AS customers,
-        CAST(sum(visits) AS BIGINT) AS transactions,
-        CAST(sum(amount_ntd) AS BIGINT) AS revenue_ntd
-    FROM merchant_visits
+        CAST(sum(least(visits, $max_visits)) AS BIGINT) AS transactions,
+        CAST(sum(least(amount_ntd, $max_spend_ntd)) AS BIGINT) AS revenue_ntd
+    FROM query_table($customer_rows)
     GROUP BY ALL
 )
 SELECT

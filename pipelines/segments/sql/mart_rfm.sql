@@ -15,11 +15,15 @@
 --     used every day still spreads over 1-5. With $recency = 'thresholds', r_score is 5 if
 --     recency_days <= $r5_days, 4 if <= $r4_days, 3 if <= $r3_days, 2 if <= $r2_days, else 1.
 --   segment       the (r_score, f_score) pair looked up in the configured map (rf_segments)
+--   fixed_segment the same map on fixed scores, which depend on the member alone: R by the
+--                 day thresholds above, F 5 if frequency >= $f5_min, 4 if >= $f4_min, 3 if
+--                 >= $f3_min, 2 if >= $f2_min, else 1 (what merchant profiles publish)
 -- The worse-than counts are summed per distinct value, which sorts the distinct values rather
 -- than every member (the same as rank(), and faster).
 -- Parameters: $spend_scenes (VARCHAR[]), $window_months, $frequency, $recency, $lapsed_segment,
 -- $period_start, $period_end (DATE; an imported period may start and end on any day: a last
--- month cut short is not scored), $r5_days, $r4_days, $r3_days, $r2_days.
+-- month cut short is not scored), $r5_days, $r4_days, $r3_days, $r2_days, $f5_min, $f4_min,
+-- $f3_min, $f2_min.
 WITH month_ends AS (
     SELECT CAST(m + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end, CAST(m AS DATE) AS month
     FROM range(date_trunc('month', CAST($period_start AS DATE)), CAST($period_end AS DATE) + INTERVAL 1 DAY,
@@ -86,10 +90,16 @@ scored AS (
         m.recency_days,
         m.frequency,
         m.monetary_ntd,
-        CASE WHEN NOT m.active THEN NULL
-             WHEN $recency = 'thresholds' THEN
+        CASE WHEN m.active THEN
                  CASE WHEN m.recency_days <= $r5_days THEN 5 WHEN m.recency_days <= $r4_days THEN 4
                       WHEN m.recency_days <= $r3_days THEN 3 WHEN m.recency_days <= $r2_days THEN 2 ELSE 1 END
+             END AS r_fixed,
+        CASE WHEN m.active THEN
+                 CASE WHEN m.frequency >= $f5_min THEN 5 WHEN m.frequency >= $f4_min THEN 4
+                      WHEN m.frequency >= $f3_min THEN 3 WHEN m.frequency >= $f2_min THEN 2 ELSE 1 END
+             END AS f_fixed,
+        CASE WHEN NOT m.active THEN NULL
+             WHEN $recency = 'thresholds' THEN r_fixed
              ELSE CAST(1 + floor(5 * (r.worse + r.tied / 2) / r.members) AS INTEGER) END AS r_score,
         CAST(1 + floor(5 * (f.worse + f.tied / 2) / f.members) AS INTEGER) AS f_score,
         CAST(1 + floor(5 * (mo.worse + mo.tied / 2) / mo.members) AS INTEGER) AS m_score
@@ -101,6 +111,8 @@ scored AS (
 SELECT
     sc.member_id, sc.month_end, sc.recency_days, sc.frequency, sc.monetary_ntd,
     CAST(sc.r_score AS INTEGER) AS r_score, sc.f_score, sc.m_score,
-    coalesce(seg.segment, $lapsed_segment) AS segment
+    coalesce(seg.segment, $lapsed_segment) AS segment,
+    coalesce(fixed.segment, $lapsed_segment) AS fixed_segment
 FROM scored sc
 LEFT JOIN rf_segments seg ON seg.r_score = sc.r_score AND seg.f_score = sc.f_score
+LEFT JOIN rf_segments fixed ON fixed.r_score = sc.r_fixed AND fixed.f_score = sc.f_fixed

@@ -11,7 +11,8 @@ Rules (see the merchant profile's methods note):
   suppressed too. What a reader can then learn is only the sum of two or more suppressed
   cells, which is itself at least k.
 - Peer benchmarks are shown only for a group of at least PEER_MIN_MERCHANTS merchants none of
-  which has more than PEER_MAX_SHARE of the group's revenue.
+  which has more than PEER_MAX_SHARE of the group's business (merchant profiles measure it by
+  the peers' noisy transactions).
 - Identifiers: only aggregate columns may leave; frames carrying an identifier column are
   refused.
 """
@@ -44,17 +45,24 @@ def check_unit(unit: str) -> str:
 
 
 def suppress(
-    cells: pl.DataFrame, additive: bool = True, count: str = "customers", figures: list[str] | None = None
+    cells: pl.DataFrame,
+    additive: bool = True,
+    count: str = "customers",
+    figures: list[str] | None = None,
+    noisy: bool = False,
 ) -> pl.DataFrame:
     """Suppress small cells of one displayed table (null its figures, `suppressed` true).
 
     `cells` has a `count` column (distinct people in the cell) and other figures; `figures`
     are the columns nulled in a suppressed cell (default: every numeric column).
     `additive`: the cells partition a published total, so complementary suppression applies.
+    `noisy`: the counts carry differential-privacy noise, so a zero is as small as any count
+    under K_MIN, and no complement is needed (no cell can be worked out from the others).
     """
     k = K_MIN
     n = cells[count].to_list()
-    hidden = [0 < c < k for c in n]
+    hidden = [c < k if noisy else 0 < c < k for c in n]
+    additive = additive and not noisy
     if additive and any(hidden):
         order = sorted((c, i) for i, c in enumerate(n) if c > 0)
         while sum(hidden) == 1 or sum(c for c, h in zip(n, hidden, strict=True) if h) < k:
@@ -69,20 +77,15 @@ def suppress(
     )
 
 
-def peer_status(revenues: list[int]) -> tuple[bool, str]:
+def peer_status(sizes: list[int], measure: str = "revenue") -> tuple[bool, str]:
     """Whether a peer group may be shown, and why not when it may not."""
-    if len(revenues) < PEER_MIN_MERCHANTS:
-        merchants = f"{len(revenues)} merchant{'' if len(revenues) == 1 else 's'}"
+    if len(sizes) < PEER_MIN_MERCHANTS:
+        merchants = f"{len(sizes)} merchant{'' if len(sizes) == 1 else 's'}"
         return False, f"the peer group has {merchants}; at least {PEER_MIN_MERCHANTS} are needed"
-    total = sum(revenues)
-    if total <= 0 or max(revenues) > PEER_MAX_SHARE * total:
-        return False, "one merchant takes more than half of the peer group's revenue"
+    total = sum(sizes)
+    if total <= 0 or max(sizes) > PEER_MAX_SHARE * total:
+        return False, f"one merchant takes more than half of the peer group's {measure}"
     return True, ""
-
-
-def suppress_small(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Counts of people below K_MIN become null; for one count that no other figure adds up to."""
-    return frame.with_columns(pl.when(pl.col(column) >= K_MIN).then(pl.col(column)).alias(column))
 
 
 def shown_counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -92,7 +95,7 @@ def shown_counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
-def release(frame: pl.DataFrame) -> pl.DataFrame:
+def no_identifiers(frame: pl.DataFrame) -> pl.DataFrame:
     """The last check before a frame is shown: no identifier column may be in it."""
     found = IDENTIFIERS & set(frame.columns)
     if found:

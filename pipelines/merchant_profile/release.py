@@ -1,0 +1,275 @@
+"""A merchant release: the noisy figures that the merchant reports of one batch (or one report
+run on its own) publish, computed once, when the release opens.
+
+1. Its units: each report's merchant and that merchant's peer group (peers.py), in the
+   report's month.
+2. The privacy ledger is charged (pipelines/privacy/ledger.py); a release that would exceed
+   the year's budget is refused before anything is computed.
+3. Each customer counts in at most max_units of the release's units (rpt_release_rows.sql),
+   with visits, NT$ and hours capped; the SQL of the exact marts aggregates them (marts.py).
+4. Every headline figure and every cell of every distribution of every unit gets noise from
+   the release's stream, empty cells included, so that a cell's presence says nothing.
+5. The noisy figures are kept in data/privacy/releases/<release>/; the reports read them and
+   nothing exact. Opening the same release again (same marts, reports and configuration)
+   finds them there, or computes the very same figures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.core import catalog
+from pipelines.core.paths import data_dir
+from pipelines.core.snapshot import Snapshot
+from pipelines.merchant_profile.marts import SQL, aggregate
+from pipelines.merchant_profile.peers import check_scope, find_peers
+from pipelines.privacy import PrivacyError, check_unit
+from pipelines.privacy.release import Release, open_release, recorded_release
+
+HEADLINE = ("customers", "transactions", "revenue_ntd")
+#: The distributions a profile shows, and the values they take whatever the data.
+FIXED_VALUES: dict[str, list[str]] = {
+    "customer_type": ["new", "no history", "returning"],
+    "visit_frequency": ["1", "2", "3-4", "5+"],
+    "age_band": ["14-19", "20-29", "30-39", "40-49", "50-64", "65+", "unknown", "unregistered"],
+    "gender": ["F", "M", "unknown", "unregistered"],
+    "hour_of_week": [f"{day}-{hour:02d}" for day in range(1, 8) for hour in range(24)],
+}
+DIMENSIONS = (
+    "customer_type",
+    "visit_frequency",
+    "age_band",
+    "gender",
+    "home_district",
+    "segment",
+    "hour_of_week",
+    "cross_category",
+)
+
+
+@dataclass(frozen=True)
+class ReleaseFigures:
+    """What a release publishes: noisy headline rows (level, unit_id, month YYYY-MM,
+    customers, transactions, revenue_ntd) and noisy cells (unit_id, month, dimension, value,
+    customers) of every unit it holds."""
+
+    release: Release
+    heads: pl.DataFrame
+    cells: pl.DataFrame
+
+    def head(self, unit_id: str, month: str) -> dict[str, int]:
+        row = self.heads.filter((pl.col("unit_id") == unit_id) & (pl.col("month") == month))
+        if row.height == 0:
+            raise PrivacyError(f"release {self.release.id} holds nothing about {unit_id} in {month}")
+        return {key: row[key][0] for key in HEADLINE}
+
+    def cells_of(self, unit_ids: Sequence[str], month: str) -> pl.DataFrame:
+        return self.cells.filter(pl.col("unit_id").is_in(list(unit_ids)) & (pl.col("month") == month))
+
+
+def unit_of(con: duckdb.DuckDBPyConnection, merchant: str) -> dict[str, Any]:
+    """A merchant as the register knows it: level, unit_id, unit_name, category, district_id."""
+    check_unit(merchant)
+    level = "chain" if merchant.startswith("B") else "outlet"
+    found = catalog.frame(con, SQL.load("rpt_merchant_unit"), {"level": level, "unit_id": merchant})
+    if found.height == 0:
+        raise ValueError(f"unknown merchant {merchant!r}")
+    return {"level": level, "unit_id": merchant, **found.row(0, named=True)}
+
+
+def largest_outlet(con: duckdb.DuckDBPyConnection) -> str:
+    """The outlet a report describes when none is named."""
+    return catalog.frame(con, SQL.load("rpt_largest_outlet"))["unit_id"][0]
+
+
+def profile_month(con: duckdb.DuckDBPyConnection, month: str = "", whole_months: Sequence[str] = ()) -> str:
+    """The month a profile describes: `month` if the marts hold it, by default the latest of
+    `whole_months` (the snapshot's) that they hold."""
+    months = catalog.frame(con, SQL.load("rpt_merchant_months"))["month"].to_list()
+    if not month:
+        month = ([m for m in months if m in set(whole_months)] or months)[-1]
+    if month not in months:
+        raise ValueError(f"month must be one of {months[0]} .. {months[-1]} (YYYY-MM), got {month!r}")
+    return month
+
+
+def report_units(con: duckdb.DuckDBPyConnection, merchant: str, month: str, peer_scope: str) -> tuple[str, list[str]]:
+    """The peer scope a report uses (auto resolved) and its units: the merchant, then its peers."""
+    scope, peers = find_peers(con, unit_of(con, merchant), check_scope(peer_scope))
+    return scope, [merchant, *peers]
+
+
+def release_items(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, reports: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """Every (unit, month) that the reports (their parameters) publish figures about."""
+    items = set()
+    for params in reports:
+        merchant = params["merchant"] or largest_outlet(con)
+        month = profile_month(con, params["period"], snap.whole_months())
+        items.update((unit, month) for unit in report_units(con, merchant, month, params["peer_scope"])[1])
+    return sorted(items)
+
+
+def basis(con: duckdb.DuckDBPyConnection) -> str:
+    """What the figures are made from: the snapshot and the code that built its marts."""
+    stamp = catalog.frame(con, "SELECT snapshot_manifest_sha256, code_sha256 FROM marts_stamp").row(0)
+    return " ".join(stamp)
+
+
+def batch_release(con: duckdb.DuckDBPyConnection, snap: Snapshot, batch: str, reports: list[dict[str, Any]]) -> str:
+    """Open the release of a batch's merchant reports (charge the ledger, compute and keep its
+    figures) and return its ID, which each report gets as its parameter `release`."""
+    items = release_items(con, snap, reports)
+    merchants = sorted({params["merchant"] or largest_outlet(con) for params in reports})
+    release = open_release(basis(con), batch, items, {"snapshot": snap.id, "merchants": merchants})
+    keep(con, release, items)
+    return release.id
+
+
+def report_release(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[str, Any], release: str = ""
+) -> ReleaseFigures:
+    """The figures a report publishes: its batch's release (by ID), or, for a report run on its
+    own, a release of its own, opened now."""
+    if release:
+        return load(recorded_release(release))
+    return load(recorded_release(batch_release(con, snap, "single", [params])))
+
+
+def compute(con: duckdb.DuckDBPyConnection, release: Release, items: list[tuple[str, str]]) -> ReleaseFigures:
+    """The release's noisy figures for `items` (unit, YYYY-MM)."""
+    config = release.config
+    units, months = zip(*items, strict=True) if items else ((), ())
+    keys = catalog.frame(con, SQL.load("rpt_release_units"), {"unit_ids": list(units), "months": list(months)})
+    caps = {"max_visits": config.max_visits, "max_spend_ntd": config.max_spend_ntd, "max_hours": config.max_hours}
+    try:
+        con.register("release_units", keys.to_arrow())
+        _temp(
+            con, "release_rows", SQL.load("rpt_release_rows"), {"units": "release_units", "max_units": config.max_units}
+        )
+        _temp(con, "release_hours", SQL.load("rpt_release_hours"), {"counted": "release_rows"})
+        aggregate(
+            lambda name, sql, params, kept=True: _temp(con, name, sql, params),
+            "release",
+            "release_rows",
+            "release_hours",
+            caps,
+        )
+        month = "strftime(month, '%Y-%m') AS month"
+        exact_heads = catalog.frame(con, f"SELECT unit_id, {month}, {', '.join(HEADLINE)} FROM release_month")
+        exact_cells = catalog.frame(con, f"SELECT unit_id, {month}, dimension, value, customers FROM release_cells")
+        domain = values_of(con)
+    finally:
+        con.unregister("release_units")
+        for name in _TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    return _noisy(release, keys, exact_heads, exact_cells, domain)
+
+
+_TEMP_TABLES = (
+    "release_rows",
+    "release_hours",
+    "release_month",
+    "release_customer_cells",
+    "release_hour_cells",
+    "release_cells",
+)
+
+
+def _temp(con: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, Any]) -> None:
+    """A step of the release's computation, as a temporary table of the connection."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", catalog.used_params(sql, params))
+
+
+def _noisy(
+    release: Release,
+    keys: pl.DataFrame,
+    exact_heads: pl.DataFrame,
+    exact_cells: pl.DataFrame,
+    domain: dict[str, list[str]],
+) -> ReleaseFigures:
+    heads = {(r["unit_id"], r["month"]): r for r in exact_heads.iter_rows(named=True)}
+    counts = {
+        (u, m, d, v): n
+        for u, m, d, v, n in exact_cells.select("unit_id", "month", "dimension", "value", "customers").iter_rows()
+    }
+    head_rows, cell_rows = [], []
+    for level, unit_id, month in keys.select("level", "unit_id", pl.col("month").dt.strftime("%Y-%m")).iter_rows():
+        exact = heads.get((unit_id, month), {})
+        noisy = [release.noisy_count(exact.get(key) or 0, key, unit_id, month) for key in HEADLINE]
+        head_rows.append((level, unit_id, month, *noisy))
+        for dimension in DIMENSIONS:
+            for value in domain[dimension]:
+                n = counts.get((unit_id, month, dimension, value), 0)
+                cell_rows.append(
+                    (unit_id, month, dimension, value, release.noisy_count(n, dimension, unit_id, month, value))
+                )
+    return ReleaseFigures(
+        release,
+        pl.DataFrame(
+            head_rows,
+            schema={"level": pl.String, "unit_id": pl.String, "month": pl.String, **dict.fromkeys(HEADLINE, pl.Int64)},
+            orient="row",
+        ),
+        pl.DataFrame(
+            cell_rows,
+            schema={
+                "unit_id": pl.String,
+                "month": pl.String,
+                "dimension": pl.String,
+                "value": pl.String,
+                "customers": pl.Int64,
+            },
+            orient="row",
+        ),
+    )
+
+
+def values_of(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every value of every distribution (the domain the noise covers)."""
+    snapshot_values = catalog.frame(con, SQL.load("rpt_merchant_domain"))
+    return {
+        dimension: FIXED_VALUES.get(dimension)
+        or snapshot_values.filter(pl.col("dimension") == dimension)["value"].to_list()
+        for dimension in DIMENSIONS
+    }
+
+
+def figures_dir(release_id: str) -> Path:
+    return data_dir() / "privacy" / "releases" / release_id
+
+
+def keep(con: duckdb.DuckDBPyConnection, release: Release, items: list[tuple[str, str]]) -> None:
+    """Compute the release's figures and keep them, unless they are kept already."""
+    final = figures_dir(release.id)
+    if (final / "cells.parquet").exists():
+        return
+    figures = compute(con, release, items)
+    tmp = final.with_name(f".incomplete-{release.id}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        figures.heads.write_parquet(tmp / "heads.parquet")
+        figures.cells.write_parquet(tmp / "cells.parquet")
+        tmp.rename(final)
+    except OSError:
+        if not (final / "cells.parquet").exists():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load(release: Release) -> ReleaseFigures:
+    folder = figures_dir(release.id)
+    if not (folder / "cells.parquet").exists():
+        raise PrivacyError(f"release {release.id} has no figures in {folder}: run its batch again to compute them")
+    return ReleaseFigures(release, pl.read_parquet(folder / "heads.parquet"), pl.read_parquet(folder / "cells.parquet"))

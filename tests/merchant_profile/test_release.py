@@ -1,0 +1,113 @@
+"""A release bounds what one member can change in everything it publishes, as the accounting
+assumes: by hand on one heavy customer, then as a property over random crowds (one member
+taken out changes at most max_units units' figures, each by at most its cap)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.merchant_profile.release import DIMENSIONS, HEADLINE, compute
+from pipelines.privacy.accounting import load_privacy
+from pipelines.privacy.release import Release
+from tests.merchant_profile.customers import Person, customer_marts, people
+
+CONFIG = load_privacy()
+#: The configured bounds, with noise too small to change any count: the figures as bounded.
+BOUNDED = Release("bounded", dataclasses.replace(CONFIG, sigma=1e-7), b"test")
+JUNE = dt.date(2025, 6, 1)
+UNITS = [f"S000000{i}" for i in range(1, 7)]
+
+
+def _figures(persons: list[Person], units: list[str] = UNITS) -> tuple[dict, dict]:
+    con = customer_marts(persons)
+    known = {u for p in persons for u in p.units}
+    figures = compute(con, BOUNDED, [(u, "2025-06") for u in units if u in known])
+    heads = {(r["unit_id"], k): r[k] for r in figures.heads.iter_rows(named=True) for k in HEADLINE}
+    cells = {(u, d, v): n for u, _, d, v, n in figures.cells.iter_rows()}
+    return heads, cells
+
+
+def test_a_heavy_customer_counts_in_three_units_within_the_caps():
+    """Twelve regulars at each of six outlets, and one customer who shops at all six (most at
+    S1, least at S6), 20 times, NT$5,000 and in five hours of the week at each."""
+    crowd = [p for u in UNITS for p in people(12, [u], JUNE, visits=1, amount_ntd=100, hours=("1-08",))]
+    heavy = Person(
+        tuple(UNITS),
+        JUNE,
+        gender="F",
+        visits=20,
+        amount_ntd=5000,
+        hours=("2-09", "2-10", "2-11", "2-12", "2-13"),
+        key=999,
+    )
+    with_heavy = [*crowd, heavy]
+    heads, cells = _figures(with_heavy)
+    # Ties on visits and NT$ go to the smaller unit key: S1, S2, S3 count the heavy customer.
+    for unit in UNITS[:3]:
+        assert heads[(unit, "customers")] == 13
+        assert heads[(unit, "transactions")] == 12 + CONFIG.max_visits
+        assert heads[(unit, "revenue_ntd")] == 1200 + CONFIG.max_spend_ntd
+        assert cells[(unit, "gender", "F")] == 1
+        assert sum(cells[(unit, "hour_of_week", f"2-{h:02d}")] for h in (9, 10, 11, 12, 13)) == CONFIG.max_hours
+    for unit in UNITS[3:]:
+        assert (heads[(unit, "customers")], heads[(unit, "transactions")]) == (12, 12)
+        assert cells[(unit, "gender", "F")] == 0
+    # A release of only S4-S6 counts the heavy customer there (the bound is per release).
+    heads, _ = _figures(with_heavy, UNITS[3:])
+    assert [heads[(u, "customers")] for u in UNITS[3:]] == [13, 13, 13]
+
+
+def _changes(a: tuple[dict, dict], b: tuple[dict, dict]) -> dict[str, dict[str, int]]:
+    """Per unit, how much each figure moved (headline figures; each distribution's cells in all)."""
+    moved: dict[str, dict[str, int]] = {}
+    for key in set(a[0]) | set(b[0]):
+        unit, figure = key
+        moved.setdefault(unit, {})[figure] = abs(a[0].get(key, 0) - b[0].get(key, 0))
+    for key in set(a[1]) | set(b[1]):
+        unit, dimension, _ = key
+        row = moved.setdefault(unit, {})
+        row[dimension] = row.get(dimension, 0) + abs(a[1].get(key, 0) - b[1].get(key, 0))
+    return {unit: row for unit, row in moved.items() if any(row.values())}
+
+
+_person = st.builds(
+    Person,
+    units=st.lists(st.sampled_from(UNITS), min_size=1, max_size=6, unique=True).map(tuple),
+    month=st.just(JUNE),
+    gender=st.sampled_from(["F", "M"]),
+    age_band=st.sampled_from(["20-29", "30-39", "65+"]),
+    visits=st.integers(1, 30),
+    amount_ntd=st.integers(1, 6000),
+    customer_type=st.sampled_from(["new", "returning"]),
+    hours=st.lists(st.sampled_from(["1-08", "1-09", "3-12", "5-18", "7-20"]), min_size=1, max_size=5, unique=True).map(
+        tuple
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(crowd=st.lists(_person, min_size=2, max_size=25), data=st.data())
+def test_property_one_member_moves_at_most_max_units_units_each_within_its_caps(crowd, data):
+    gone = data.draw(st.integers(0, len(crowd) - 1))
+    moved = _changes(_figures(crowd), _figures(crowd[:gone] + crowd[gone + 1 :]))
+    assert len(moved) <= CONFIG.max_units
+    caps = CONFIG.caps()
+    for unit, row in moved.items():
+        for figure, change in row.items():
+            assert change <= caps[figure], f"{unit} {figure} moved by {change}"
+    assert set(caps) == {*HEADLINE, *DIMENSIONS}
+
+
+def test_every_figure_of_every_unit_is_published_noisy_even_when_empty():
+    con = customer_marts(people(15, ["S0000001"], JUNE) + people(15, ["S0000002"], JUNE, gender="F"))
+    figures = compute(con, Release("r", CONFIG, b"k"), [("S0000001", "2025-06"), ("S0000002", "2025-06")])
+    cells = figures.cells.filter(pl.col("unit_id") == "S0000001")
+    # The empty cell F of S1 is published with noise like any other: rarely exactly 0.
+    assert cells.filter(pl.col("dimension") == "gender").height == 4
+    assert cells.filter(pl.col("dimension") == "hour_of_week").height == 7 * 24
+    assert (cells["customers"] != 0).mean() > 0.3

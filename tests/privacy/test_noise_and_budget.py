@@ -1,0 +1,96 @@
+"""The noise, its accounting and the ledger: the sampler against the exact distribution, the
+costs against the formulas, and the budget refusing what would exceed it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import pytest
+
+from pipelines.core.config import ConfigError
+from pipelines.privacy import PrivacyError
+from pipelines.privacy.accounting import load_privacy
+from pipelines.privacy.ledger import charge, spent
+from pipelines.privacy.noise import KeyedStream, discrete_gaussian, noisy
+from pipelines.privacy.release import open_release, recorded_release, release_id
+
+
+def _pmf(sigma: float, bound: int) -> dict[int, float]:
+    weights = {x: math.exp(-(x * x) / (2 * sigma * sigma)) for x in range(-bound, bound + 1)}
+    total = sum(weights.values())
+    return {x: w / total for x, w in weights.items()}
+
+
+def test_the_sampler_draws_the_discrete_gaussian():
+    """20,000 draws against the exact probabilities: every value within 4 standard errors."""
+    sigma, n = 3.0, 20_000
+    draws = [discrete_gaussian(Fraction(3), KeyedStream(b"key", f"draw {i}")) for i in range(n)]
+    pmf = _pmf(sigma, 40)
+    for x in range(-8, 9):
+        expected = pmf[x] * n
+        assert abs(draws.count(x) - expected) < 4 * math.sqrt(expected), x
+    assert abs(sum(d * d for d in draws) / n - sum(p * x * x for x, p in pmf.items())) < 0.3
+
+
+def test_noise_is_the_same_for_the_same_figure_and_independent_otherwise():
+    assert noisy(100, 10, "release a|customers|S1", b"k") == noisy(100, 10, "release a|customers|S1", b"k")
+    others = {noisy(100, 10, f"release {i}|customers|S1", b"k") for i in range(50)}
+    assert len(others) > 15  # fresh noise for every other release
+    assert noisy(100, 10, "release a|customers|S1", b"k") != noisy(100, 10, "release a|customers|S1", b"other key") or (
+        noisy(100, 10, "release b|customers|S1", b"k") != noisy(100, 10, "release b|customers|S1", b"other key")
+    )
+
+
+def test_the_cost_of_a_release_follows_the_gaussian_formula():
+    """Each figure gets sigma times what one member can change in it, so each costs
+    1 / (2 sigma^2); a unit's month is the eleven figures; a release max_units units."""
+    config = load_privacy()
+    per_figure = 1 / (2 * config.sigma**2)
+    assert config.rho_per_unit() == pytest.approx(11 * per_figure)
+    assert config.rho_per_release() == pytest.approx(config.max_units * 11 * per_figure)
+    # OpenDP's conversion is at most the textbook bound rho + 2 sqrt(rho ln(1 / delta)).
+    rho = config.yearly_rho
+    assert config.epsilon(rho) <= rho + 2 * math.sqrt(rho * math.log(1 / config.delta))
+    assert config.epsilon(rho) > config.epsilon(rho / 2) > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [("sigma = 10.0", "sigma = 0"), ("max_units = 3", "max_units = 0"), ("delta = 1e-9", "delta = 0.01")],
+)
+def test_a_bad_privacy_configuration_is_refused(tmp_path, change, message):
+    from pipelines.privacy.accounting import CONFIG_FILE
+
+    path = tmp_path / "privacy.toml"
+    path.write_text(CONFIG_FILE.read_text().replace(change, message))
+    with pytest.raises(ConfigError):
+        load_privacy(path)
+
+
+def test_the_ledger_charges_once_and_refuses_past_the_budget(isolated_data):
+    config = dataclasses.replace(load_privacy(), yearly_rho=1.0)
+    charge("r1", [2025], 0.4, config, {})
+    charge("r1", [2025], 0.4, config, {})  # the same release again: nothing new is revealed
+    charge("r2", [2025], 0.4, config, {})
+    from pipelines.privacy.ledger import _locked
+
+    with _locked() as ledger:
+        assert spent(ledger, 2025) == pytest.approx(0.8)
+    with pytest.raises(PrivacyError, match=r"budget for 2025 would be exceeded: 0.800 of rho 1.0"):
+        charge("r3", [2025], 0.4, config, {})
+    charge("r3", [2026], 0.4, config, {})  # another year has its own budget
+    with pytest.raises(PrivacyError, match="2025"):
+        charge("r4", [2025, 2026], 0.4, config, {})
+
+
+def test_a_release_is_named_by_what_it_publishes_and_must_be_recorded(isolated_data):
+    a = release_id("sha", "monthly", [("S1", "2025-06"), ("B1", "2025-06")])
+    assert a == release_id("sha", "monthly", [("B1", "2025-06"), ("S1", "2025-06")])
+    assert a != release_id("sha", "monthly", [("S1", "2025-06")])
+    assert a != release_id("other snapshot", "monthly", [("S1", "2025-06"), ("B1", "2025-06")])
+    with pytest.raises(PrivacyError, match="not in the privacy ledger"):
+        recorded_release(a)
+    opened = open_release("sha", "monthly", [("S1", "2025-06"), ("B1", "2025-06")], {})
+    assert opened.id == a and recorded_release(a).id == a
