@@ -27,6 +27,7 @@ def build(out: MartWriter) -> None:
     period = {"period_start": out.snapshot.start.isoformat()}
     out.query("merchant_units", SQL.load("mart_merchant_units"))
     out.query("merchant_customers", SQL.load("int_merchant_customers"), kept=False)
+    out.query("merchant_payers", SQL.load("int_merchant_payers"), kept=False)
     out.query("merchant_paid", SQL.load("int_merchant_paid"), kept=False)
     out.query("merchant_visits", SQL.load("int_merchant_visits"), kept=False)
     out.query("merchant_customer_month", SQL.load("mart_merchant_customer_month"), period)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,13 @@ class Person:
     amount_ntd: int = 200
     customer_type: str = "returning"
     hours: tuple[str, ...] = ("1-08",)
-    key: int = 0  # the customer; 0: a customer of their own
+    key: int = 0  # the customer (and the seed of their pick); 0: their place in the list
+
+
+def pick(customer: int, unit: int, month: dt.date) -> int:
+    """The pseudo-random number by which a release chooses a customer's units (any fixed
+    function of the customer's own identity will do; the marts hash the member's ID)."""
+    return int.from_bytes(hashlib.md5(f"{customer} {unit} {month}".encode()).digest()[:8], "little")
 
 
 def people(n: int, units: Sequence[str], month: dt.date, **described) -> list[Person]:
@@ -115,6 +122,7 @@ def customer_marts(
                     "One",
                     "Champions",
                     "nothing elsewhere",
+                    pick(customer, keys[unit_id], p.month),
                 )
             )
             for hour in p.hours:
@@ -138,6 +146,7 @@ def customer_marts(
                 "home_district": pl.String,
                 "segment": pl.String,
                 "cross_category": pl.String,
+                "pick": pl.UInt64,
             },
             orient="row",
         ),

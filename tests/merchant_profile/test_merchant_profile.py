@@ -23,7 +23,7 @@ from tests.merchant_profile.customers import EXACT, Person, Unit, customer_marts
 S1, S2, S3, B1 = "S0000001", "S0000002", "S0000003", "B0001"
 
 
-def crafted(folder: Path, period_start: str = "2025-01-01") -> duckdb.DuckDBPyConnection:
+def crafted(folder: Path, period_start: str = "2025-01-01", without_a: bool = False) -> duckdb.DuckDBPyConnection:
     """Outlets S1 and S2 of chain B1 (convenience), S3 independent (pharmacy). Member A (F,
     born 1990) pays by card, member B (M, 1960) from the wallet, card Z is unregistered.
     The intermediates are written to `folder`; the marts' SQL runs on the connection."""
@@ -76,6 +76,10 @@ def crafted(folder: Path, period_start: str = "2025-01-01") -> duckdb.DuckDBPyCo
             }
         ),
     }
+    if without_a:  # member A never used the card
+        frames["purchases"] = frames["purchases"].filter(pl.col("card_id").ne_missing(card_a))
+        frames["cards"] = frames["cards"].filter(pl.col("card_id") != card_a)
+        frames["members"] = frames["members"].filter(pl.col("member_id") != "M00000001")
     for name, frame in frames.items():
         con.register(name, frame.to_arrow())
     period = {"start": period_start, "end": "2025-02-28"}
@@ -92,6 +96,21 @@ def _marts(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
 @pytest.fixture(scope="module")
 def crafted_marts(tmp_path_factory) -> dict[str, pl.DataFrame]:
     return _marts(crafted(tmp_path_factory.mktemp("crafted")))
+
+
+def test_which_units_count_a_customer_depends_on_no_one_else(tmp_path):
+    """Customer keys are positions (B is customer 2 with A, 1 without); the pick a release
+    chooses units by comes from the customer's own ID, so B's and Z's stay the same."""
+
+    def picks(con) -> dict:
+        rows = con.sql(
+            "SELECT u.unit_id, c.month, c.gender, c.pick FROM merchant_customer_month c "
+            "JOIN merchant_units u USING (unit) WHERE c.gender <> 'F'"
+        ).fetchall()
+        return {row[:3]: row[3] for row in rows}
+
+    with_a, without_a = picks(crafted(tmp_path / "a")), picks(crafted(tmp_path / "b", without_a=True))
+    assert with_a == without_a and len(with_a) == 6  # B at S1, B1 (Jan), S2, B1 (Feb); Z at S1, B1
 
 
 def _cell_counts(cells: pl.DataFrame, unit: str, month: int, dimension: str) -> dict[str, int]:

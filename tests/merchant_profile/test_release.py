@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from pipelines.merchant_profile.release import DIMENSIONS, HEADLINE, compute
 from pipelines.privacy.accounting import load_privacy
 from pipelines.privacy.release import Release
-from tests.merchant_profile.customers import Person, customer_marts, people
+from tests.merchant_profile.customers import Person, customer_marts, people, pick
 
 CONFIG = load_privacy()
 #: The configured bounds, with noise too small to change any count: the figures as bounded.
 BOUNDED = Release("bounded", dataclasses.replace(CONFIG, sigma=1e-7), b"test")
 JUNE = dt.date(2025, 6, 1)
-UNITS = [f"S000000{i}" for i in range(1, 7)]
+UNITS = [f"S{i:07d}" for i in range(1, 11)]  # more than max_units
 
 
 def _figures(persons: list[Person], units: list[str] = UNITS) -> tuple[dict, dict]:
@@ -32,34 +32,31 @@ def _figures(persons: list[Person], units: list[str] = UNITS) -> tuple[dict, dic
     return heads, cells
 
 
-def test_a_heavy_customer_counts_in_three_units_within_the_caps():
-    """Twelve regulars at each of six outlets, and one customer who shops at all six (most at
-    S1, least at S6), 20 times, NT$5,000 and in five hours of the week at each."""
+def test_a_heavy_customer_counts_in_max_units_units_within_the_caps():
+    """Twelve regulars at each of ten outlets, and one customer who shops at all ten, 20 times,
+    NT$5,000 and in five hours of the week at each: they count at the 8 with the smallest pick."""
+    assert CONFIG.max_units == 8 < len(UNITS)
     crowd = [p for u in UNITS for p in people(12, [u], JUNE, visits=1, amount_ntd=100, hours=("1-08",))]
-    heavy = Person(
-        tuple(UNITS),
-        JUNE,
-        gender="F",
-        visits=20,
-        amount_ntd=5000,
-        hours=("2-09", "2-10", "2-11", "2-12", "2-13"),
-        key=999,
-    )
-    with_heavy = [*crowd, heavy]
-    heads, cells = _figures(with_heavy)
-    # Ties on visits and NT$ go to the smaller unit key: S1, S2, S3 count the heavy customer.
-    for unit in UNITS[:3]:
-        assert heads[(unit, "customers")] == 13
-        assert heads[(unit, "transactions")] == 12 + CONFIG.max_visits
-        assert heads[(unit, "revenue_ntd")] == 1200 + CONFIG.max_spend_ntd
-        assert cells[(unit, "gender", "F")] == 1
-        assert sum(cells[(unit, "hour_of_week", f"2-{h:02d}")] for h in (9, 10, 11, 12, 13)) == CONFIG.max_hours
-    for unit in UNITS[3:]:
-        assert (heads[(unit, "customers")], heads[(unit, "transactions")]) == (12, 12)
-        assert cells[(unit, "gender", "F")] == 0
-    # A release of only S4-S6 counts the heavy customer there (the bound is per release).
-    heads, _ = _figures(with_heavy, UNITS[3:])
-    assert [heads[(u, "customers")] for u in UNITS[3:]] == [13, 13, 13]
+    hours = ("2-09", "2-10", "2-11", "2-12", "2-13")
+    heavy = Person(tuple(UNITS), JUNE, gender="F", visits=20, amount_ntd=5000, hours=hours, key=999)
+    heads, cells = _figures([*crowd, heavy])
+    # The test's units have keys 1-10 in the order of their IDs.
+    order = sorted(range(1, 11), key=lambda key: pick(999, key, JUNE))
+    counted = {UNITS[key - 1] for key in order[: CONFIG.max_units]}
+    for unit in UNITS:
+        if unit in counted:
+            assert heads[(unit, "customers")] == 13
+            assert heads[(unit, "transactions")] == 12 + CONFIG.max_visits
+            assert heads[(unit, "revenue_ntd")] == 1200 + CONFIG.max_spend_ntd
+            assert cells[(unit, "gender", "F")] == 1
+            assert sum(cells[(unit, "hour_of_week", h)] for h in hours) == CONFIG.max_hours
+        else:
+            assert (heads[(unit, "customers")], heads[(unit, "transactions")]) == (12, 12)
+            assert cells[(unit, "gender", "F")] == 0
+    # A release of only the two left out counts the heavy customer there (the bound is per release).
+    left_out = [u for u in UNITS if u not in counted]
+    heads, _ = _figures([*crowd, heavy], left_out)
+    assert [heads[(u, "customers")] for u in left_out] == [13, 13]
 
 
 def _changes(a: tuple[dict, dict], b: tuple[dict, dict]) -> dict[str, dict[str, int]]:
@@ -77,7 +74,7 @@ def _changes(a: tuple[dict, dict], b: tuple[dict, dict]) -> dict[str, dict[str, 
 
 _person = st.builds(
     Person,
-    units=st.lists(st.sampled_from(UNITS), min_size=1, max_size=6, unique=True).map(tuple),
+    units=st.lists(st.sampled_from(UNITS), min_size=1, max_size=len(UNITS), unique=True).map(tuple),
     month=st.just(JUNE),
     gender=st.sampled_from(["F", "M"]),
     age_band=st.sampled_from(["20-29", "30-39", "65+"]),
@@ -93,6 +90,7 @@ _person = st.builds(
 @settings(max_examples=40, deadline=None)
 @given(crowd=st.lists(_person, min_size=2, max_size=25), data=st.data())
 def test_property_one_member_moves_at_most_max_units_units_each_within_its_caps(crowd, data):
+    crowd = [dataclasses.replace(p, key=i) for i, p in enumerate(crowd, start=1)]  # each their own
     gone = data.draw(st.integers(0, len(crowd) - 1))
     moved = _changes(_figures(crowd), _figures(crowd[:gone] + crowd[gone + 1 :]))
     assert len(moved) <= CONFIG.max_units

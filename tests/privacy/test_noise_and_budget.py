@@ -58,7 +58,7 @@ def test_the_cost_of_a_release_follows_the_gaussian_formula():
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [("sigma = 10.0", "sigma = 0"), ("max_units = 3", "max_units = 0"), ("delta = 1e-9", "delta = 0.01")],
+    [("sigma = 10.0", "sigma = 0"), ("max_units = 8", "max_units = 0"), ("delta = 1e-9", "delta = 0.01")],
 )
 def test_a_bad_privacy_configuration_is_refused(tmp_path, change, message):
     from pipelines.privacy.accounting import CONFIG_FILE

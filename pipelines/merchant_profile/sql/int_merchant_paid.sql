@@ -1,14 +1,7 @@
 -- Purchases per outlet, customer, month and hour of the week (purchases and NT$), on integer
--- keys (merchant_units, merchant_customers). A customer is the member behind the card or
--- wallet account; an unregistered card is its own customer. The one join on ID strings is the
+-- keys (merchant_units, merchant_payers). A customer is the member behind the card or wallet
+-- account; an unregistered card is its own customer. The one join on ID strings is the
 -- purchase's payer (card or wallet account) to its customer.
-WITH payers AS (
-    SELECT c.card_id AS payer_id, coalesce(m.customer, -CAST(row_number() OVER (ORDER BY c.card_id) AS INTEGER)) AS customer
-    FROM cards c
-    LEFT JOIN merchant_customers m USING (member_id)
-    UNION ALL
-    SELECT account_id, customer FROM merchant_customers
-)
 SELECT
     u.unit AS outlet,
     y.customer,
@@ -19,5 +12,5 @@ SELECT
     CAST(sum(p.amount) AS BIGINT) AS amount_ntd
 FROM purchases p
 JOIN merchant_units u ON u.unit_id = p.merchant_id AND u.level = 'outlet'
-JOIN payers y ON y.payer_id = coalesce(p.card_id, p.account_id)
+JOIN merchant_payers y ON y.payer_id = coalesce(p.card_id, p.account_id)
 GROUP BY ALL

@@ -6,6 +6,9 @@
 --                   snapshot's first month, when nothing earlier is known)
 --   cross_category  the category the customer spent most NT$ in at other outlets that month
 --                   (ties by name), or 'nothing elsewhere'
+--   pick            a fixed pseudo-random number for the customer, unit and month, from the
+--                   customer's seed (merchant_payers): a release counts each customer at the
+--                   units with the smallest picks
 -- Unregistered cards are 'unregistered'; a member whose birth year, gender or home district
 -- the operator does not know is 'unknown'.
 WITH segments AS (
@@ -26,6 +29,9 @@ elsewhere AS (
     FROM merchant_visits v
     JOIN merchant_units u USING (unit)
     JOIN spend s USING (customer, month)
+),
+seeds AS (
+    SELECT DISTINCT customer, seed FROM merchant_payers
 ),
 main AS (
     SELECT unit, customer, month, first(category ORDER BY ntd DESC, category) AS category
@@ -50,8 +56,10 @@ SELECT
     CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE coalesce(c.gender, 'unknown') END AS gender,
     CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE coalesce(c.district, 'unknown') END AS home_district,
     coalesce(s.segment, CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE 'not scored' END) AS segment,
-    coalesce(m.category, 'nothing elsewhere') AS cross_category
+    coalesce(m.category, 'nothing elsewhere') AS cross_category,
+    md5_number_lower(concat(d.seed, ' ', v.unit, ' ', v.month)) AS pick
 FROM merchant_visits v
+JOIN seeds d ON d.customer = v.customer
 LEFT JOIN merchant_customers c ON c.customer = v.customer
 LEFT JOIN segments s ON s.customer = v.customer AND s.month_end = last_day(v.month)
 LEFT JOIN main m ON m.unit = v.unit AND m.customer = v.customer AND m.month = v.month
