@@ -210,6 +210,52 @@ def remove_snapshot(
 
 @app.command()
 @friendly
+def privacy() -> None:
+    """The privacy ledger: what each year of data has spent of its budget, every release
+    (merchant figures, audience counts) with its cost, and the cost per merchant."""
+    from pipelines.privacy.accounting import load_privacy
+    from pipelines.privacy.ledger import entries, ledger_path, year_summary
+
+    releases = entries()
+    if not releases:
+        console.print(f"no privacy releases yet ({ledger_path()})")
+        return
+    config = load_privacy()
+    years = sorted({e["year"] for e in releases.values()})
+    t = Table("year", "rho spent", "of budget", "epsilon", "releases")
+    for year in years:
+        s = year_summary(year, config)
+        n = sum(1 for e in releases.values() if e["year"] == year)
+        t.add_row(str(year), f"{s['rho']:.3f}", f"{s['budget_rho']:g}", f"{s['epsilon']:.1f}", str(n))
+    out.print(t)
+    t = Table("release", "kind", "snapshot", "what", "year", "rho", "epsilon", "published")
+    per_merchant: dict[str, float] = {}
+    for rid, e in sorted(releases.items(), key=lambda item: item[1]["recorded_at"]):
+        what = ", ".join(e.get("merchants", [])) or e.get("audience", "")
+        kept = "yes" if e.get("kept") else "no"
+        t.add_row(
+            rid,
+            e.get("kind", ""),
+            e.get("snapshot", ""),
+            what,
+            str(e["year"]),
+            f"{e['rho']:.3f}",
+            f"{e['epsilon']:.2f}",
+            kept,
+        )
+        for merchant in e.get("merchants", []):
+            per_merchant[merchant] = per_merchant.get(merchant, 0.0) + e["rho"]
+    out.print(t)
+    if per_merchant:
+        t = Table("merchant", "rho of the releases that reported it")
+        for merchant, rho in sorted(per_merchant.items()):
+            t.add_row(merchant, f"{rho:.3f}")
+        out.print(t)
+    console.print(f"ledger: {ledger_path()}")
+
+
+@app.command()
+@friendly
 def summary(snapshot: SnapshotOpt = DEFAULT_SNAPSHOT) -> None:
     """Print what a snapshot holds: tables, rows, period and the mix of the four scenes."""
     from pipelines.ingest.summary import summarise
@@ -288,8 +334,9 @@ def run(
     batch: Annotated[
         str,
         typer.Option(
-            help="Batch file in pipelines/config/batches/ without .toml: monthly (segments, carbon per "
-            "employer, subscribing merchants), merchants (a sample) or busiest (the 100 busiest outlets)."
+            help="Batch file in pipelines/reporting/batches/ without .toml: monthly (segments, carbon per "
+            "employer, subscribing merchants), merchants (a sample) or outlets100 (100 outlets, a fixed "
+            "sample of the register)."
         ),
     ] = "monthly",
     only: Annotated[list[str] | None, typer.Option(help="Run only this report family; repeat for several.")] = None,
@@ -297,6 +344,15 @@ def run(
     jobs: Annotated[
         int, typer.Option(help="Reports to run at once, each job a process with its own warm kernel.", min=1)
     ] = 1,
+    new_release: Annotated[
+        bool,
+        typer.Option(
+            "--new-release",
+            help="Publish freshly computed privacy-protected figures (merchant profiles, audience counts) "
+            "as a new release, charged to the yearly privacy budget, instead of the figures already "
+            "published for the same merchants and month: after a data or code correction only.",
+        ),
+    ] = False,
 ) -> None:
     """Run a batch of report notebooks on a validated snapshot and publish it.
 
@@ -325,7 +381,9 @@ def run(
         def step(name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=f"report {name}" if name else "done")
 
-        result = run_batch(snapshot, batch=batch, only=only, force=force, progress=step, jobs=jobs)
+        result = run_batch(
+            snapshot, batch=batch, only=only, force=force, progress=step, jobs=jobs, new_release=new_release
+        )
     if result.skipped:
         console.print(f"run {result.run_id} is already complete (use --force to run it again)")
     for o in result.outcomes:

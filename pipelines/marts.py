@@ -64,18 +64,12 @@ def _with_family_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnect
 
 
 def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection:
-    """The snapshot's catalog, every family's views (member_events), a view per built mart
-    (build them first with `build`) and `marts_stamp`: what made them (one row, as marts.json)."""
+    """The snapshot's catalog, every family's views (member_events) and a view per built mart
+    (build them first with `build`)."""
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
     con = _with_family_views(catalog.connect(snap))
-    folder = marts_dir(snap)
-    for path in sorted(folder.glob("*.parquet")):
+    for path in sorted(marts_dir(snap).glob("*.parquet")):
         con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(path))})')
-    if (folder / MARTS_FILE).exists():
-        stamp = json.loads((folder / MARTS_FILE).read_text())
-        keys = ("snapshot_manifest_sha256", "code_sha256")
-        values = ", ".join(f"{catalog.sql_literal(stamp[k])} AS {k}" for k in keys)
-        con.execute(f"CREATE VIEW marts_stamp AS SELECT {values}")
     return con
 
 

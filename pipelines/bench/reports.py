@@ -70,7 +70,7 @@ def part(scale: float, data: Path) -> list[Measurement]:
     out = [gen]
     batches = {
         f"default batch (monthly), {JOBS} jobs": "monthly",
-        f"100 merchant profiles (busiest), {JOBS} jobs": "busiest",
+        f"100 merchant profiles (outlets100), {JOBS} jobs": "outlets100",
     }
     for label, batch in batches.items():
         m = measure(label, "reports", "run_batch", environment, snapshot=snap, batch=batch)

@@ -12,7 +12,6 @@ end with caused emissions' high end (and vice versa), so the range holds every c
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 
 import polars as pl
@@ -158,9 +157,3 @@ def pkm_by_mode(pkm: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Legs and passenger-km per group of `by` and mode, from the commute_pkm mart."""
     totals = pkm.group_by([*by, "mode"]).agg(pl.col("passenger_m").sum(), pl.col("legs").sum())
     return totals.select(*by, "mode", (pl.col("passenger_m") / 1000).alias("pkm"), "legs").sort([*by, "mode"])
-
-
-def nice_step(x: float) -> float:
-    """The smallest of 1, 2 or 5 times a power of ten that is at least x (x > 0)."""
-    power = 10.0 ** math.floor(math.log10(x))
-    return next(m * power for m in (1, 2, 5, 10) if x <= m * power * (1 + 1e-12))

@@ -3,6 +3,8 @@ headline, monthly and per-mode figures, and the spread across employees (suppres
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +18,6 @@ from pipelines.commute_carbon.emissions import (
     emissions,
     load_factors,
     monthly_figures,
-    nice_step,
     parse_mix,
     pkm_by_mode,
 )
@@ -30,6 +31,16 @@ SQL = SqlFolder.beside(__file__)
 OTHER_MODES = "other modes"
 
 
+#: Edges of the bands of avoided kg CO2e per employee and month: fixed, so that they say
+#: nothing about any employee (the synthetic employers' median is about 20-27 kg).
+AVOIDED_BANDS_KG = (0.0, 10.0, 20.0, 30.0, 50.0)
+
+
+def _month_count(months: tuple[str, str]) -> int:
+    (y0, m0), (y1, m1) = (map(int, m.split("-")) for m in months)
+    return (y1 - y0) * 12 + m1 - m0 + 1
+
+
 @dataclass
 class EmployerReport:
     """One employer's commute emissions over a period, aggregated for reporting, every table
@@ -37,7 +48,7 @@ class EmployerReport:
     employees, and none can be worked out from the headline and the others."""
 
     employer: dict
-    months: tuple[str, str]
+    months: tuple[str, str]  # first and last, YYYY-MM
     days: pl.DataFrame  # commute_days rows of the employer and period
     pkm: pl.DataFrame  # commute_pkm rows of the employer and period
     factors: Factors
@@ -98,17 +109,22 @@ class EmployerReport:
             .sort(pl.col("mode") == OTHER_MODES, "pkm", "mode", descending=[False, True, False])
         )
 
-    def employee_distribution(self, bins: int = 6) -> pl.DataFrame:
-        """Employees by avoided kg CO2e (central) over the period, in equal-width bands, through
-        the disclosure rules: the bands add up to the employees covered, so a small band takes
-        another with it (employees null, `suppressed` true)."""
+    def employee_distribution(self) -> pl.DataFrame:
+        """Employees by avoided kg CO2e (central) per month of the period, in fixed bands
+        (AVOIDED_BANDS_KG, every band listed, empty or not: bands drawn from the data would
+        tell the top employee's figure), through the disclosure rules: the bands add up to the
+        employees covered, so a small band takes another with it (employees null, `suppressed`
+        true)."""
         per = emissions(pkm_by_mode(self.pkm, ["card_id"]), self.factors, self.mix, ["card_id"])["avoided_kg_central"]
-        width = nice_step(max(float(per.max()), 1.0) / bins)
-        band = (per // width).cast(pl.Int64)
-        counts = pl.DataFrame({"band": band}).group_by("band").len("employees").sort("band")
-        bands = counts.select(
-            (pl.col("band") * width).alias("from_kg"), ((pl.col("band") + 1) * width).alias("to_kg"), "employees"
-        )
+        per_month = (per / _month_count(self.months)).to_list()
+        edges = AVOIDED_BANDS_KG
+        labels = [f"below {edges[0]:g}"]
+        labels += [f"{lo:g}-{hi:g}" for lo, hi in itertools.pairwise(edges)]
+        labels += [f"{edges[-1]:g} or more"]
+        counts = [0] * len(labels)
+        for kg in per_month:
+            counts[bisect.bisect_right(edges, kg)] += 1
+        bands = pl.DataFrame({"kg_per_month": labels, "employees": counts})
         return privacy.suppress(bands, count="employees", figures=["employees"])
 
 

@@ -126,10 +126,11 @@ class Family:
     #: Checks a report's parameters (the notebook's defaults with a batch's values) against the
     #: snapshot before anything runs; raises ValueError naming the parameter.
     check: Callable[[Connection, Snapshot, dict[str, Any]], None] | None = None
-    #: For families whose reports publish differentially private figures: charges the privacy
-    #: ledger for a batch's reports of the family (their parameters) and returns the release ID
-    #: the runner passes to each of them as the parameter `release`.
-    release: Callable[[Connection, Snapshot, str, list[dict[str, Any]]], str] | None = None
+    #: For families whose reports publish differentially private figures: opens the releases of
+    #: a batch's reports of the family (their parameters; True: new revisions with fresh
+    #: figures), charging the privacy ledger before anything runs, and returns the release ID
+    #: the runner passes to each of them as the parameter `release` (None: none to pass).
+    release: Callable[[Connection, Snapshot, str, list[dict[str, Any]], bool], str | None] | None = None
 
     @property
     def marts(self) -> tuple[MartSpec, ...]:

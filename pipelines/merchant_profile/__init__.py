@@ -14,21 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-import polars as pl
-
 from pipelines.core.family import Family, query_list
 from pipelines.merchant_profile import marts
 from pipelines.merchant_profile.profile import check_params
 from pipelines.merchant_profile.release import batch_release
-
-CONFIG_DIR = Path(__file__).parent / "config"
-
-
-def subscribers(con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
-    """The merchants that subscribe to the monthly profile (config/subscribers.csv)."""
-    return pl.read_csv(CONFIG_DIR / "subscribers.csv")["merchant"].to_list()
-
+from pipelines.merchant_profile.subscribers import subscribers
 
 FAMILY = Family(
     name="merchant_profile",
@@ -42,6 +32,6 @@ FAMILY = Family(
     lists={
         "@subscribers": subscribers,
         "@merchant_sample": query_list(marts.SQL, "rpt_list_merchant_sample"),
-        "@busiest_outlets": query_list(marts.SQL, "rpt_list_busiest_outlets"),
+        "@outlet_sample": query_list(marts.SQL, "rpt_list_outlet_sample"),
     },
 )

@@ -22,7 +22,7 @@ from pipelines.merchant_profile.peers import check_scope
 from pipelines.merchant_profile.release import (
     HEADLINE,
     ReleaseFigures,
-    largest_outlet,
+    default_merchant,
     profile_month,
     report_release,
     report_units,
@@ -194,9 +194,9 @@ def profile(
     peer_scope: str = "auto",
     release: str = "",
 ) -> Profile:
-    """One merchant's profile (default: the largest outlet; the latest whole month) as its
+    """One merchant's profile (default: the first subscriber; the latest whole month) as its
     release publishes it: the batch's release by ID, or, run on its own, a release of its own."""
-    merchant = merchant or largest_outlet(con)
+    merchant = merchant or default_merchant(con)
     unit_of(con, merchant)
     month = profile_month(con, month, snap.whole_months())
     params: dict[str, Any] = {"merchant": merchant, "period": month, "peer_scope": peer_scope}

@@ -10,29 +10,28 @@ run on its own) publish, computed once, when the release opens.
 4. Every headline figure and every cell of every distribution of every unit gets noise from
    the release's stream, empty cells included, so that a cell's presence says nothing.
 5. The noisy figures are kept in data/privacy/releases/<release>/; the reports read them and
-   nothing exact. Opening the same release again (same marts, reports and configuration)
-   finds them there, or computes the very same figures.
+   nothing exact. The same units and months released again (by any batch, or a report run on
+   its own) show the kept figures at no cost (pipelines/privacy/release.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from pipelines.core import catalog
-from pipelines.core.paths import data_dir
+from pipelines.core.schema import MERCHANT_CATEGORIES
 from pipelines.core.snapshot import Snapshot
 from pipelines.merchant_profile.marts import SQL, aggregate
 from pipelines.merchant_profile.peers import check_scope, find_peers
+from pipelines.merchant_profile.subscribers import subscribers
 from pipelines.privacy import PrivacyError, check_unit
-from pipelines.privacy.release import Release, open_release, recorded_release
+from pipelines.privacy.accounting import load_privacy
+from pipelines.privacy.release import Release, keep, kept, kept_releases, open_release, recorded_release
 
 HEADLINE = ("customers", "transactions", "revenue_ntd")
 #: The distributions a profile shows, and the values they take whatever the data.
@@ -42,6 +41,7 @@ FIXED_VALUES: dict[str, list[str]] = {
     "age_band": ["14-19", "20-29", "30-39", "40-49", "50-64", "65+", "unknown", "unregistered"],
     "gender": ["F", "M", "unknown", "unregistered"],
     "hour_of_week": [f"{day}-{hour:02d}" for day in range(1, 8) for hour in range(24)],
+    "cross_category": [*MERCHANT_CATEGORIES, "nothing elsewhere"],
 }
 DIMENSIONS = (
     "customer_type",
@@ -74,6 +74,13 @@ class ReleaseFigures:
     def cells_of(self, unit_ids: Sequence[str], month: str) -> pl.DataFrame:
         return self.cells.filter(pl.col("unit_id").is_in(list(unit_ids)) & (pl.col("month") == month))
 
+    def holds(self, unit_ids: Sequence[str], month: str) -> bool:
+        held = self.heads.filter(pl.col("month") == month)["unit_id"]
+        return set(unit_ids) <= set(held)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {"heads": self.heads, "cells": self.cells}
+
 
 def unit_of(con: duckdb.DuckDBPyConnection, merchant: str) -> dict[str, Any]:
     """A merchant as the register knows it: level, unit_id, unit_name, category, district_id."""
@@ -85,9 +92,11 @@ def unit_of(con: duckdb.DuckDBPyConnection, merchant: str) -> dict[str, Any]:
     return {"level": level, "unit_id": merchant, **found.row(0, named=True)}
 
 
-def largest_outlet(con: duckdb.DuckDBPyConnection) -> str:
-    """The outlet a report describes when none is named."""
-    return catalog.frame(con, SQL.load("rpt_largest_outlet"))["unit_id"][0]
+def default_merchant(con: duckdb.DuckDBPyConnection) -> str:
+    """The merchant a report describes when none is named: the first subscriber the register
+    holds, else the register's first outlet. Never "the largest": that would be a choice made
+    on customers' purchases, published with the report."""
+    return catalog.frame(con, SQL.load("rpt_default_merchant"), {"subscribers": subscribers()})["unit_id"][0]
 
 
 def profile_month(con: duckdb.DuckDBPyConnection, month: str = "", whole_months: Sequence[str] = ()) -> str:
@@ -113,35 +122,39 @@ def release_items(
     """Every (unit, month) that the reports (their parameters) publish figures about."""
     items = set()
     for params in reports:
-        merchant = params["merchant"] or largest_outlet(con)
+        merchant = params["merchant"] or default_merchant(con)
         month = profile_month(con, params["period"], snap.whole_months())
         items.update((unit, month) for unit in report_units(con, merchant, month, params["peer_scope"])[1])
     return sorted(items)
 
 
-def basis(con: duckdb.DuckDBPyConnection) -> str:
-    """What the figures are made from: the snapshot and the code that built its marts."""
-    stamp = catalog.frame(con, "SELECT snapshot_manifest_sha256, code_sha256 FROM marts_stamp").row(0)
-    return " ".join(stamp)
-
-
-def batch_release(con: duckdb.DuckDBPyConnection, snap: Snapshot, batch: str, reports: list[dict[str, Any]]) -> str:
+def batch_release(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, batch: str, reports: list[dict[str, Any]], new: bool = False
+) -> str:
     """Open the release of a batch's merchant reports (charge the ledger, compute and keep its
-    figures) and return its ID, which each report gets as its parameter `release`."""
+    figures, unless the same units and months were released before) and return its ID, which
+    each report gets as its parameter `release`. `new`: a new revision with fresh figures."""
     items = release_items(con, snap, reports)
-    merchants = sorted({params["merchant"] or largest_outlet(con) for params in reports})
-    release = open_release(basis(con), batch, items, {"snapshot": snap.id, "merchants": merchants})
-    keep(con, release, items)
+    merchants = sorted({params["merchant"] or default_merchant(con) for params in reports})
+    what = {"snapshot": snap.id, "batch": batch, "merchants": merchants}
+    release = open_release(snap.manifest_sha256, "merchant", items, what, load_privacy().rho_per_release(), new)
+    keep(release, lambda: compute(con, release, items).frames())
     return release.id
 
 
 def report_release(
     con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[str, Any], release: str = ""
 ) -> ReleaseFigures:
-    """The figures a report publishes: its batch's release (by ID), or, for a report run on its
-    own, a release of its own, opened now."""
+    """The figures a report publishes: its batch's release (by ID); for a report run on its
+    own, a kept release of the snapshot that holds its merchant and peers in its month (no new
+    cost), else a release of its own, opened now."""
     if release:
         return load(recorded_release(release))
+    units = report_units(con, params["merchant"], params["period"], params["peer_scope"])[1]
+    for rid in kept_releases("merchant", snap.manifest_sha256):
+        figures = load(recorded_release(rid))
+        if figures.holds(units, params["period"]):
+            return figures
     return load(recorded_release(batch_release(con, snap, "single", [params])))
 
 
@@ -237,39 +250,19 @@ def _noisy(
 def values_of(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Every value of every distribution (the domain the noise covers)."""
     snapshot_values = catalog.frame(con, SQL.load("rpt_merchant_domain"))
-    return {
+    domain = {
         dimension: FIXED_VALUES.get(dimension)
         or snapshot_values.filter(pl.col("dimension") == dimension)["value"].to_list()
         for dimension in DIMENSIONS
     }
-
-
-def figures_dir(release_id: str) -> Path:
-    return data_dir() / "privacy" / "releases" / release_id
-
-
-def keep(con: duckdb.DuckDBPyConnection, release: Release, items: list[tuple[str, str]]) -> None:
-    """Compute the release's figures and keep them, unless they are kept already."""
-    final = figures_dir(release.id)
-    if (final / "cells.parquet").exists():
-        return
-    figures = compute(con, release, items)
-    tmp = final.with_name(f".incomplete-{release.id}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        figures.heads.write_parquet(tmp / "heads.parquet")
-        figures.cells.write_parquet(tmp / "cells.parquet")
-        tmp.rename(final)
-    except OSError:
-        if not (final / "cells.parquet").exists():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    empty = [dimension for dimension, values in domain.items() if not values]
+    if empty:  # a dimension with no values would be published empty, without a word
+        raise ValueError(f"no values known for {', '.join(empty)}")
+    return domain
 
 
 def load(release: Release) -> ReleaseFigures:
-    folder = figures_dir(release.id)
-    if not (folder / "cells.parquet").exists():
-        raise PrivacyError(f"release {release.id} has no figures in {folder}: run its batch again to compute them")
-    return ReleaseFigures(release, pl.read_parquet(folder / "heads.parquet"), pl.read_parquet(folder / "cells.parquet"))
+    figures = kept(release)
+    if figures is None:
+        raise PrivacyError(f"release {release.id} has no figures: run its batch again to compute them")
+    return ReleaseFigures(release, figures["heads"], figures["cells"])

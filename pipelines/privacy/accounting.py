@@ -21,7 +21,7 @@ from pathlib import Path
 from pipelines.core.config import ConfigError, check_keys, read_toml
 
 CONFIG_FILE = Path(__file__).parent / "config" / "privacy.toml"
-_KEYS = ("sigma", "max_units", "max_visits", "max_spend_ntd", "max_hours", "delta", "yearly_rho")
+_KEYS = ("sigma", "max_units", "max_visits", "max_spend_ntd", "max_hours", "audience_sigma", "delta", "yearly_rho")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class PrivacyConfig:
     max_visits: int
     max_spend_ntd: int
     max_hours: int
+    audience_sigma: float
     delta: float
     yearly_rho: float
 
@@ -57,7 +58,14 @@ class PrivacyConfig:
         return cap**0.5 if statistic == "hour_of_week" else float(cap)
 
     def sigma_of(self, statistic: str) -> float:
+        if statistic == "audience":
+            return self.audience_sigma
         return self.sigma * self.sensitivity(statistic)
+
+    def rho_per_audience(self) -> float:
+        """The cost of one audience count: its total and its members by segment (a member is
+        in one segment), each a count one member changes by one."""
+        return 2 * _gaussian_rho(self.audience_sigma, 1.0)
 
     def rho_per_unit(self) -> float:
         """zCDP cost per member of one unit's month, from OpenDP's Gaussian mechanism."""
@@ -98,7 +106,7 @@ def load_privacy(path: Path = CONFIG_FILE) -> PrivacyConfig:
     for key in ("max_units", "max_visits", "max_spend_ntd", "max_hours"):
         if not isinstance(raw[key], int) or raw[key] < 1:
             raise ConfigError(f"{path}: {key} must be a whole number of at least 1, got {raw[key]!r}")
-    for key in ("sigma", "yearly_rho"):
+    for key in ("sigma", "audience_sigma", "yearly_rho"):
         if not isinstance(raw[key], int | float) or raw[key] <= 0:
             raise ConfigError(f"{path}: {key} must be a positive number, got {raw[key]!r}")
     if not 0 < raw["delta"] < 1e-5:
@@ -109,6 +117,7 @@ def load_privacy(path: Path = CONFIG_FILE) -> PrivacyConfig:
         raw["max_visits"],
         raw["max_spend_ntd"],
         raw["max_hours"],
+        float(raw["audience_sigma"]),
         float(raw["delta"]),
         float(raw["yearly_rho"]),
     )

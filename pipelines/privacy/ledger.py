@@ -38,6 +38,22 @@ def _locked() -> Iterator[dict[str, Any]]:
         tmp.replace(path)
 
 
+def entries() -> dict[str, dict[str, Any]]:
+    """Every recorded release by ID (a release covering several years also appears as
+    ID@year for each later year)."""
+    path = ledger_path()
+    return json.loads(path.read_text())["releases"] if path.exists() else {}
+
+
+def mark_kept(release: str) -> None:
+    """Record that the release's figures were computed and kept: from now on they are the
+    published ones, never to be computed again under the same noise."""
+    with _locked() as ledger:
+        for rid, entry in ledger["releases"].items():
+            if rid == release or rid.startswith(f"{release}@"):
+                entry["kept"] = True
+
+
 def spent(ledger: dict[str, Any], year: int) -> float:
     return sum(r["rho"] for r in ledger["releases"].values() if r["year"] == year)
 
@@ -54,7 +70,7 @@ def charge(release: str, years: list[int], rho: float, config: PrivacyConfig, wh
                 raise PrivacyError(
                     f"the privacy budget for {year} would be exceeded: {used:.3f} of rho {config.yearly_rho} is "
                     f"spent and this release needs {rho:.3f} (epsilon {config.epsilon(used + rho):.1f} in all at "
-                    f"delta {config.delta:g}). Publish fewer merchant releases for {year}, or raise yearly_rho in "
+                    f"delta {config.delta:g}). Publish fewer releases for {year}, or raise yearly_rho in "
                     "pipelines/privacy/config/privacy.toml if your policy allows"
                 )
         entry = {
@@ -73,8 +89,6 @@ def charge(release: str, years: list[int], rho: float, config: PrivacyConfig, wh
 
 
 def year_summary(year: int, config: PrivacyConfig) -> dict[str, float]:
-    """What the year has spent so far, for a report's methods note."""
-    path = ledger_path()
-    ledger = json.loads(path.read_text()) if path.exists() else {"releases": {}}
-    used = spent(ledger, year)
+    """What a year of data has spent so far (the `privacy` command)."""
+    used = spent({"releases": entries()}, year)
     return {"rho": used, "epsilon": config.epsilon(used) if used else 0.0, "budget_rho": config.yearly_rho}

@@ -147,20 +147,24 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
     return reports
 
 
-def open_releases(con: duckdb.DuckDBPyConnection, snap: Snapshot, batch: str, reports: list[Report]) -> None:
-    """One privacy release per family that publishes noisy figures, charged before any report
-    runs (a release that would exceed the yearly budget stops the batch here); each report
-    gets its ID as the parameter `release`. `con` reads the snapshot's marts."""
+def open_releases(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, batch: str, reports: list[Report], new: bool = False
+) -> None:
+    """The privacy releases of each family that publishes noisy figures, charged before any
+    report runs (a release that would exceed the yearly budget stops the batch here); each
+    report gets its family's release ID as the parameter `release`. `con` reads the snapshot's
+    marts; `new`: new revisions with fresh figures (after a correction)."""
     for family in FAMILIES:
         mine = [r for r in reports if r.family == family.name]
         if family.release is None or not mine:
             continue
         try:
-            rid = family.release(con, snap, batch, [{**_defaults(r), **r.params} for r in mine])
+            rid = family.release(con, snap, batch, [{**_defaults(r), **r.params} for r in mine], new)
         except ValueError as exc:
             raise RunError(f"batch {batch!r}: {exc}") from None
-        for r in mine:
-            r.params["release"] = rid
+        if rid is not None:
+            for r in mine:
+                r.params["release"] = rid
 
 
 def _defaults(report: Report) -> dict[str, Any]:

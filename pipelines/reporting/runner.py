@@ -37,6 +37,7 @@ from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT, check_name
 from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale, stop_descendants
+from pipelines.privacy.ledger import entries as ledger_entries
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
 from pipelines.reporting.batches import Report, RunError, load_batch, open_releases
 
@@ -193,7 +194,11 @@ def run(
     force: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     jobs: int = 1,
+    new_release: bool = False,
 ) -> RunResult:
+    """Run a batch's reports and publish them together; `new_release`: fresh privacy releases
+    (new revisions, charged) instead of the figures already published, and run again."""
+    force = force or new_release
     snap = require_passing(check_name(snapshot))
     reports = load_batch(batch, snap, only)
     if not reports:
@@ -207,7 +212,7 @@ def run(
             return RunResult(rid, final, [], skipped=True)
         marts.build(snap)
         with marts.connect(snap) as con:
-            open_releases(con, snap, batch, reports)
+            open_releases(con, snap, batch, reports, new_release)
         tmp = root / f".incomplete-{rid}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -333,6 +338,12 @@ def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], fol
         "versions": _versions(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "status": "ok" if all(o.status == "ok" for o in outcomes) else "failed",
+        # What each privacy release the run published under cost, as the ledger records it.
+        "privacy_releases": {
+            rid: entry
+            for rid, entry in ledger_entries().items()
+            if rid in {o.report.params.get("release") for o in outcomes}
+        },
         "reports": [
             {
                 "name": o.report.name,

@@ -6,7 +6,7 @@ plan and an audience builder.
     sql/          stg_member_events -> int_member_scene_month -> mart_* -> rpt_* (one query a file)
     config/       rfm.toml, the R x F segment map, segment descriptions, the subsidy policy
     analysis.py   the questions a report asks of the marts
-    audience.py, subsidy.py
+    audience.py, subsidy.py; audience_release.py: audience counts with differential privacy
 Notebook: notebooks/segments.ipynb; tests: tests/segments/.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from pipelines.core.family import Family
 from pipelines.segments import marts
 from pipelines.segments.analysis import check_params
+from pipelines.segments.audience_release import batch_audiences
 
 FAMILY = Family(
     name="segments",
@@ -25,4 +26,5 @@ FAMILY = Family(
     build=marts.build,
     views=marts.define_member_events,
     check=check_params,
+    release=batch_audiences,
 )

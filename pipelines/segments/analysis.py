@@ -12,7 +12,6 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines import privacy
 from pipelines.core import catalog
 from pipelines.core.snapshot import Snapshot
 from pipelines.core.sql import SqlFolder
@@ -126,19 +125,17 @@ class Segmentation:
     def check_audience(self, criteria: Audience) -> None:
         check_audience(self.con, self.config, criteria)
 
-    def audience_counts(self, criteria: Audience) -> tuple[int, pl.DataFrame]:
-        """How many members match, and per segment: a segment of fewer than K_MIN members is
-        empty (null), with another beside it so that no empty one follows from the total."""
+    def audience_by_segment(self, criteria: Audience) -> pl.DataFrame:
+        """Exact members matching, per segment (every segment, in order): for the audience's
+        release (audience_release.py), never shown as it is."""
         members = self.audience_members(criteria)
-        by_segment = (
+        return (
             self.config.segments.select("segment", "order")
             .join(members.group_by("segment").len("members"), on="segment", how="left")
-            .with_columns(pl.col("members").fill_null(0))
+            .with_columns(pl.col("members").fill_null(0).cast(pl.Int64))
             .sort("order")
             .drop("order")
         )
-        # The segments add up to the total shown: a small one takes another with it.
-        return members.height, privacy.suppress(by_segment, count="members", figures=["members"]).drop("suppressed")
 
 
 def check_audience(con: duckdb.DuckDBPyConnection, config: RfmConfig, criteria: Audience) -> None:

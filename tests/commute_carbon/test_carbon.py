@@ -223,8 +223,10 @@ def test_employer_report_totals_agree_with_the_mart(mart_con, snap):
     assert h["avoided_kg_low"] <= h["avoided_kg_central"] <= h["avoided_kg_high"]
     spread = report.employee_distribution()
     shown = spread["employees"].drop_nulls()
-    assert shown.min() >= privacy.K_MIN  # small bands suppressed
+    assert all(n == 0 or n >= privacy.K_MIN for n in shown)  # small bands suppressed
     assert spread["employees"].null_count() != 1  # never one blank band next to the total
+    # Fixed bands, every one listed: the same for every employer, whatever its figures.
+    assert spread["kg_per_month"].to_list() == ["below 0", "0-10", "10-20", "20-30", "30-50", "50 or more"]
 
 
 def test_default_period_is_the_whole_months(mart_con, snap, cut_short):

@@ -311,3 +311,12 @@ def test_a_large_peer_group_keeps_a_fixed_sample_of_twelve():
     # The same sample every time, and another merchant's sample is its own.
     assert published(con, EXACT, "S0000001", "2025-06").peer_units == first.peer_units
     assert set(published(con, EXACT, "S0000002", "2025-06").peer_units) != set(first.peer_units)
+
+
+def test_every_distribution_of_a_real_profile_has_cells_to_show(mart_con, snap):
+    """Each table of the report can show something for a merchant with customers (the
+    cross-category table once published nothing: its values were never listed)."""
+    p = merchant_profile.profile(mart_con, snap, "B0001")
+    assert p.enough_customers
+    for dimension in merchant_profile.DIMENSIONS:
+        assert p.table(dimension)["share_pct"].drop_nulls().len() > 0, dimension

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from fractions import Fraction
 
+import polars as pl
 import pytest
 
 from pipelines.core.config import ConfigError
 from pipelines.privacy import PrivacyError
 from pipelines.privacy.accounting import load_privacy
-from pipelines.privacy.ledger import charge, spent
+from pipelines.privacy.ledger import _locked, charge, spent
 from pipelines.privacy.noise import KeyedStream, discrete_gaussian, noisy
-from pipelines.privacy.release import open_release, recorded_release, release_id
+from pipelines.privacy.release import figures_dir, keep, open_release, recorded_release, release_id
 
 
 def _pmf(sigma: float, bound: int) -> dict[int, float]:
@@ -86,11 +88,42 @@ def test_the_ledger_charges_once_and_refuses_past_the_budget(isolated_data):
 
 
 def test_a_release_is_named_by_what_it_publishes_and_must_be_recorded(isolated_data):
-    a = release_id("sha", "monthly", [("S1", "2025-06"), ("B1", "2025-06")])
-    assert a == release_id("sha", "monthly", [("B1", "2025-06"), ("S1", "2025-06")])
-    assert a != release_id("sha", "monthly", [("S1", "2025-06")])
-    assert a != release_id("other snapshot", "monthly", [("S1", "2025-06"), ("B1", "2025-06")])
+    items = [("S1", "2025-06"), ("B1", "2025-06")]
+    a = release_id("sha", "merchant", items)
+    assert a == release_id("sha", "merchant", items[::-1])
+    assert a != release_id("sha", "merchant", items[:1])
+    assert a != release_id("other snapshot", "merchant", items)
+    assert a != release_id("sha", "audience", items)
     with pytest.raises(PrivacyError, match="not in the privacy ledger"):
         recorded_release(a)
-    opened = open_release("sha", "monthly", [("S1", "2025-06"), ("B1", "2025-06")], {})
+    opened = open_release("sha", "merchant", items, {"batch": "monthly"}, 0.1)
     assert opened.id == a and recorded_release(a).id == a
+
+
+def test_the_same_release_again_costs_nothing_and_a_new_revision_is_charged(isolated_data):
+    items = [("S1", "2025-06")]
+    first = open_release("sha", "merchant", items, {"batch": "monthly"}, 0.1)
+    # Another batch asking for the same units and month gets the same release: no fresh noise.
+    assert open_release("sha", "merchant", items, {"batch": "renamed"}, 0.1).id == first.id
+    with _locked() as ledger:
+        assert spent(ledger, 2025) == pytest.approx(0.1)
+    second = open_release("sha", "merchant", items, {}, 0.1, new=True)
+    assert second.id == f"{first.id}-r2"
+    assert open_release("sha", "merchant", items, {}, 0.1).id == second.id  # the latest revision
+    with _locked() as ledger:
+        assert spent(ledger, 2025) == pytest.approx(0.2)
+
+
+def test_kept_figures_are_the_published_ones_and_are_never_computed_twice(isolated_data):
+    release = open_release("sha", "merchant", [("S1", "2025-06")], {}, 0.1)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"heads": pl.DataFrame({"customers": [len(calls)]})}
+
+    assert keep(release, compute)["heads"]["customers"][0] == 1
+    assert keep(release, compute)["heads"]["customers"][0] == 1 and len(calls) == 1
+    shutil.rmtree(figures_dir(release.id))
+    with pytest.raises(PrivacyError, match="were published but are missing"):
+        keep(release, compute)

@@ -370,3 +370,37 @@ def test_a_merchant_release_over_the_yearly_budget_stops_the_batch_before_it_run
     with pytest.raises(runner.RunError, match=r"privacy budget for 2025 would be exceeded"):
         runner.run(validated, batch="merchants", force=True)
     assert not (reports / validated).exists() or not [p for p in (reports / validated).iterdir() if p.is_dir()]
+
+
+def test_the_same_merchants_again_show_the_published_figures_at_no_cost(validated, reports, tmp_path, monkeypatch):
+    """A batch renamed, or a report run on its own, gets the release already published for the
+    same merchants and month (same figures, nothing charged); --new-release is a new revision."""
+    from pipelines import marts
+    from pipelines.merchant_profile.profile import profile
+    from pipelines.privacy.ledger import entries
+
+    monkeypatch.setattr(batches, "BATCH_DIR", tmp_path)
+    text = (runner.NOTEBOOK_DIR.parent / "pipelines/reporting/batches/merchants.toml").read_text()
+    for name in ("merchants", "renamed"):
+        (tmp_path / f"{name}.toml").write_text(text)
+    first = runner.run(validated, batch="merchants", force=True)
+    again = runner.run(validated, batch="renamed", force=True)
+    assert first.ok and again.ok
+
+    def merchant_releases() -> list[str]:
+        return sorted(rid for rid, e in entries().items() if e["kind"] == "merchant")
+
+    released = merchant_releases()
+    assert len(released) == 1
+    assert json.loads((again.folder / "manifest.json").read_text())["privacy_releases"].keys() == set(released)
+    for report in first.outcomes:
+        assert _figures(first.folder / f"{report.report.name}.ipynb") == _figures(
+            again.folder / f"{report.report.name}.ipynb"
+        )
+    merchant = first.outcomes[0].report.params["merchant"]
+    snap = Snapshot.open(validated)
+    with marts.connect(snap) as con:
+        assert profile(con, snap, merchant).release.id == released[0]
+    assert merchant_releases() == released
+    fresh = runner.run(validated, batch="merchants", new_release=True)
+    assert fresh.ok and merchant_releases() == sorted([*released, f"{released[0]}-r2"])
