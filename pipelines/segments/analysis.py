@@ -157,15 +157,7 @@ def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[st
     config = load_config(window_months=params["window_months"], segment_map=params["segment_map"])
     if params["subsidy_budget_ntd"] < 0:
         raise ValueError(f"subsidy_budget_ntd must not be negative, got {params['subsidy_budget_ntd']}")
-    criteria = Audience.from_text(
-        params["audience_gender"],
-        params["audience_ages"],
-        params["audience_min_monthly_spend_ntd"],
-        params["audience_districts"],
-        params["audience_segments"],
-        params["audience_scene"],
-    )
-    check_audience(con, config, criteria)
+    check_audience(con, config, Audience.from_params(params))
 
 
 def open_segmentation(

@@ -48,6 +48,18 @@ class Audience:
                 raise ValueError(f"ages must look like 30-45, got {ages!r}") from None
         return Audience(gender, lo, hi, min_monthly_spend_ntd, _items(districts), _items(segments), scene)
 
+    @staticmethod
+    def from_params(params: dict[str, Any]) -> Audience:
+        """From a segment report's parameters (audience_gender, audience_ages, ...)."""
+        return Audience.from_text(
+            params["audience_gender"],
+            params["audience_ages"],
+            params["audience_min_monthly_spend_ntd"],
+            params["audience_districts"],
+            params["audience_segments"],
+            params["audience_scene"],
+        )
+
     def describe(self) -> str:
         """The criteria in plain words, for a report or a command's output."""
         who = {"F": "women", "M": "men"}.get(self.gender, "members")

@@ -65,12 +65,4 @@ def batch_audiences(
     the budget stops the batch there); the reports then find them kept."""
     for params in reports:
         seg = open_segmentation(con.cursor(), snap, params["as_of"], params["window_months"], params["segment_map"])
-        criteria = Audience.from_text(
-            params["audience_gender"],
-            params["audience_ages"],
-            params["audience_min_monthly_spend_ntd"],
-            params["audience_districts"],
-            params["audience_segments"],
-            params["audience_scene"],
-        )
-        published_audience(seg, snap, criteria, new)
+        published_audience(seg, snap, Audience.from_params(params), new)
