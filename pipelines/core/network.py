@@ -121,15 +121,28 @@ def _banded(km: np.ndarray, base: int, base_km: float, band_km: float, step: int
 
 def full_fare(mode: np.ndarray, km: np.ndarray, minutes: np.ndarray, rules: FareRules = FARES) -> np.ndarray:
     """Adult fare in NT$ for each trip (vectorised over numpy arrays)."""
+    tariffs = (
+        (
+            "mrt",
+            lambda k, _: _banded(
+                k, rules.mrt_base, rules.mrt_base_km, rules.mrt_band_km, rules.mrt_step, rules.mrt_max
+            ),
+        ),
+        (
+            "lrt",
+            lambda k, _: _banded(
+                k, rules.lrt_base, rules.lrt_base_km, rules.lrt_band_km, rules.lrt_step, rules.lrt_max
+            ),
+        ),
+        ("bus", lambda k, _: rules.bus_per_segment * np.ceil(k / rules.bus_segment_km - 1e-9)),
+        ("tra", lambda k, _: np.maximum(np.round(k * rules.tra_per_km), rules.tra_min)),
+        ("bike", lambda _, m: rules.bike_per_30_min * np.ceil(m / 30.0 - 1e-9)),
+    )
     fare = np.zeros(len(mode))
-    for name, value in (
-        ("mrt", _banded(km, rules.mrt_base, rules.mrt_base_km, rules.mrt_band_km, rules.mrt_step, rules.mrt_max)),
-        ("lrt", _banded(km, rules.lrt_base, rules.lrt_base_km, rules.lrt_band_km, rules.lrt_step, rules.lrt_max)),
-        ("bus", rules.bus_per_segment * np.ceil(km / rules.bus_segment_km - 1e-9)),
-        ("tra", np.maximum(np.round(km * rules.tra_per_km), rules.tra_min)),
-        ("bike", rules.bike_per_30_min * np.ceil(minutes / 30.0 - 1e-9)),
-    ):
-        fare = np.where(mode == name, value, fare)
+    # Each tariff only on its own trips: the generator prices millions of trips a month.
+    for name, tariff in tariffs:
+        sel = np.flatnonzero(mode == name)
+        fare[sel] = tariff(km[sel], minutes[sel])
     return fare
 
 
@@ -139,7 +152,8 @@ def fare(
     """Fare in integer NT$ after the card type's concession (rounded half up)."""
     mult = np.ones(len(mode))
     for kind, factor in rules.concession:
-        mult = np.where(card_type == kind, factor, mult)
+        if factor != 1.0:
+            mult[card_type == kind] = factor
     return np.floor(full_fare(mode, km, minutes, rules) * mult + 0.5).astype(np.int32)
 
 
