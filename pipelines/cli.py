@@ -102,7 +102,7 @@ SnapshotOpt = Annotated[str, typer.Option("--snapshot", "-s", help="Snapshot ID 
 @friendly
 def generate(
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
-    scale: Annotated[float, typer.Option(help="Size: 1 = 10,000 members, about 2 million rows over 6 months.")] = 1.0,
+    scale: Annotated[float, typer.Option(help="Size: 1 = 10,000 members, about 1.3 million rows over 6 months.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and scale give identical tables.")] = 42,
     months: Annotated[int, typer.Option(help="Months covered, from 2025-01.", min=1, max=36)] = 6,
     shape: Annotated[
