@@ -492,6 +492,13 @@ def bench(
         float,
         typer.Option(help="Scale of the report-run benchmark (default batch, 100 merchant profiles); 0 skips it."),
     ] = 1.0,
+    population_scale: Annotated[
+        float,
+        typer.Option(
+            help="Scale compared with scale 1 for per-member behaviour of the generated population "
+            "(repeat visits, activity, scene adoption; goal: within 5 %); 0 skips it."
+        ),
+    ] = 0.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
@@ -509,6 +516,7 @@ def bench(
         carbon_scale=carbon_scale,
         merchants_scale=merchants_scale,
         reports_scale=reports_scale,
+        population_scale=population_scale,
         results=results,
         log=console.print,
     )

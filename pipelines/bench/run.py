@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.bench import carbon, gate, generation, merchants, reports, segments
+from pipelines.bench import carbon, gate, generation, merchants, population, reports, segments
 from pipelines.bench.harness import Measurement, machine, versions
 
 
@@ -29,6 +29,7 @@ def run_benchmarks(
     carbon_scale: float = 0,
     merchants_scale: float = 0,
     reports_scale: float = 0,
+    population_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -40,6 +41,7 @@ def run_benchmarks(
         (carbon_scale, "commute carbon marts against their floor", carbon.part),
         (merchants_scale, "merchant marts against their floor and Polars", merchants.part),
         (reports_scale, "report runs: the default batch and 100 merchant profiles", reports.part),
+        (population_scale, "per-member behaviour at scale 1 and", population.part),
     ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale, what, part in plan:
