@@ -457,13 +457,18 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
 
     # --- merchants -----------------------------------------------------------------------
     rng = rng_for(seed, "merchants")
-    n_merch = max(40, round(params.merchants_per_scale * scale))
     cats = tuple(c for c, _, _ in params.category_mix)
     outlet_share = dict((c, s) for c, s, _ in params.outlet_mix)
     chain_share_of = dict((c, s) for c, _, s in params.outlet_mix)
-    cat = rng.permutation(
-        np.repeat(np.arange(len(cats)), _allocate(n_merch, np.array([outlet_share[c] for c in cats])))
+    per_category = _allocate(
+        max(40, round(params.merchants_per_scale * scale)), np.array([outlet_share[c] for c in cats])
     )
+    # Every category has at least a member's neighbourhood of outlets, so that a tiny city (the
+    # test snapshot) still offers a choice instead of one department store taking them all;
+    # from scale 0.25 on the counts are proportional.
+    per_category = np.maximum(per_category, [h.nearby for h in params.haunts])
+    n_merch = int(per_category.sum())
+    cat = rng.permutation(np.repeat(np.arange(len(cats)), per_category))
     chain_share = np.array([chain_share_of[c] for c in cats])[cat]
     in_chain = rng.random(n_merch) < chain_share
     # Outlets of a chain share the brand.
