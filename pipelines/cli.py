@@ -480,14 +480,14 @@ def bench(
         float, typer.Option(help="Scale of the gate benchmark (55 puts 50M rows in trips); 0 skips it.")
     ] = 55.0,
     segments_scale: Annotated[
-        float, typer.Option(help="Scale of the segment-marts benchmark (30 gives 50M spend events); 0 skips it.")
-    ] = 30.0,
+        float, typer.Option(help="Scale of the segment-marts benchmark (41 gives 50M spend events); 0 skips it.")
+    ] = 41.0,
     carbon_scale: Annotated[
         float, typer.Option(help="Scale of the commute-carbon benchmark (22 gives 20M trips); 0 skips it.")
     ] = 22.0,
     merchants_scale: Annotated[
-        float, typer.Option(help="Scale of the merchant-marts benchmark (63 gives 50M purchases); 0 skips it.")
-    ] = 63.0,
+        float, typer.Option(help="Scale of the merchant-marts benchmark (168 gives 50M purchases); 0 skips it.")
+    ] = 168.0,
     reports_scale: Annotated[
         float,
         typer.Option(help="Scale of the report-run benchmark (default batch, 100 merchant profiles); 0 skips it."),
