@@ -73,10 +73,8 @@ def _member_events(snapshot: str) -> pl.DataFrame:
 
 def _truth(snapshot: str) -> dict[str, pl.DataFrame]:
     folder = ground_truth_dir() / snapshot
-    return {
-        "members": pl.read_parquet(folder / "members.parquet"),
-        "repertoires": pl.read_parquet(folder / "repertoires"),
-    }
+    # Written a block at a time: a folder of parts each.
+    return {name: pl.read_parquet(folder / name / "*.parquet") for name in ("members", "repertoires")}
 
 
 # --- what was planted, on the test snapshot ---------------------------------------------------

@@ -33,8 +33,9 @@ from pipelines.ingest.generator.population import (
     block_count,
     blocks,
     build,
-    ground_truth,
+    employee_truth,
     member_count,
+    member_truth,
 )
 from pipelines.ingest.generator.spending import month_spending
 from pipelines.ingest.generator.transit import month_trips
@@ -62,10 +63,10 @@ def _init_worker(params: GeneratorParams, scale: float, seed: int) -> None:
 
 def _unit(
     folder: Path, seed: int, block_index: int, months: list[tuple[int, int, dt.date]]
-) -> tuple[list[list[tuple[str, dict[str, Any]]]], pl.DataFrame | None]:
+) -> tuple[list[list[tuple[str, dict[str, Any]]]], dict[str, pl.DataFrame]]:
     """Generate and write some months of one block, each (ID base, month index, month start)
     with its own random stream; returns the manifest entries of each month's parts and, with
-    the block's first month, the block's planted repertoires."""
+    the block's first month, what was planted in the block's members and their repertoires."""
     assert _POPULATION is not None
     pop = _POPULATION
     block = blocks(pop)[block_index]
@@ -85,7 +86,11 @@ def _unit(
             )
             written.append((name, write_part(folder, name, frame, f"{month:%Y-%m}-b{block_index:03d}")))
         done.append(written)
-    planted = truth(pop, rep) if months[0][1] == 0 and "retail" in pop.params.scenes else None
+    planted = {}
+    if months[0][1] == 0:
+        planted["members"] = member_truth(pop, block.members)
+        if "retail" in pop.params.scenes:
+            planted["repertoires"] = truth(pop, rep)
     return done, planted
 
 
@@ -143,13 +148,13 @@ def generate(
                 pop = build(params, scale, seed)
                 for name in ("districts", "stations", "members", "employers", "cards", "merchants"):
                     out.write(name, getattr(pop, name))
-                for name, frame in ground_truth(pop).items():
+                for name, frame in employee_truth(pop).items():
                     out.write_ground_truth(name, frame)
                 del pop
                 for (_, _, b, unit_months), future in zip(units, futures, strict=True):
                     done, planted = future.result()
-                    if planted is not None:
-                        out.write_ground_truth("repertoires", planted, part=f"b{b:03d}")
+                    for name, frame in planted.items():
+                        out.write_ground_truth(name, frame, part=f"b{b:03d}")
                     for (_, _, month), parts in zip(unit_months, done, strict=True):
                         for name, part in parts:
                             out.record(name, part)

@@ -453,6 +453,9 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         issued_date=pl.Series(issued.astype("datetime64[D]")),
     )
     emp_card = np.arange(n + len(second), n + len(second) + n_staff)
+    # Locals live until the function returns: drop the large ones no longer needed, as every
+    # worker process builds the population.
+    del holder, employer_of_card, issued, personal_type, lo, hi, band, gender
     anon_cards = np.arange(n + len(second) + n_staff, n_cards)
 
     # --- merchants -----------------------------------------------------------------------
@@ -519,8 +522,9 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     member_bills = (rng.random((n, len(bill_share))) < bill_share) & pays_bills[:, None]
     none = pays_bills & ~member_bills.any(axis=1)
     member_bills[none, int(np.argmax(bill_share))] = True
-    favourite = rng.integers(0, brands_per_cat, (n, len(cats))).astype(np.int8)
+    favourite = rng.integers(0, brands_per_cat, (n, len(cats)), dtype=np.int8)
 
+    # Compact types: every worker process holds the whole population, at any scale.
     return Population(
         params=params,
         districts=districts,
@@ -529,27 +533,27 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         employers=employers.cast(dict(table("employers").polars_schema)),
         cards=cards.cast(dict(table("cards").polars_schema)),
         merchants=merchants.cast(dict(table("merchants").polars_schema)),
-        member_home=home,
-        member_prev_home=prev_home,
+        member_home=home.astype(np.int16),
+        member_prev_home=prev_home.astype(np.int16),
         member_move_month=np.where(move_month < NEVER, move_month, 0).astype(np.int16),
-        member_age=age,
-        member_join_day=join_day,
-        member_stop_day=stop_day,
-        member_profile=profile,
-        member_tier=tier,
+        member_age=age.astype(np.int16),
+        member_join_day=join_day.astype(np.int32),
+        member_stop_day=stop_day.astype(np.int32),
+        member_profile=profile.astype(np.int8),
+        member_tier=tier.astype(np.int8),
         member_scenes=scene_mask,
         member_wallet_only=np.array([p.wallet_only for p in profiles])[profile],
         member_rate=member_rate,
         member_active=active,
-        member_card=np.arange(n),
-        member_cluster=cluster,
+        member_card=np.arange(n, dtype=np.int32),
+        member_cluster=cluster.astype(np.int32),
         p2p_members=p2p,
         member_bills=member_bills,
         member_favourite=favourite,
-        home_xy=home_xy,
-        prev_home_xy=prev_home_xy,
-        work_xy=work_xy,
-        prev_work_xy=prev_work_xy,
+        home_xy=home_xy.astype(np.float32),
+        prev_home_xy=prev_home_xy.astype(np.float32),
+        work_xy=work_xy.astype(np.float32),
+        prev_work_xy=prev_work_xy.astype(np.float32),
         member_job_month=np.where(job_month < NEVER, job_month, 0).astype(np.int16),
         merchant_xy=merchant_xy,
         merchant_category=cat,
@@ -563,8 +567,8 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         emp_home_station=emp_home_station,
         emp_leg_km=emp_leg_km,
         emp_feeder_km=emp_feeder_km,
-        member_home_station=member_home_station,
-        member_prev_home_station=member_prev_home_station,
+        member_home_station={k: v.astype(np.int16) for k, v in member_home_station.items()},
+        member_prev_home_station={k: v.astype(np.int16) for k, v in member_prev_home_station.items()},
         anon_cards=anon_cards,
         card_type=ctype,
         pattern_share=pattern_share,
@@ -572,44 +576,16 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     )
 
 
-def ground_truth(pop: Population) -> dict[str, pl.DataFrame]:
-    """What was planted, for tests to check the analyses recover it (never read by reports)."""
-    p = pop.params
-    member_ids = pop.members["member_id"]
-    months = pop.params.month_starts()
-    stations, employers = pop.stations, pop.employers
-
-    def month_date(index: np.ndarray) -> pl.Expr:
-        valid = (index > 0) & (index < len(months))
-        dates = pl.Series(np.array([*months, months[0]], dtype="datetime64[D]")[np.where(valid, index, len(months))])
-        return _where(valid, dates)
-
-    scenes = pop.member_scenes
+def employee_truth(pop: Population) -> dict[str, pl.DataFrame]:
+    """What was planted about staff cards, for tests to check the analyses recover it."""
+    employers = pop.employers
     return {
-        "members": pl.select(
-            member_id=member_ids,
-            profile=pl.Series(np.array([x.name for x in p.profiles])[pop.member_profile]),
-            tier=_where(
-                pop.member_tier >= 0, pl.Series(np.array([t.name for t in p.tiers])[np.maximum(pop.member_tier, 0)])
-            ),
-            **{f"uses_{s}": pl.Series((scenes & scene_bit(s)) != 0) for s in SCENES},
-            wallet_only=pl.Series(pop.member_wallet_only),
-            activity_rate=pl.Series(pop.member_rate),
-            active_months=_active_months(pop),
-            dormant_from=_where(pop.churned, pl.Series(pop.member_stop_day.astype("datetime64[D]"))),
-            moved_from=month_date(pop.member_move_month),
-            home_district_id=pop.districts["district_id"].gather(pop.member_home),
-            previous_home_district_id=pop.districts["district_id"].gather(pop.member_prev_home),
-            new_job_from=month_date(pop.member_job_month),
-            favourite_brand_ids=_favourite_brands(pop),
-            age=pl.Series(pop.member_age.astype(np.int32)),
-        ),
         "employees": pl.select(
-            member_id=member_ids.gather(pop.emp_member),
+            member_id=pop.members["member_id"].gather(pop.emp_member),
             card_id=pop.cards["card_id"].gather(pop.emp_card),
             employer_id=employers["employer_id"].gather(pop.emp_employer),
             commute_pattern=pl.Series(np.array(COMMUTE_PATTERNS)[pop.emp_pattern]),
-            home_station_id=stations["station_id"].gather(pop.emp_home_station),
+            home_station_id=pop.stations["station_id"].gather(pop.emp_home_station),
         ),
         "employer_commute_mix": pl.DataFrame(
             {"employer_id": employers["employer_id"]}
@@ -618,18 +594,51 @@ def ground_truth(pop: Population) -> dict[str, pl.DataFrame]:
     }
 
 
-def _active_months(pop: Population) -> pl.Series:
+def member_truth(pop: Population, members: np.ndarray) -> pl.DataFrame:
+    """What was planted about these members (a block), for tests to check the analyses recover
+    it; reports never read it. Written a block at a time, as it has a row per member."""
+    p = pop.params
+    months = p.month_starts()
+
+    def month_date(index: np.ndarray) -> pl.Expr:
+        valid = (index > 0) & (index < len(months))
+        dates = pl.Series(np.array([*months, months[0]], dtype="datetime64[D]")[np.where(valid, index, len(months))])
+        return _where(valid, dates)
+
+    m = members
+    scenes = pop.member_scenes[m]
+    tier = pop.member_tier[m]
+    district_ids = pop.districts["district_id"]
+    return pl.select(
+        member_id=pop.members["member_id"].gather(m),
+        profile=pl.Series([x.name for x in p.profiles]).gather(pop.member_profile[m]),
+        tier=_where(tier >= 0, pl.Series([t.name for t in p.tiers]).gather(np.maximum(tier, 0))),
+        **{f"uses_{s}": pl.Series((scenes & scene_bit(s)) != 0) for s in SCENES},
+        wallet_only=pl.Series(pop.member_wallet_only[m]),
+        activity_rate=pl.Series(pop.member_rate[m]),
+        active_months=_active_months(pop, m),
+        dormant_from=_where(pop.churned[m], pl.Series(pop.member_stop_day[m].astype("datetime64[D]"))),
+        moved_from=month_date(pop.member_move_month[m]),
+        home_district_id=district_ids.gather(pop.member_home[m]),
+        previous_home_district_id=district_ids.gather(pop.member_prev_home[m]),
+        new_job_from=month_date(pop.member_job_month[m]),
+        favourite_brand_ids=_favourite_brands(pop, m),
+        age=pl.Series(pop.member_age[m].astype(np.int32)),
+    )
+
+
+def _active_months(pop: Population, members: np.ndarray) -> pl.Series:
     """Each member's planned active months as a list of month starts (empty for none)."""
-    who, month = np.nonzero(pop.member_active)
+    who, month = np.nonzero(pop.member_active[members])
     starts = np.array(pop.params.month_starts(), dtype="datetime64[D]")
     lists = pl.DataFrame({"who": who, "month": starts[month]}).group_by("who").agg(pl.col("month").sort())
-    every = pl.DataFrame({"who": np.arange(pop.members.height)}).join(lists, on="who", how="left")
+    every = pl.DataFrame({"who": np.arange(len(members))}).join(lists, on="who", how="left")
     return every.sort("who")["month"].fill_null(pl.lit([], dtype=pl.List(pl.Date)))
 
 
-def _favourite_brands(pop: Population) -> pl.Series:
+def _favourite_brands(pop: Population, members: np.ndarray) -> pl.Series:
     """Each member's favourite chain brand in every category, in the categories' order."""
     per_cat = pop.params.brands_per_category
     brand_ids = ids("B", len(pop.params.haunts) * per_cat, 4)
-    index = np.arange(len(pop.params.haunts))[None, :] * per_cat + pop.member_favourite
+    index = np.arange(len(pop.params.haunts))[None, :] * per_cat + pop.member_favourite[members]
     return brand_ids.gather(index.reshape(-1)).reshape(index.shape).cast(pl.List(pl.String))
