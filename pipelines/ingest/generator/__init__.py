@@ -142,7 +142,7 @@ def generate(
             initializer=_init_worker,
             initargs=(params, scale, seed),
         ) as pool:
-            futures = [pool.submit(_unit, *u) for u in units]
+            futures = {i: pool.submit(_unit, *u) for i, u in enumerate(units)}
             try:
                 # The entity tables are written here while the workers start up.
                 pop = build(params, scale, seed)
@@ -151,10 +151,13 @@ def generate(
                 for name, frame in employee_truth(pop).items():
                     out.write_ground_truth(name, frame)
                 del pop
-                for (_, _, b, unit_months), future in zip(units, futures, strict=True):
-                    done, planted = future.result()
+                for i, (_, _, b, unit_months) in enumerate(units):
+                    # A finished future keeps its result: let it go, or every block's planted
+                    # truth would stay in this process until the end.
+                    done, planted = futures.pop(i).result()
                     for name, frame in planted.items():
                         out.write_ground_truth(name, frame, part=f"b{b:03d}")
+                    del planted
                     for (_, _, month), parts in zip(unit_months, done, strict=True):
                         for name, part in parts:
                             out.record(name, part)

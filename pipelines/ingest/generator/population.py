@@ -11,7 +11,7 @@ import polars as pl
 
 from pipelines.core.network import distance_matrix, haversine_km
 from pipelines.core.reference import reference_tables
-from pipelines.core.schema import SCENES, SECTORS, table
+from pipelines.core.schema import CARD_TYPES, SCENES, SECTORS, table
 from pipelines.ingest.generator.params import COMMUTE_PATTERNS, GeneratorParams
 
 #: A month index meaning "not inside the period" (no move, no change of job, no change).
@@ -97,7 +97,7 @@ class Population:
     member_home_station: dict[str, np.ndarray]  # system -> station index near home (after any move)
     member_prev_home_station: dict[str, np.ndarray]  # system -> station index near the home before
     anon_cards: np.ndarray  # card indices of anonymous cards
-    card_type: np.ndarray  # fare class of each card
+    card_type: np.ndarray  # fare class of each card, index into CARD_TYPES
     pattern_share: np.ndarray  # employers x patterns: each employer's true commute mix
     churned: np.ndarray  # bool: falls dormant inside the period
 
@@ -334,6 +334,11 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     prev_work_xy = work_xy.copy()
     changed = job_month < NEVER
     work_xy[changed] = district_xy[new_work_d[changed]] + rng.normal(0.0, 1.5, (int(changed.sum()), 2))
+    # Kept as float32 from here (see the return below): the same values, half the memory.
+    home_xy, prev_home_xy, work_xy, prev_work_xy = (
+        a.astype(np.float32) for a in (home_xy, prev_home_xy, work_xy, prev_work_xy)
+    )
+    del work_d, new_work_d, changed
 
     # --- employers -----------------------------------------------------------------------
     rng = rng_for(seed, "employers")
@@ -429,12 +434,14 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
 
     # --- cards ---------------------------------------------------------------------------
     rng = rng_for(seed, "cards")
-    personal_type = np.where(age <= 22, "student", np.where(age >= 65, "senior", "adult"))
+    # Fare classes as small codes (index into CARD_TYPES), not strings: millions of cards.
+    adult, student, senior, staff = (np.int8(CARD_TYPES.index(t)) for t in ("adult", "student", "senior", "staff"))
+    personal_type = np.where(age <= 22, student, np.where(age >= 65, senior, adult)).astype(np.int8)
     second = np.flatnonzero((rng.random(n) < params.second_card_share) & (age >= 21))
     n_anon = round(params.anonymous_cards_per_member * n)
     holder = np.concatenate([np.arange(n), second, emp_member, np.full(n_anon, -1)])
     ctype = np.concatenate(
-        [personal_type, np.full(len(second), "adult"), np.full(n_staff, "staff"), np.full(n_anon, "adult")]
+        [personal_type, np.full(len(second), adult), np.full(n_staff, staff), np.full(n_anon, adult)]
     )
     employer_of_card = np.concatenate([np.full(n + len(second), -1), emp_employer, np.full(n_anon, -1)])
     issued = np.where(
@@ -447,7 +454,7 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     card_ids = ids("K", n_cards, 9)
     cards = pl.select(
         card_id=card_ids,
-        card_type=pl.Series(ctype),
+        card_type=pl.Series(CARD_TYPES).gather(ctype),
         member_id=_where(holder >= 0, member_ids.gather(np.maximum(holder, 0))),
         employer_id=_where(employer_of_card >= 0, employers["employer_id"].gather(np.maximum(employer_of_card, 0))),
         issued_date=pl.Series(issued.astype("datetime64[D]")),
