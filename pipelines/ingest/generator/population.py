@@ -486,7 +486,8 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     brand_local = rng.integers(0, brands_per_cat, n_merch)
     brand_idx = cat * brands_per_cat + brand_local
     merchant_district = _choice(rng, tuple(range(n_dist)), 1.0 + station_count, n_merch)
-    merchant_xy = district_xy[merchant_district] + rng.normal(0.0, 1.5, (n_merch, 2))
+    # float32 like the members' places: distances between them are computed in float32.
+    merchant_xy = (district_xy[merchant_district] + rng.normal(0.0, 1.5, (n_merch, 2))).astype(np.float32)
     merchant_ids = ids("S", n_merch, 7)
     brand_ids = ids("B", len(cats) * brands_per_cat, 4)
     cat_names = np.array(cats)

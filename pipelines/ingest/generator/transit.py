@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.core.network import distance_matrix, fare, haversine_km
-from pipelines.core.schema import CARD_TYPES, MODES
+from pipelines.core.network import distance_matrix, fare_by_code, haversine_km
+from pipelines.core.schema import MODES
 from pipelines.ingest.generator.params import COMMUTE_PATTERNS
 from pipelines.ingest.generator.population import Block, Population, rng_for
 from pipelines.ingest.generator.timing import (
@@ -263,8 +263,7 @@ def month_trips(pop: Population, block: Block, seed: int, month: int, lo_day: in
     legs = Legs(*(getattr(legs, f)[order] for f in Legs.__dataclass_fields__))
     km = np.round(legs.km, 2)
     minutes = legs.minutes() * rng.uniform(0.9, 1.2, len(km))
-    card_type = np.array(CARD_TYPES)[pop.card_type[legs.card]]
-    mode_names = np.array(MODES)[legs.mode]
+    card_type = pop.card_type[legs.card]
     station_ids = pop.stations["station_id"]
     district_ids = pop.districts["district_id"]
 
@@ -282,7 +281,7 @@ def month_trips(pop: Population, block: Block, seed: int, month: int, lo_day: in
             "origin_district_id": district_ids.gather(legs.origin_district),
             "destination_district_id": district_ids.gather(legs.destination_district),
             "distance_km": km,
-            "fare": fare(mode_names, km, minutes, card_type),
+            "fare": fare_by_code(legs.mode, km, minutes, card_type),
         }
     )
     return frame
