@@ -84,7 +84,8 @@ def cut_short(snap) -> Snapshot:
 @pytest.fixture(scope="session")
 def truth(snapshot) -> dict[str, pl.DataFrame]:
     folder = ground_truth_dir() / snapshot
-    return {p.stem: pl.read_parquet(p) for p in folder.glob("*.parquet")}
+    files = {p.stem: pl.read_parquet(p) for p in folder.glob("*.parquet")}
+    return files | {d.name: pl.read_parquet(d / "*.parquet") for d in folder.iterdir() if d.is_dir()}
 
 
 @pytest.fixture()

@@ -102,7 +102,7 @@ SnapshotOpt = Annotated[str, typer.Option("--snapshot", "-s", help="Snapshot ID 
 @friendly
 def generate(
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
-    scale: Annotated[float, typer.Option(help="Size: 1 = 10,000 members, about 2 million rows over 6 months.")] = 1.0,
+    scale: Annotated[float, typer.Option(help="Size: 1 = 10,000 members, about 1.3 million rows over 6 months.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and scale give identical tables.")] = 42,
     months: Annotated[int, typer.Option(help="Months covered, from 2025-01.", min=1, max=36)] = 6,
     shape: Annotated[
@@ -538,14 +538,14 @@ def bench(
         float, typer.Option(help="Scale of the gate benchmark (55 puts 50M rows in trips); 0 skips it.")
     ] = 55.0,
     segments_scale: Annotated[
-        float, typer.Option(help="Scale of the segment-marts benchmark (30 gives 50M spend events); 0 skips it.")
-    ] = 30.0,
+        float, typer.Option(help="Scale of the segment-marts benchmark (41 gives 50M spend events); 0 skips it.")
+    ] = 41.0,
     carbon_scale: Annotated[
         float, typer.Option(help="Scale of the commute-carbon benchmark (22 gives 20M trips); 0 skips it.")
     ] = 22.0,
     merchants_scale: Annotated[
-        float, typer.Option(help="Scale of the merchant-marts benchmark (63 gives 50M purchases); 0 skips it.")
-    ] = 63.0,
+        float, typer.Option(help="Scale of the merchant-marts benchmark (168 gives 50M purchases); 0 skips it.")
+    ] = 168.0,
     reports_scale: Annotated[
         float,
         typer.Option(help="Scale of the report-run benchmark (default batch, 100 merchant profiles); 0 skips it."),
@@ -554,6 +554,13 @@ def bench(
         float,
         typer.Option(help="Scale of the privacy-accuracy benchmark (noisy against exact figures); 0 skips it."),
     ] = 1.0,
+    population_scale: Annotated[
+        float,
+        typer.Option(
+            help="Scale compared with scale 1 for per-member behaviour of the generated population "
+            "(repeat visits, activity, scene adoption; goal: within 5 %); 0 skips it."
+        ),
+    ] = 0.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
@@ -572,6 +579,7 @@ def bench(
         merchants_scale=merchants_scale,
         reports_scale=reports_scale,
         privacy_scale=privacy_scale,
+        population_scale=population_scale,
         results=results,
         log=console.print,
     )

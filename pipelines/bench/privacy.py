@@ -1,7 +1,7 @@
 """What differential privacy costs in accuracy, for `make bench`: the figures a release
 publishes against the exact marts, by size band of the units, for three releases of the same
-month side by side: the busiest batch (the 100 busiest outlets and their peers, the batch the
-report benchmark runs), every chain (the units with over 1,000 customers: no outlet of the
+month side by side: the outlets100 batch (the 100 outlets of the public sample and their
+peers, the batch the report benchmark runs), every chain (the units with over 1,000 customers: no outlet of the
 synthetic city has that many), and every outlet and chain at once (where the contribution
 bound bites hardest, since a member's every shop is in it). The goal: for units with over
 1,000 customers, 95 % of the shares shown within 2 percentage points of the exact value."""
@@ -28,7 +28,7 @@ from pipelines.privacy.noise import noise_key
 from pipelines.privacy.release import Release
 
 BANDS = ((0, 50, "under 50"), (50, 200, "50-200"), (200, 1000, "200-1,000"), (1000, 10**9, "over 1,000"))
-#: Releases of whole levels of the register (the busiest batch is worked out from its list).
+#: Releases of whole levels of the register (the outlets100 batch is worked out from its list).
 SCOPES = {
     "every chain": "SELECT unit_id FROM merchant_units WHERE level = 'chain' ORDER BY unit_id",
     "every unit": "SELECT unit_id FROM merchant_units ORDER BY unit_id",
@@ -40,7 +40,7 @@ def _items(con, snap: Snapshot, scope: str) -> list[tuple[str, str]]:
     if scope in SCOPES:
         units = catalog.frame(con, SCOPES[scope])["unit_id"].to_list()
         return [(u, month) for u in units]
-    outlets = FAMILY.lists["@busiest_outlets"](con)
+    outlets = FAMILY.lists["@outlet_sample"](con)
     return release_items(con, snap, [{"merchant": o, "period": month, "peer_scope": "auto"} for o in outlets])
 
 
@@ -148,7 +148,7 @@ def _note(d: dict) -> str:
 
 
 def part(scale: float, data: Path) -> list[Measurement]:
-    """The accuracy cost of a release: the busiest batch's, next to one of every unit."""
+    """The accuracy cost of a release: the outlets100 batch's, next to one of every chain and of every unit."""
     from pipelines.quality.gate import validate
 
     environment = env(data)
@@ -158,7 +158,7 @@ def part(scale: float, data: Path) -> list[Measurement]:
     validate(snap, now=dt.datetime.now())
     marts.build(snap)
     out = [gen]
-    for scope in ("busiest batch", *SCOPES):
+    for scope in ("outlets100 batch", *SCOPES):
         m = measure(
             f"merchant release of the {scope}: noisy vs exact",
             "privacy",

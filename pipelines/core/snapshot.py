@@ -81,9 +81,12 @@ class SnapshotWriter:
         """Register a part file that `write_part` wrote into this snapshot's folder."""
         self.files.setdefault(name, []).append(part)
 
-    def write_ground_truth(self, name: str, frame: pl.DataFrame) -> None:
-        self.truth_tmp.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(self.truth_tmp / f"{name}.parquet", compression="zstd")
+    def write_ground_truth(self, name: str, frame: pl.DataFrame, part: str | None = None) -> None:
+        """What the generator planted, as `<name>.parquet`, or with `part` as one of several
+        `<name>/part-<part>.parquet` files, so a large truth is written a block at a time."""
+        target = self.truth_tmp / f"{name}.parquet" if part is None else self.truth_tmp / name / f"part-{part}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(target, compression="zstd")
 
     def manifest(
         self, made_by: dict[str, Any], period: tuple[str, str], scenes: tuple[str, ...] | list[str] = SCENES

@@ -5,7 +5,8 @@ All data made here is SYNTHETIC: no real member, card, merchant or employer is d
 Each (month, member block) is one unit of work with its own random stream, generated in a
 worker process and written as its own Parquet part, so memory per worker is bounded by the
 block size whatever the scale, both cores work, and the result does not depend on how many
-workers ran.
+workers ran. A worker process takes a block's months (all of them, or half at small scales)
+as one task, so that it works out the block's regular places (places.py) once for them.
 """
 
 from __future__ import annotations
@@ -20,12 +21,22 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pipelines.core.schema import SCENE_TABLES, table
 from pipelines.core.snapshot import new_snapshot, write_part
 from pipelines.ingest.generator.params import GENERATOR_VERSION, GeneratorParams
-from pipelines.ingest.generator.population import Population, block_count, blocks, build, member_count
+from pipelines.ingest.generator.places import repertoire, truth
+from pipelines.ingest.generator.population import (
+    Population,
+    block_count,
+    blocks,
+    build,
+    employee_truth,
+    member_count,
+    member_truth,
+)
 from pipelines.ingest.generator.spending import month_spending
 from pipelines.ingest.generator.transit import month_trips
 
@@ -50,23 +61,45 @@ def _init_worker(params: GeneratorParams, scale: float, seed: int) -> None:
     _POPULATION = build(params, scale, seed)
 
 
-def _unit(folder: Path, seed: int, unit: int, month: dt.date, block_index: int) -> list[tuple[str, dict[str, Any]]]:
-    """Generate and write one (month, block); returns the manifest entries of its parts."""
+def _unit(
+    folder: Path, seed: int, block_index: int, months: list[tuple[int, int, dt.date]]
+) -> tuple[list[list[tuple[str, dict[str, Any]]]], dict[str, pl.DataFrame]]:
+    """Generate and write some months of one block, each (ID base, month index, month start)
+    with its own random stream; returns the manifest entries of each month's parts and, with
+    the block's first month, what was planted in the block's members and their repertoires."""
     assert _POPULATION is not None
     pop = _POPULATION
     block = blocks(pop)[block_index]
-    lo, hi = _month_days(month)
-    frames = {"trips": month_trips(pop, block, seed, lo, hi)} | month_spending(pop, block, seed, lo, hi)
+    rep = repertoire(pop, block.members[pop.uses(block.members, "retail")], seed, block_index)
     absent = {SCENE_TABLES[s] for s in SCENE_TABLES if s not in pop.params.scenes}
-    written = []
-    for name, frame in frames.items():
-        frame = frame.head(0) if name in absent else frame
-        first = unit * ID_STRIDE + 1
-        frame = frame.with_columns(
-            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(table(name).primary_key)
-        )
-        written.append((name, write_part(folder, name, frame, f"{month:%Y-%m}-b{block_index:03d}")))
-    return written
+    done = []
+    for unit, month_index, month in months:
+        lo, hi = _month_days(month)
+        frames = {"trips": month_trips(pop, block, seed, month_index, lo, hi)}
+        frames |= month_spending(pop, block, rep, seed, month_index, lo, hi)
+        written = []
+        for name, frame in frames.items():
+            frame = frame.head(0) if name in absent else frame
+            first = unit * ID_STRIDE + 1
+            frame = frame.with_columns(
+                pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(table(name).primary_key)
+            )
+            written.append((name, write_part(folder, name, frame, f"{month:%Y-%m}-b{block_index:03d}")))
+        done.append(written)
+    planted = {}
+    if months[0][1] == 0:
+        planted["members"] = member_truth(pop, block.members)
+        if "retail" in pop.params.scenes:
+            planted["repertoires"] = truth(pop, rep)
+    return done, planted
+
+
+def _chunks_per_block(n_blocks: int, months: int) -> int:
+    """How many units a block's months are cut into. A unit computes the block's regular
+    places once and then its months, so whole blocks are cheapest; below four blocks the
+    months are halved so that two workers share the work. A function of the size only, so
+    that the data do not depend on the number of workers."""
+    return 1 if n_blocks >= 4 else min(2, months)
 
 
 def generate(
@@ -93,10 +126,14 @@ def generate(
     period = (params.start.isoformat(), params.end.isoformat())
     n_blocks = block_count(member_count(params, scale), params.block_members)
     with new_snapshot(snapshot, made_by, period, params.scenes) as out:
+        starts = params.month_starts()
+        # A unit is a block's months, or a part of them; every (month, block) keeps its own
+        # random stream and its own range of event IDs.
+        cuts = np.array_split(np.arange(len(starts)), _chunks_per_block(n_blocks, len(starts)))
         units = [
-            (out.tmp, seed, m * n_blocks + b, month, b)
-            for m, month in enumerate(params.month_starts())
+            (out.tmp, seed, b, [(int(m) * n_blocks + b, int(m), starts[m]) for m in cut])
             for b in range(n_blocks)
+            for cut in cuts
         ]
         # spawn, not fork: forking a process that already runs Polars' thread pool can hang.
         with ProcessPoolExecutor(
@@ -105,21 +142,27 @@ def generate(
             initializer=_init_worker,
             initargs=(params, scale, seed),
         ) as pool:
-            futures = [pool.submit(_unit, *u) for u in units]
+            futures = {i: pool.submit(_unit, *u) for i, u in enumerate(units)}
             try:
                 # The entity tables are written here while the workers start up.
                 pop = build(params, scale, seed)
                 for name in ("districts", "stations", "members", "employers", "cards", "merchants"):
                     out.write(name, getattr(pop, name))
-                for name, frame in pop.ground_truth.items():
+                for name, frame in employee_truth(pop).items():
                     out.write_ground_truth(name, frame)
                 del pop
-                for (_, _, _, month, b), future in zip(units, futures, strict=True):
-                    parts = future.result()
-                    for name, part in parts:
-                        out.record(name, part)
-                    if progress:
-                        progress(f"{month:%Y-%m} block {b + 1}/{n_blocks}", sum(p["rows"] for _, p in parts))
+                for i, (_, _, b, unit_months) in enumerate(units):
+                    # A finished future keeps its result: let it go, or every block's planted
+                    # truth would stay in this process until the end.
+                    done, planted = futures.pop(i).result()
+                    for name, frame in planted.items():
+                        out.write_ground_truth(name, frame, part=f"b{b:03d}")
+                    del planted
+                    for (_, _, month), parts in zip(unit_months, done, strict=True):
+                        for name, part in parts:
+                            out.record(name, part)
+                        if progress:
+                            progress(f"{month:%Y-%m} block {b + 1}/{n_blocks}", sum(p["rows"] for _, p in parts))
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise

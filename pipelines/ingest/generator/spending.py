@@ -5,36 +5,49 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.ingest.generator.places import Repertoire
 from pipelines.ingest.generator.population import Block, Population, rng_for
-from pipelines.ingest.generator.timing import HOUR_PROFILES, active_window, draw_days, draw_times
+from pipelines.ingest.generator.timing import HOUR_PROFILES, active_window, draw_days, draw_times, time_order
 
 _US_PER_MINUTE = 60_000_000
 
 
 def _pick_in_groups(
-    rng: np.random.Generator, item_group: np.ndarray, n_groups: int, row_group: np.ndarray, skew: float = 1.0
+    rng: np.random.Generator, item_group: np.ndarray, n_groups: int, row_group: np.ndarray, row_item: np.ndarray
 ) -> np.ndarray:
-    """For each row, an item of its group (index into items), or -1 where the group is empty.
-
-    `skew` > 1 favours the group's first items, so a few outlets are busier than the rest.
-    """
+    """For each row, another item of its group than the row's own (index into items), chosen
+    uniformly, or -1 where the group has no other item."""
     order = np.argsort(item_group, kind="stable")
     counts = np.bincount(item_group, minlength=n_groups)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    c = counts[row_group]
-    pos = np.floor(rng.random(len(row_group)) ** skew * c).astype(np.int64)
+    others = counts[row_group] - 1
+    pos = np.floor(rng.random(len(row_group)) * np.maximum(others, 0)).astype(np.int64)
     picked = order[np.minimum(offsets[row_group] + pos, len(order) - 1)]
-    return np.where(c > 0, picked, -1)
+    # Drawn among all but the group's last item: where that is the row's own, take the last.
+    last = order[np.minimum(offsets[row_group] + np.maximum(others, 0), len(order) - 1)]
+    picked = np.where(picked == row_item, last, picked)
+    return np.where(others > 0, picked, -1)
 
 
 def _member_counts(
-    pop: Population, members: np.ndarray, rng: np.random.Generator, mean: float, lo_day: int, hi_day: int
+    pop: Population,
+    members: np.ndarray,
+    rng: np.random.Generator,
+    mean: float,
+    scene: str,
+    month: int,
+    lo_day: int,
+    hi_day: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Members of `members` repeated once per event, and everyone's active window."""
+    """Positions in `members` repeated once per event of the scene, and everyone's active window.
+
+    Only members who use the scene and are active this month have events; the count follows
+    their rate and the share of the month they were registered and not dormant."""
     lo, hi = active_window(pop.member_join_day, pop.member_stop_day, lo_day, hi_day)
     frac = np.clip(hi[members] - lo[members], 0, None) / (hi_day - lo_day)
-    count = rng.poisson(mean * pop.member_intensity[members] * frac)
-    return np.repeat(members, count), lo, hi
+    on = pop.active_in(members, month) & pop.uses(members, scene)
+    count = rng.poisson(mean * pop.member_rate[members] * frac * on)
+    return np.repeat(np.arange(len(members)), count), lo, hi
 
 
 def _amount(rng: np.random.Generator, median: np.ndarray, sigma: float) -> np.ndarray:
@@ -46,29 +59,34 @@ def _active_at(pop: Population, member: np.ndarray, us: np.ndarray) -> np.ndarra
     return (pop.member_join_day[member] <= day) & (day < pop.member_stop_day[member])
 
 
-def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day: int) -> dict[str, pl.DataFrame]:
-    """The block's purchases, bill payments and sent transfers in [lo_day, hi_day), sorted by time."""
+def month_spending(
+    pop: Population, block: Block, rep: Repertoire, seed: int, month: int, lo_day: int, hi_day: int
+) -> dict[str, pl.DataFrame]:
+    """The block's purchases, bill payments and sent transfers in [lo_day, hi_day) (month index
+    `month` of the period), sorted by time."""
     rng = rng_for(seed, "spending", lo_day, block.index)
     p = pop.params
     members = pop.members
     account_ids = members["account_id"]
-    n_dist = pop.districts.height
 
-    # --- purchases -----------------------------------------------------------------------
-    who, lo, hi = _member_counts(pop, block.members, rng, p.purchases, lo_day, hi_day)
+    # --- purchases: mostly at the member's regular outlets, the rest exploring nearby -------
+    rows, lo, hi = _member_counts(pop, block.members, rng, p.purchases, "retail", month, lo_day, hi_day)
+    who = block.members[rows]
+    rows = rep.rows(who)
     cats = [c for c, _, _ in p.category_mix]
     share = np.array([s for _, s, _ in p.category_mix])
     cat = rng.choice(len(cats), len(who), p=share / share.sum())
-    district = np.where(rng.random(len(who)) < 0.6, pop.member_home[who], rng.integers(0, n_dist, len(who)))
-    m_cat = pop.merchants["category"].replace_strict({c: i for i, c in enumerate(cats)}).to_numpy()
-    m_dist = (
-        pop.merchants["district_id"]
-        .replace_strict(dict(zip(pop.districts["district_id"], range(n_dist), strict=True)))
-        .to_numpy()
-    )
-    merchant = _pick_in_groups(rng, m_cat * n_dist + m_dist, len(cats) * n_dist, cat * n_dist + district, skew=1.6)
-    fallback = _pick_in_groups(rng, m_cat, len(cats), cat, skew=1.6)
-    merchant = np.where(merchant >= 0, merchant, fallback)
+    regular = rng.random(len(who)) < p.regular_share
+    merchant = np.full(len(who), -1)
+    for c in range(len(cats)):
+        idx = np.flatnonzero(cat == c)
+        picked = np.full(len(idx), -1)
+        reg = regular[idx]
+        picked[reg] = rep.regular(rng, rows[idx[reg]], c, month)
+        # A purchase with no regular outlet of its category (a tiny city) explores instead.
+        away = picked < 0
+        picked[away] = rep.explore(pop, rng, rows[idx[away]], c, month)
+        merchant[idx] = picked
     keep = merchant >= 0
     who, cat, merchant = who[keep], cat[keep], merchant[keep]
     day = draw_days(rng, lo[who], hi[who])
@@ -77,7 +95,7 @@ def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day
         sel = cat == i
         at[sel] = draw_times(rng, day[sel], HOUR_PROFILES[c])
     amount = _amount(rng, np.array([m for _, _, m in p.category_mix])[cat], 0.55)
-    wallet = rng.random(len(who)) < p.wallet_payment_share
+    wallet = pop.member_wallet_only[who] | (rng.random(len(who)) < p.wallet_payment_share)
     purchases = pl.DataFrame(
         {
             "purchased_at": pl.Series(at).cast(pl.Datetime("us")),
@@ -92,25 +110,34 @@ def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day
     )
 
     # --- transfers: everyday sends within friend and family clusters, and split bills ---------
-    n_members = members.height
-    sender, _, _ = _member_counts(pop, block.members, rng, p.p2p_transfers, lo_day, hi_day)
+    # Only members who use transfers send or receive them, and only in months they are active.
+    friends = pop.p2p_members
+    n_clusters = int(pop.member_cluster.max()) + 1 if len(friends) else 1
+    friend_cluster = pop.member_cluster[friends]
+    s_rows, _, _ = _member_counts(pop, block.members, rng, p.p2p_transfers, "p2p", month, lo_day, hi_day)
+    sender = block.members[s_rows]
     s_lo, s_hi = active_window(pop.member_join_day[sender], pop.member_stop_day[sender], lo_day, hi_day)
     t_at = draw_times(rng, draw_days(rng, s_lo, s_hi), HOUR_PROFILES["transfer"])
-    recipient = _pick_in_groups(rng, pop.member_cluster, n_members, pop.member_cluster[sender])
-    t_amount = (np.maximum(1, np.round(rng.lognormal(np.log(500), 0.8, len(sender)) / 10)) * 10).astype(np.int32)
-    # Split the bill: after a larger food-and-drink purchase, one to three friends pay back a share.
-    food = np.flatnonzero((np.array(cats)[cat] == "food_and_drink") & (amount >= 300))
+    recipient = _in_cluster(rng, friends, friend_cluster, n_clusters, sender, pop.member_cluster)
+    t_amount = (
+        np.maximum(1, np.round(rng.lognormal(np.log(p.transfer_median_ntd), 0.8, len(sender)) / 10)) * 10
+    ).astype(np.int32)
+    # Split the bill: after a larger food-and-drink purchase by a member who uses transfers,
+    # one to three friends pay back a share.
+    food = np.flatnonzero((np.array(cats)[cat] == "food_and_drink") & (amount >= 300) & (pop.member_cluster[who] >= 0))
     split = food[rng.random(len(food)) < p.split_bill_share]
     k = rng.integers(1, 4, len(split))
     payer = np.repeat(who[split], k)
-    friend = _pick_in_groups(rng, pop.member_cluster, n_members, pop.member_cluster[payer])
+    friend = _in_cluster(rng, friends, friend_cluster, n_clusters, payer, pop.member_cluster)
     s_at = np.repeat(at[split], k) + np.round(rng.uniform(5, 180, len(payer)) * _US_PER_MINUTE).astype(np.int64)
     s_amount = np.maximum(1, np.round(np.repeat(amount[split], k) / (np.repeat(k, k) + 1))).astype(np.int32)
     frm = np.concatenate([sender, friend])
     to = np.concatenate([recipient, payer])
     t_at = np.concatenate([t_at, s_at])
     t_amount = np.concatenate([t_amount, s_amount])
-    ok = (frm != to) & (to >= 0) & _active_at(pop, frm, t_at) & (t_at < hi_day * 1440 * _US_PER_MINUTE)
+    ok = (frm != to) & (to >= 0) & (frm >= 0)
+    ok[ok] &= _active_at(pop, frm[ok], t_at[ok]) & pop.member_active[frm[ok], month]
+    ok &= t_at < hi_day * 1440 * _US_PER_MINUTE
     transfers = pl.DataFrame(
         {
             "transferred_at": pl.Series(t_at[ok]).cast(pl.Datetime("us")),
@@ -120,9 +147,9 @@ def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day
         }
     )
 
-    # --- bill payments: each bill the member holds, once a month while active --------------
+    # --- bill payments: each bill the member holds, once in each month they are active ------
     m = block.members
-    holds = pop.member_bills[m] & (hi[m] > lo[m])[:, None]
+    holds = pop.member_bills[m] & ((hi[m] > lo[m]) & pop.active_in(m, month))[:, None]
     b_local, b_type = np.nonzero(holds)
     b_member = m[b_local]
     b_at = draw_times(rng, draw_days(rng, lo[b_member], hi[b_member]), HOUR_PROFILES["bill"])
@@ -136,12 +163,31 @@ def month_spending(pop: Population, block: Block, seed: int, lo_day: int, hi_day
         }
     )
     return {
-        "purchases": _in_time_order(purchases, at),
-        "bill_payments": _in_time_order(bills, b_at),
-        "transfers": _in_time_order(transfers, t_at[ok]),
+        "purchases": _in_time_order(purchases, at, lo_day),
+        "bill_payments": _in_time_order(bills, b_at, lo_day),
+        "transfers": _in_time_order(transfers, t_at[ok], lo_day),
     }
 
 
-def _in_time_order(frame: pl.DataFrame, at_us: np.ndarray) -> pl.DataFrame:
+def _in_cluster(
+    rng: np.random.Generator,
+    members: np.ndarray,
+    cluster: np.ndarray,
+    n_clusters: int,
+    of: np.ndarray,
+    member_cluster: np.ndarray,
+) -> np.ndarray:
+    """For each member of `of`, another of `members` (sorted) in the same cluster, or -1."""
+    wanted = member_cluster[of]
+    if len(members) == 0:
+        return np.full(len(of), -1)
+    # The item of `of` among `members` (or -1): a member is not their own friend.
+    at = np.minimum(np.searchsorted(members, of), len(members) - 1)
+    own = np.where(members[at] == of, at, -1)
+    picked = _pick_in_groups(rng, cluster, n_clusters, np.maximum(wanted, 0), own)
+    return np.where((wanted >= 0) & (picked >= 0), members[np.maximum(picked, 0)], -1)
+
+
+def _in_time_order(frame: pl.DataFrame, at_us: np.ndarray, lo_day: int) -> pl.DataFrame:
     """Rows by time; a stable NumPy sort on the integer times is far cheaper than sorting the frame."""
-    return frame[np.argsort(at_us, kind="stable")]
+    return frame[time_order(at_us, lo_day * 86_400_000_000)]

@@ -65,3 +65,18 @@ def at_clock(day: np.ndarray, minutes_after_midnight: np.ndarray) -> np.ndarray:
 def weekday(day: np.ndarray) -> np.ndarray:
     """0 = Monday ... 6 = Sunday, for days since 1970-01-01 (a Thursday)."""
     return (day + 3) % 7
+
+
+def time_order(at_us: np.ndarray, origin_us: int) -> np.ndarray:
+    """The stable argsort of event times at or after `origin_us`: the same permutation as
+    np.argsort(kind="stable"), by three radix passes over 16-bit digits of the time since the
+    origin (a month is under 2**48 microseconds), several times cheaper than a comparison sort
+    of 64-bit integers on the hundreds of thousands of events of a month."""
+    offset = at_us - origin_us
+    if len(offset) and (offset.min() < 0 or offset.max() >= 2**48):
+        return np.argsort(at_us, kind="stable")
+    order = np.arange(len(offset))
+    for shift in (0, 16, 32):
+        digit = ((offset[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    return order

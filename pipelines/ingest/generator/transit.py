@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.core.network import distance_matrix, fare, haversine_km
+from pipelines.core.network import distance_matrix, fare_by_code, haversine_km
 from pipelines.core.schema import MODES
 from pipelines.ingest.generator.params import COMMUTE_PATTERNS
 from pipelines.ingest.generator.population import Block, Population, rng_for
@@ -17,6 +17,7 @@ from pipelines.ingest.generator.timing import (
     at_clock,
     draw_days,
     draw_times,
+    time_order,
     weekday,
 )
 
@@ -213,30 +214,33 @@ def _member_rides(
     member: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
+    month: int,
 ) -> list[Legs]:
-    """Rides on `card` by `member` from around their home, within each member's active days."""
-    homes = {s: v[member] for s, v in pop.member_home_station.items()}
-    return _rides(pop, net, rng, card, pop.member_home[member], homes, lo[member], hi[member])
+    """Rides on `card` by `member` from around their home that month, within their active days."""
+    homes = pop.home_station_at(member, month)
+    return _rides(pop, net, rng, card, pop.home_at(member, month), homes, lo[member], hi[member])
 
 
-def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: int) -> pl.DataFrame:
-    """The block's trips whose tap-in falls in [lo_day, hi_day), in time order (no IDs yet)."""
+def month_trips(pop: Population, block: Block, seed: int, month: int, lo_day: int, hi_day: int) -> pl.DataFrame:
+    """The block's trips whose tap-in falls in [lo_day, hi_day) (month index `month` of the
+    period), in time order (no IDs yet)."""
     rng = rng_for(seed, "trips", lo_day, block.index)
     net = _Network(pop)
     p = pop.params
     parts = _commutes(pop, net, rng, block.employees, lo_day, hi_day)
-    # Members' own leisure rides on their everyday card.
+    # Members' own rides on their everyday card, by those who ride, in months they are active.
     lo, hi = active_window(pop.member_join_day, pop.member_stop_day, lo_day, hi_day)
     frac = np.clip(hi - lo, 0, None) / (hi_day - lo_day)
     members = block.members
-    count = rng.poisson(p.leisure_trips * pop.member_intensity[members] * frac[members])
+    on = pop.active_in(members, month) & pop.uses(members, "transit")
+    count = rng.poisson(p.member_trips * pop.member_rate[members] * frac[members] * on)
     who = np.repeat(members, count)
-    parts += _member_rides(pop, net, rng, pop.member_card[who], who, lo, hi)
+    parts += _member_rides(pop, net, rng, pop.member_card[who], who, lo, hi, month)
     # Staff cards also carry occasional non-commute rides, on any day.
     emp = block.employees
     count = rng.poisson(2.0 * frac[pop.emp_member[emp]])
     who_e = np.repeat(emp, count)
-    parts += _member_rides(pop, net, rng, pop.emp_card[who_e], pop.emp_member[who_e], lo, hi)
+    parts += _member_rides(pop, net, rng, pop.emp_card[who_e], pop.emp_member[who_e], lo, hi, month)
     # Anonymous cards ride with no member behind them.
     anon = block.anon
     count = rng.poisson(p.anonymous_trips, len(anon))
@@ -255,12 +259,11 @@ def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: i
     legs = Legs.concat(parts)
     keep = (legs.start_us >= lo_day * 86_400_000_000) & (legs.start_us < hi_day * 86_400_000_000)
     # In time order; a stable sort keeps ties in their (deterministic) order of generation.
-    order = np.flatnonzero(keep)[np.argsort(legs.start_us[keep], kind="stable")]
+    order = np.flatnonzero(keep)[time_order(legs.start_us[keep], lo_day * 86_400_000_000)]
     legs = Legs(*(getattr(legs, f)[order] for f in Legs.__dataclass_fields__))
     km = np.round(legs.km, 2)
     minutes = legs.minutes() * rng.uniform(0.9, 1.2, len(km))
     card_type = pop.card_type[legs.card]
-    mode_names = np.array(MODES)[legs.mode]
     station_ids = pop.stations["station_id"]
     district_ids = pop.districts["district_id"]
 
@@ -278,7 +281,7 @@ def month_trips(pop: Population, block: Block, seed: int, lo_day: int, hi_day: i
             "origin_district_id": district_ids.gather(legs.origin_district),
             "destination_district_id": district_ids.gather(legs.destination_district),
             "distance_km": km,
-            "fare": fare(mode_names, km, minutes, card_type),
+            "fare": fare_by_code(legs.mode, km, minutes, card_type),
         }
     )
     return frame
