@@ -12,11 +12,17 @@ import tempfile
 
 import polars as pl
 import pytest
+from hypothesis import settings
 
 from pipelines.core import catalog
 from pipelines.core.paths import ground_truth_dir
 from pipelines.core.snapshot import Snapshot
 from pipelines.reporting.nbtools import TEST_NOISE_KEY, TEST_SNAPSHOT, make_test_snapshot
+
+# Speed is measured by `make bench`, never asserted in a test: Hypothesis's default deadline
+# of 200 ms per example would fail a correct test on a busy machine.
+settings.register_profile("card-insights", deadline=None)
+settings.load_profile("card-insights")
 
 
 def pytest_configure(config):

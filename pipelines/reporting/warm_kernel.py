@@ -113,16 +113,30 @@ def _kernel(kernel_name: str, cwd: str) -> AsyncKernelManager:
             # The folder's name ends in this process's ID, so that a later run removes the
             # folders of processes that were killed.
             clear_leftovers()
-            sockets = os.path.join(tempfile.mkdtemp(prefix=_FOLDER, suffix=f"-{os.getpid()}"), _SOCKET)
+            sockets = os.path.join(
+                tempfile.mkdtemp(prefix=_FOLDER, suffix=f"-{os.getpid()}", dir=socket_root()), _SOCKET
+            )
             km = AsyncKernelManager(kernel_name=kernel_name, transport="ipc", ip=sockets)
             run_sync(km.start_kernel)(cwd=cwd)
             _kernels[kernel_name] = km
         return km
 
 
+#: A Unix socket's path holds at most 107 bytes. A kernel's is the root, then
+#: /<_FOLDER><8 random>-<pid up to 7 digits>/<_SOCKET>-<channel up to 3 digits>.
+_ROOT_MAX = 107 - (1 + len(_FOLDER) + 8 + 1 + 7 + 1 + len(_SOCKET) + 1 + 3)
+
+
+def socket_root() -> str:
+    """Where kernels' socket folders go: the temporary folder, or /tmp when TMPDIR is so deep
+    that a socket's path would pass the limit and the kernel could not start."""
+    root = tempfile.gettempdir()
+    return root if len(root) <= _ROOT_MAX else "/tmp"
+
+
 def clear_leftovers() -> None:
     """Remove the socket folders of kernels whose process is gone (a run that was killed)."""
-    clear_stale(Path(tempfile.gettempdir()), _FOLDER)
+    clear_stale(Path(socket_root()), _FOLDER)
 
 
 def shutdown(kill: bool = False) -> None:

@@ -86,8 +86,9 @@ def test_a_crash_half_way_leaves_nothing(isolated_data):
 
 
 def test_sigterm_half_way_leaves_nothing(isolated_data):
+    # Scale 20 takes several seconds to generate, so the signal lands half-way on a fast machine too.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipelines", "generate", "--snapshot", "killed", "--scale", "3"],
+        [sys.executable, "-m", "pipelines", "generate", "--snapshot", "killed", "--scale", "20"],
         env={**os.environ, "CARD_INSIGHTS_DATA": str(isolated_data)},
         stderr=subprocess.PIPE,
         text=True,
@@ -96,7 +97,7 @@ def test_sigterm_half_way_leaves_nothing(isolated_data):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (incomplete.exists() and any(incomplete.iterdir())):
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

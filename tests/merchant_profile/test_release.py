@@ -87,7 +87,7 @@ _person = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(crowd=st.lists(_person, min_size=2, max_size=25), data=st.data())
 def test_property_one_member_moves_at_most_max_units_units_each_within_its_caps(crowd, data):
     crowd = [dataclasses.replace(p, key=i) for i, p in enumerate(crowd, start=1)]  # each their own

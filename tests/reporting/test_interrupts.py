@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,11 +45,13 @@ def validated(snapshot):
 
 def test_ctrl_c_at_random_moments_never_hangs_and_leaves_nothing(validated, tmp_path):
     reports = tmp_path / "reports"
-    env = {**os.environ, "CARD_INSIGHTS_REPORTS": str(reports)}
+    # The runs' own temporary folder, short enough for kernel sockets: kernel folders of other
+    # test sessions on the machine cannot be mistaken for theirs.
+    scratch = Path(tempfile.mkdtemp(prefix="ci-", dir="/tmp"))
+    env = {**os.environ, "CARD_INSIGHTS_REPORTS": str(reports), "TMPDIR": str(scratch)}
     args = [sys.executable, "-m", "pipelines", "run", "-s", validated, "--batch", "merchants", "--jobs", "2", "--force"]
     chance = random.Random(20261127)
     outcomes = []
-    before = set(Path(tempfile.gettempdir()).glob("card-insights-kernel-*"))  # other sessions' own
     for i in range(RUNS):
         run = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         delay = chance.uniform(0.3, 4.0)
@@ -72,10 +75,11 @@ def test_ctrl_c_at_random_moments_never_hangs_and_leaves_nothing(validated, tmp_
         outcomes.append(run.returncode)
     folder = reports / validated
     assert not list(folder.glob(".incomplete-*")) and not list(folder.glob(".old-*"))
-    kernels = set(Path(tempfile.gettempdir()).glob("card-insights-kernel-*")) - before
+    kernels = set(scratch.glob("card-insights-kernel-*"))
     owners = [p.name.rsplit("-", 1)[-1] for p in kernels]
     assert [pid for pid in owners if pid.isdigit() and not psutil.pid_exists(int(pid))] == []
     latest = folder / "latest-merchants"
     if latest.exists():  # a run that finished before its Ctrl-C is complete
         assert (latest / "index.html").exists()
     assert outcomes.count(130) + outcomes.count(-signal.SIGINT) >= RUNS // 2  # most were interrupted
+    shutil.rmtree(scratch)

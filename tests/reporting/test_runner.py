@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -404,3 +405,19 @@ def test_the_same_merchants_again_show_the_published_figures_at_no_cost(validate
     assert merchant_releases() == released
     fresh = runner.run(validated, batch="merchants", new_release=True)
     assert fresh.ok and merchant_releases() == sorted([*released, f"{released[0]}-r2"])
+
+
+def test_kernel_sockets_fit_even_under_a_deep_temporary_folder(monkeypatch, tmp_path):
+    """A Unix socket's path holds 107 bytes: under a deep TMPDIR the warm kernel's sockets go
+    to /tmp, or the kernel could not start at all."""
+    from pipelines.reporting import warm_kernel
+
+    deep = tmp_path / ("d" * 80)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    assert warm_kernel.socket_root() == "/tmp"
+    shallow = "/tmp/" + "s" * (warm_kernel._ROOT_MAX - len("/tmp/"))
+    monkeypatch.setattr(tempfile, "tempdir", shallow)
+    assert warm_kernel.socket_root() == shallow
+    longest = f"{shallow}/{warm_kernel._FOLDER}{'x' * 8}-{9_999_999}/{warm_kernel._SOCKET}-999"
+    assert len(longest) <= 107

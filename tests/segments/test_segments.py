@@ -146,9 +146,10 @@ def test_fixed_segments_by_hand_depend_on_the_member_alone():
 
 
 def test_rfm_at_earlier_month_ends_by_hand(tiny_rfm):
-    # 31 January: A (3 events, NT$60, 20 Jan) and B (10, NT$1000, 31 Jan): scores 2 and 4.
+    # 31 January: A (3 events, NT$60, 20 Jan) and B (10, NT$1000, 31 Jan): scores 2 and 4;
+    # R2-F2 is About to Sleep in the map.
     assert _rows(tiny_rfm, "2025-01-31") == {
-        "A": (11, 3, 60, 2, 2, 2, "Hibernating"),
+        "A": (11, 3, 60, 2, 2, 2, "About to Sleep"),
         "B": (0, 10, 1000, 4, 4, 4, "Loyal"),
     }
     # 28 February, window January-February: F 3 < 5 = 5 < 10; R 20 Jan < 31 Jan < 27 Feb (tied).
@@ -267,6 +268,19 @@ def test_planted_dormant_members_land_on_the_at_risk_side(segmentation, truth):
         ).fetchall()
     )
     assert sides.get("at_risk", 0) / dormant.height >= 0.95
+
+
+def test_no_named_segment_holds_more_than_a_quarter_of_the_scored_members(segmentation):
+    scored = catalog.frame(
+        segmentation.con,
+        "SELECT segment, r_score, f_score FROM rfm WHERE month_end = ? AND r_score IS NOT NULL",
+        [segmentation.as_of],
+    )
+    shares = scored["segment"].value_counts(normalize=True)
+    assert shares["proportion"].max() <= 0.25, shares.sort("proportion", descending=True).head(3)
+    for column in ("r_score", "f_score"):
+        fifths = scored[column].value_counts(normalize=True)["proportion"]
+        assert fifths.len() == 5 and fifths.is_between(0.15, 0.25).all(), (column, fifths.to_list())
 
 
 def test_migration_rows_sum_to_members_present_in_both_months(segmentation):
