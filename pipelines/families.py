@@ -8,12 +8,13 @@ from collections.abc import Callable
 
 import duckdb
 
+from pipelines.campaigns import FAMILY as CAMPAIGNS
 from pipelines.commute_carbon import FAMILY as COMMUTE_CARBON
 from pipelines.core.family import Family
 from pipelines.merchant_profile import FAMILY as MERCHANT_PROFILE
 from pipelines.segments import FAMILY as SEGMENTS
 
-FAMILIES: tuple[Family, ...] = (SEGMENTS, COMMUTE_CARBON, MERCHANT_PROFILE)
+FAMILIES: tuple[Family, ...] = (SEGMENTS, COMMUTE_CARBON, MERCHANT_PROFILE, CAMPAIGNS)
 
 
 def in_build_order(families: tuple[Family, ...] = FAMILIES) -> list[Family]:

@@ -142,5 +142,5 @@ def test_the_architecture_page_leads_to_every_piece_of_every_family():
         for piece in (folder, folder / "sql", folder / "marts.toml", Path("tests") / family.name):
             assert f"`{piece}/`" in text or f"`{piece}`" in text, piece
             assert (REPO_ROOT / piece).exists(), piece
-        notebook = NOTEBOOK_DIR / f"{family.name}.ipynb"
+        notebook = NOTEBOOK_DIR / family.notebook_name
         assert notebook.exists() and f"`notebooks/{notebook.name}`" in text

@@ -86,10 +86,11 @@ def versions() -> str:
     return ", ".join(f"{n} {version(n)}" for n in names) + f", Python {platform.python_version()}"
 
 
-# The memory goals of the gate (2 GB), the carbon marts (2 GB) and the merchant marts (4 GB)
-# are for DuckDB limited below them (it spills past its limit); those parts give every DuckDB
-# step, floors included, that limit and say so in the step's note. Other parts use the default.
-DUCKDB_MEMORY = {"gate": "1GB", "carbon": "1GB", "merchants": "3GB"}
+# The memory goals of the gate (2 GB), the carbon marts (2 GB), the merchant and the campaign
+# marts (4 GB each) are for DuckDB limited below them (it spills past its limit); those parts
+# give every DuckDB step, floors included, that limit and say so in the step's note. Other
+# parts use the default.
+DUCKDB_MEMORY = {"gate": "1GB", "carbon": "1GB", "merchants": "3GB", "campaigns": "3GB"}
 
 
 def env(data: Path, part: str = "") -> dict[str, str]:

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.bench import carbon, gate, generation, merchants, population, privacy, reports, segments
+from pipelines.bench import campaigns, carbon, gate, generation, merchants, population, privacy, reports, segments
 from pipelines.bench.harness import Measurement, machine, versions
 
 
@@ -31,6 +31,7 @@ def run_benchmarks(
     reports_scale: float = 0,
     privacy_scale: float = 0,
     population_scale: float = 0,
+    campaigns_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -44,6 +45,7 @@ def run_benchmarks(
         (reports_scale, "report runs: the default batch and 100 merchant profiles", reports.part),
         (privacy_scale, "merchant releases: noisy against exact figures", privacy.part),
         (population_scale, "per-member behaviour at scale 1 and", population.part),
+        (campaigns_scale, "campaign marts against their floor and Polars", campaigns.part),
     ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale, what, part in plan:

@@ -131,6 +131,12 @@ class Family:
     #: figures), charging the privacy ledger before anything runs, and returns the release ID
     #: the runner passes to each of them as the parameter `release` (None: none to pass).
     release: Callable[[Connection, Snapshot, str, list[dict[str, Any]], bool], str | None] | None = None
+    #: Its report notebook in notebooks/, when not named after the family.
+    notebook: str = ""
+
+    @property
+    def notebook_name(self) -> str:
+        return self.notebook or f"{self.name}.ipynb"
 
     @property
     def marts(self) -> tuple[MartSpec, ...]:

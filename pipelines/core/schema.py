@@ -48,6 +48,9 @@ PAYMENT_METHODS = ("card", "wallet")
 BILLER_TYPES = ("electricity", "water", "gas", "telecom", "tax_and_fees", "insurance")
 SECTORS = ("manufacturing", "finance", "public_sector", "healthcare", "technology", "retail")
 SYSTEMS = ("KRTC", "KLRT")
+CAMPAIGN_KINDS = ("merchant_offer", "operator_subsidy")
+CAMPAIGN_OWNERS = ("operator", "merchant", "chain")
+ARMS = ("treatment", "holdout")
 #: The four scenes a member's card and wallet are used in, and the event table of each. An
 #: operator that does not run a scene declares it absent at import; its table is then empty.
 SCENE_TABLES: dict[str, str] = {"transit": "trips", "retail": "purchases", "bills": "bill_payments", "p2p": "transfers"}
@@ -85,15 +88,23 @@ class Column:
 @dataclass(frozen=True)
 class Table:
     name: str
-    kind: str  # "reference", "entity" or "event"
+    kind: str  # "reference", "entity", "event" or "campaign"
     description: str
     columns: tuple[Column, ...]
+    #: One column, or several joined by commas ("campaign_id,member_id").
     primary_key: str
     time_column: str | None = None  # events: the column that places a row in the period
     #: An entity table an operator may not have at all (no staff cards, no card payments, no
     #: outlets): the foreign keys of the events that need it catch a load that lost it.
     may_be_empty: bool = False
+    #: A table an extract may leave out altogether (an operator that runs no campaigns): the
+    #: import then writes it empty.
+    optional: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def key_columns(self) -> list[str]:
+        return self.primary_key.split(",")
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -122,6 +133,7 @@ BRAND_ID = r"^B[0-9]{4}$"
 EMPLOYER_ID = r"^E[0-9]{4}$"
 DISTRICT_ID = r"^D[0-9]{2}$"
 STATION_ID = r"^(R|O|C)[0-9A-Z]+$"
+CAMPAIGN_ID = r"^C[0-9]{5}$"
 
 TABLES: tuple[Table, ...] = (
     Table(
@@ -356,6 +368,81 @@ TABLES: tuple[Table, ...] = (
         ),
         primary_key="transfer_id",
         time_column="transferred_at",
+    ),
+)
+
+TABLES += (
+    Table(
+        "campaigns",
+        "campaign",
+        "Offers and subsidies sent to an audience with a random holdout: a merchant's or chain's offer, "
+        "or the operator's own subsidy.",
+        (
+            _id("campaign_id", "Campaign ID.", CAMPAIGN_ID, unique=True),
+            Column("campaign_name", "str", "Campaign name as the owner calls it."),
+            Column("kind", "str", "A merchant's offer, or the operator's subsidy.", allowed=CAMPAIGN_KINDS),
+            Column("owner_kind", "str", "Who pays for the offer.", allowed=CAMPAIGN_OWNERS),
+            Column(
+                "owner_id",
+                "str",
+                "The outlet (merchant owner) or chain brand (chain owner); empty for the operator. An offer "
+                "counts purchases at this outlet or at any outlet of this chain.",
+                nullable=True,
+                pattern=r"^(S[0-9]{7}|B[0-9]{4})$",
+            ),
+            Column("audience_rule", "str", "Who was eligible, in words."),
+            Column("start_date", "date", "First day of the offer."),
+            Column("end_date", "date", "Last day of the offer (inclusive)."),
+            Column(
+                "offer_value", "int64", "NT$ off (or paid back) per redeemed purchase.", min=1, max=10_000, money=True
+            ),
+            Column(
+                "holdout_share",
+                "float64",
+                "Declared share of the audience held out (sent nothing), drawn at random.",
+                min=0.01,
+                max=0.99,
+            ),
+            Column("seed", "int64", "Seed of the random draw of the holdout, so that it can be redrawn."),
+        ),
+        primary_key="campaign_id",
+        may_be_empty=True,
+        optional=True,
+    ),
+    Table(
+        "campaign_assignments",
+        "campaign",
+        "Each member of a campaign's audience and the arm they were drawn into; only the treatment arm "
+        "is sent the offer.",
+        (
+            _id("campaign_id", "Campaign.", CAMPAIGN_ID, references="campaigns.campaign_id"),
+            _id("member_id", "Member in the audience.", MEMBER_ID, references="members.member_id"),
+            Column("arm", "str", "treatment (sent the offer) or holdout (sent nothing).", allowed=ARMS),
+            Column("sent_at", "timestamp", "When the offer was sent; empty for the holdout.", nullable=True),
+        ),
+        primary_key="campaign_id,member_id",
+        may_be_empty=True,
+        optional=True,
+    ),
+    Table(
+        "redemptions",
+        "campaign",
+        "Purchases that redeemed a campaign's offer, and the NT$ it paid for them.",
+        (
+            _id("campaign_id", "Campaign redeemed.", CAMPAIGN_ID, references="campaigns.campaign_id"),
+            Column("purchase_id", "int64", "Purchase that redeemed it.", references="purchases.purchase_id", min=1),
+            Column(
+                "value",
+                "int64",
+                "NT$ the offer paid (off the price or back to the wallet).",
+                min=1,
+                max=10_000,
+                money=True,
+            ),
+        ),
+        primary_key="campaign_id,purchase_id",
+        may_be_empty=True,
+        optional=True,
     ),
 )
 

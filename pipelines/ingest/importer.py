@@ -96,7 +96,7 @@ def find_sources(folder: Path, absent_scenes: tuple[str, ...] = ()) -> tuple[dic
             problems.append(f"{name}: given twice ({found[name].path.name} and {path.name})")
         else:
             found[name] = Source(known[name], path, kind)
-    optional = set(REFERENCE_TABLES) | {SCENE_TABLES[s] for s in absent_scenes}
+    optional = set(REFERENCE_TABLES) | {SCENE_TABLES[s] for s in absent_scenes} | {t.name for t in TABLES if t.optional}
     problems += [
         f"{t}: table is missing (expected {t}.parquet, {t}.csv or {t}/)"
         for t in known

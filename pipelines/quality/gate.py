@@ -141,6 +141,11 @@ def validate(
     con = catalog.configure(duckdb.connect(":memory:"))
     available = _views(con, snap, "main", broken)
     observed = _volume(con, snap, available)
+    if {"campaigns", "campaign_assignments", "purchases", "cards", "members"} <= available and _derived(
+        con, "campaign_balance", {}
+    ):
+        available.add("campaign_balance")
+        observed["campaign_balance"] = catalog.frame(con, "SELECT * FROM campaign_balance").to_dicts()
     if prev is not None:
         _views(con, prev, "previous", set())
         scenes = [s for s in snap.scenes if s in prev.scenes]
@@ -157,7 +162,11 @@ def validate(
             if _derived(con, name, args):
                 available.add(name)
                 observed[name] = catalog.frame(con, f"SELECT * FROM {name} ORDER BY ALL").to_dicts()
-    keys = {t.name: [t.primary_key] for t in TABLES} | {"volume_change": ["table_name"], "scene_mix_change": ["scene"]}
+    keys = {t.name: t.key_columns for t in TABLES} | {
+        "volume_change": ["table_name"],
+        "scene_mix_change": ["scene"],
+        "campaign_balance": ["campaign_id"],
+    }
     outcomes = run_suites(con, suites, params, keys, available=available, progress=progress)
     con.close()
     success = not integrity and all(o.success is not False for o in outcomes)

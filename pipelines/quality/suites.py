@@ -164,12 +164,13 @@ def relationships_suite():
             if not c.references:
                 continue
             parent, pcol = c.references.split(".")
+            keys = [*t.key_columns, *([] if c.name in t.key_columns else [c.name])]
             query = (
-                f'SELECT b."{t.primary_key}", b."{c.name}" FROM {{batch}} b WHERE b."{c.name}" IS NOT NULL '
+                f'SELECT {", ".join(f"b.{k}" for k in keys)} FROM {{batch}} b WHERE b."{c.name}" IS NOT NULL '
                 f'AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p."{pcol}" = b."{c.name}")'
             )
             description = f"every {t.name}.{c.name} exists in {parent}.{pcol}"
-            exps.append(_rows(t.name, c.name, query, description, [t.primary_key, c.name], references=c.references))
+            exps.append(_rows(t.name, c.name, query, description, keys, references=c.references))
     exps += [
         _condition_rows(
             "members",
@@ -242,6 +243,97 @@ def relationships_suite():
     return ExpectationSuite(name="relationships", expectations=exps, meta={"kind": "relationships"})
 
 
+#: |z| beyond this fails the campaign checks: two-sided p < 0.0001, so that a snapshot with a
+#: hundred honest campaigns raises a false alarm about once in a hundred snapshots, while an
+#: audience of a few hundred drawn 60/40 instead of 50/50 is caught.
+CAMPAIGN_Z = 4.0
+
+
+def campaigns_suite():
+    """Campaign rules: one assignment per member and campaign, the arms drawn as declared
+    (sample ratio, and balance of the pre-period spend), redemptions only by the treatment
+    arm inside the campaign's days."""
+    import great_expectations.expectations as gxe
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
+    exps = [
+        _rows(
+            "campaign_assignments",
+            "member_id",
+            "SELECT b.campaign_id, b.member_id FROM {batch} b GROUP BY ALL HAVING count(*) > 1",
+            "each member is assigned once per campaign",
+            ["campaign_id", "member_id"],
+        ),
+        _rows(
+            "redemptions",
+            "purchase_id",
+            "SELECT b.campaign_id, b.purchase_id FROM {batch} b GROUP BY ALL HAVING count(*) > 1",
+            "a purchase redeems a campaign at most once",
+            ["campaign_id", "purchase_id"],
+        ),
+        _condition_rows(
+            "campaigns",
+            "end_date",
+            "b.end_date < b.start_date",
+            "every campaign ends on or after its first day",
+            "campaign_id",
+        ),
+        _condition_rows(
+            "campaigns",
+            "owner_kind",
+            "(b.kind = 'operator_subsidy') <> (b.owner_kind = 'operator') OR (b.owner_kind = 'operator') <> "
+            "(b.owner_id IS NULL) OR (b.owner_kind = 'merchant' AND b.owner_id NOT LIKE 'S%') "
+            "OR (b.owner_kind = 'chain' AND b.owner_id NOT LIKE 'B%')",
+            "subsidies are the operator's and offers a merchant's or chain's, named by its outlet or brand ID",
+            "campaign_id",
+        ),
+        _condition_rows(
+            "campaign_assignments",
+            "sent_at",
+            "(b.arm = 'treatment') <> (b.sent_at IS NOT NULL)",
+            "the treatment arm, and only it, was sent the offer",
+            "campaign_id",
+        ),
+        _condition_rows(
+            "campaign_assignments",
+            "sent_at",
+            "b.sent_at > CAST($now AS TIMESTAMP)",
+            "no offer was sent in the future (Asia/Taipei time)",
+            "campaign_id",
+        ),
+        _rows(
+            "redemptions",
+            "campaign_id",
+            "SELECT b.campaign_id, b.purchase_id FROM {batch} b "
+            "JOIN purchases p ON p.purchase_id = b.purchase_id "
+            "JOIN campaigns c ON c.campaign_id = b.campaign_id "
+            "LEFT JOIN cards k ON k.card_id = p.card_id "
+            "LEFT JOIN members m ON m.account_id = p.account_id "
+            "LEFT JOIN campaign_assignments a ON a.campaign_id = b.campaign_id "
+            "AND a.member_id = coalesce(k.member_id, m.member_id) "
+            "WHERE a.arm IS DISTINCT FROM 'treatment' OR CAST(p.purchased_at AS DATE) NOT BETWEEN c.start_date "
+            "AND c.end_date",
+            "offers are redeemed only by the treatment arm, inside the campaign's days",
+            ["campaign_id", "purchase_id"],
+        ),
+    ]
+    for column, what in (
+        ("srm_z", "the holdout is the declared share of the audience (sample-ratio test)"),
+        ("pre_spend_z", "the arms spent alike before the campaign (the holdout was drawn at random)"),
+    ):
+        exps.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=-CAMPAIGN_Z,
+                max_value=CAMPAIGN_Z,
+                meta=_meta("campaign_balance", column, keys=["campaign_id"]),
+                description=f"in every campaign {what}: |z| at most {CAMPAIGN_Z:g}, p >= 0.0001",
+            )
+        )
+    # Not "campaigns": that is the campaigns table's own suite.
+    return ExpectationSuite(name="campaign_rules", expectations=exps, meta={"kind": "campaign_rules"})
+
+
 def period_suite():
     import great_expectations.expectations as gxe
     from great_expectations.core.expectation_suite import ExpectationSuite
@@ -256,13 +348,13 @@ def period_suite():
                 column=col,
                 min_value={"$PARAMETER": "period_start"},
                 max_value={"$PARAMETER": "period_end"},
-                meta=_meta(t.name, col, keys=[t.primary_key]),
+                meta=_meta(t.name, col, keys=t.key_columns),
                 description=f"every {t.name}.{col} lies inside the snapshot's declared period",
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column=col,
                 max_value={"$PARAMETER": "now"},
-                meta=_meta(t.name, col, keys=[t.primary_key]),
+                meta=_meta(t.name, col, keys=t.key_columns),
                 description=f"no {t.name}.{col} lies in the future (Asia/Taipei time)",
             ),
         ]
@@ -273,7 +365,7 @@ def period_suite():
                     gxe.ExpectColumnValuesToBeBetween(
                         column=c.name,
                         max_value={"$PARAMETER": "now"},
-                        meta=_meta(t.name, c.name, keys=[t.primary_key]),
+                        meta=_meta(t.name, c.name, keys=t.key_columns),
                         description=f"no {t.name}.{c.name} lies in the future (Asia/Taipei time)",
                     )
                 )
@@ -326,7 +418,13 @@ def volume_suite():
 
 def build_all() -> dict[str, dict]:
     """Every suite as GX's JSON dict, keyed by file stem."""
-    suites = [*(table_suite(t) for t in TABLES), relationships_suite(), period_suite(), volume_suite()]
+    suites = [
+        *(table_suite(t) for t in TABLES),
+        relationships_suite(),
+        campaigns_suite(),
+        period_suite(),
+        volume_suite(),
+    ]
     return {s.name: s.to_json_dict() for s in suites}
 
 

@@ -115,7 +115,14 @@ class Segmentation:
         return self.frame("segment_demographics")
 
     def subsidy_plan(self, budget_ntd: int) -> tuple[pl.DataFrame, dict[str, Any]]:
-        return subsidy_plan(self.segment_table().select("segment", "members"), self.config.policy, budget_ntd)
+        """The plan from the measured returns of past operator subsidies where there are any
+        (the campaign marts), else from the policy table."""
+        return subsidy_plan(
+            self.segment_table().select("segment", "members"),
+            self.config.policy,
+            budget_ntd,
+            self.frame("subsidy_returns"),
+        )
 
     def audience_members(self, criteria: Audience) -> pl.DataFrame:
         """Matching member IDs with their segment: for the operator's export, never a report."""

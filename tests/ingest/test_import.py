@@ -123,3 +123,20 @@ def test_cli_import_validates_against_the_previous_import(isolated_data, tmp_pat
     second = subprocess.run([*args, str(half), "-s", "m2"], capture_output=True, text=True, env=env)
     assert second.returncode == 1
     assert "volume_change.rows_per_day_ratio" in second.stderr
+
+
+def test_an_extract_without_campaigns_imports_with_them_empty(isolated_data, tmp_path):
+    source = extract(tmp_path / "src")
+    for name in ("campaigns", "campaign_assignments", "redemptions"):
+        (source / f"{name}.parquet").unlink()
+    manifest = import_source(source, "no-campaigns", START, END)
+    assert all(manifest["tables"][t]["rows"] == 0 for t in ("campaigns", "campaign_assignments", "redemptions"))
+    assert validate("no-campaigns", now=NOW).success
+
+
+def test_an_extract_carries_its_own_campaigns_as_csv(isolated_data, tmp_path):
+    source = extract(tmp_path / "src", csv=("campaigns", "campaign_assignments", "redemptions"))
+    manifest = import_source(source, "own-campaigns", START, END)
+    for name in ("campaigns", "campaign_assignments", "redemptions"):
+        assert manifest["tables"][name]["rows"] == _test_table(name).height > 0
+    assert validate("own-campaigns", now=NOW).success

@@ -78,7 +78,10 @@ def customer_marts(
     for p in persons:
         for unit_id in p.units:
             known.setdefault(unit_id, Unit(unit_id))
-    keys = {u: (-i if u.startswith("B") else i) for i, u in enumerate(sorted(known), start=1)}
+    # A unit's key is its ID's number, as the register fixes it whoever bought there: keys
+    # numbered over the units someone bought at would shift when one customer leaves, and with
+    # them every other customer's pick of units.
+    keys = {u: (-int(u[1:]) if u.startswith("B") else int(u[1:])) for u in known}
     register = pl.DataFrame(
         [
             (

@@ -109,3 +109,21 @@ def test_every_figure_of_every_unit_is_published_noisy_even_when_empty():
     assert cells.filter(pl.col("dimension") == "gender").height == 4
     assert cells.filter(pl.col("dimension") == "hour_of_week").height == 7 * 24
     assert (cells["customers"] != 0).mean() > 0.3
+
+
+def test_removing_a_customer_moves_no_other_customers_units():
+    """The case Hypothesis found: the only customer of S0000006 leaves. Unit keys come from the
+    register, so the others' picks of units stay as they were and at most max_units units move."""
+
+    def person(units: tuple[str, ...], visits: int, amount: int, hours: tuple[str, ...], key: int) -> Person:
+        return Person(units, JUNE, "F", "20-29", visits, amount, "new", hours, key)
+
+    crowd = [
+        person(tuple(UNITS), 20, 4091, ("1-08",), 1),
+        person(("S0000001", "S0000002", "S0000003", "S0000004"), 1, 1, ("1-08",), 2),
+        person(("S0000001", "S0000002", "S0000003", "S0000010", "S0000004", "S0000005"), 15, 69, ("1-08", "1-09"), 3),
+        person(("S0000001",), 27, 5502, ("1-08",), 4),
+        person(tuple(u for u in UNITS if u != "S0000006"), 1, 1, ("1-08",), 5),
+    ]
+    moved = _changes(_figures(crowd), _figures(crowd[1:]))
+    assert len(moved) <= CONFIG.max_units

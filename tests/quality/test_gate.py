@@ -34,22 +34,28 @@ def _copy_test_snapshot(new_id: str) -> Path:
 
 def tamper(table: str, change: Callable[[pl.DataFrame], pl.DataFrame], new_id: str = "bad") -> str:
     """A copy of the test snapshot with one table changed and its manifest entry updated."""
+    return tamper_tables({table: change}, new_id)
+
+
+def tamper_tables(changes: dict[str, Callable[[pl.DataFrame], pl.DataFrame]], new_id: str = "bad") -> str:
+    """A copy of the test snapshot with each of these tables changed, its manifest updated."""
     root = _copy_test_snapshot(new_id)
-    frame = change(pl.read_parquet(root / table / "*.parquet"))
-    shutil.rmtree(root / table)
-    (root / table).mkdir()
-    path = root / table / "part-0000.parquet"
-    frame.write_parquet(path)
     manifest = json.loads((root / "manifest.json").read_text())
-    manifest["tables"][table]["rows"] = frame.height
-    manifest["tables"][table]["files"] = [
-        {
-            "path": f"{table}/part-0000.parquet",
-            "rows": frame.height,
-            "bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
-        }
-    ]
+    for table, change in changes.items():
+        frame = change(pl.read_parquet(root / table / "*.parquet"))
+        shutil.rmtree(root / table)
+        (root / table).mkdir()
+        path = root / table / "part-0000.parquet"
+        frame.write_parquet(path)
+        manifest["tables"][table]["rows"] = frame.height
+        manifest["tables"][table]["files"] = [
+            {
+                "path": f"{table}/part-0000.parquet",
+                "rows": frame.height,
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+            }
+        ]
     (root / "manifest.json").write_text(json.dumps(manifest))
     return new_id
 

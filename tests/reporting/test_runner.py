@@ -80,7 +80,7 @@ def test_batch_runs_publishes_and_reproduces(validated, reports):
     assert again.skipped and again.run_id == first.run_id
 
     names = [o.report.name for o in first.outcomes]
-    assert {o.report.family for o in first.outcomes} == {"segments", "commute_carbon", "merchant_profile"}
+    assert {o.report.family for o in first.outcomes} == {"segments", "commute_carbon", "merchant_profile", "campaigns"}
     figures = {name: _figures(latest / f"{name}.ipynb") for name in names}
     second = runner.run(validated, force=True)
     assert second.ok

@@ -234,6 +234,43 @@ def test_subsidy_plan_scales_down_to_the_budget():
         subsidy_plan(members, policy, -1)
 
 
+def test_subsidy_plan_follows_measured_returns_and_falls_back_to_the_policy():
+    members = pl.DataFrame({"segment": ["x", "y", "z", "w"], "members": [10, 20, 5, 8]})
+    policy = pl.DataFrame(
+        {
+            "segment": ["x", "y", "z", "w"],
+            "subsidise": ["no", "yes", "yes", "yes"],
+            "per_head_ntd": [0, 50, 40, 70],
+            "why": ["policy x", "policy y", "policy z", "policy w"],
+        }
+    )
+    returns = pl.DataFrame(
+        {
+            "segment": ["x", "y", "w"],
+            "campaigns": [2, 1, 1],
+            "treated": [100, 50, 10],  # w: too few treated members to go by
+            "cost_ntd": [3000, 1000, 300],
+            "incremental_ntd": [6000.0, 500.0, 3000.0],
+            "incremental_var": [1e6, 1e4, 1.0],
+        }
+    )
+    plan, s = subsidy_plan(members, policy, 10_000, returns)
+    rows = {r["segment"]: r for r in plan.iter_rows(named=True)}
+    # x: 6,000 extra NT$ for 3,000 NT$ of subsidy = 2.00 per NT$ (+/- 1.96 * 1,000 / 3,000);
+    # subsidised at what it cost per treated member, NT$30, though the policy said no.
+    assert rows["x"]["return_per_ntd"] == 2.0 and rows["x"]["subsidise"] == "yes"
+    assert (rows["x"]["return_lower"], rows["x"]["return_upper"]) == (1.35, 2.65)
+    assert rows["x"]["per_head_ntd"] == 30 and rows["x"]["basis"] == "measured in 2 subsidy campaign(s)"
+    # y: 0.50 per NT$, below 1: not subsidised, though the policy said yes.
+    assert rows["y"]["subsidise"] == "no" and rows["y"]["per_head_ntd"] == 0
+    # z and w: the policy table, and the plan says so.
+    assert rows["z"]["basis"] == rows["w"]["basis"] == "policy table"
+    assert rows["w"]["per_head_ntd"] == 70 and rows["w"]["why"] == "policy w"
+    # Measured segments first, best return first.
+    assert plan["segment"].to_list()[:2] == ["x", "y"]
+    assert s["total_cost_ntd"] == 10 * 30 + 5 * 40 + 8 * 70 and s["segments_measured"] == 2
+
+
 def test_segment_map_must_cover_every_cell_once(tmp_path):
     folder = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, folder)

@@ -26,6 +26,7 @@ import polars as pl
 
 from pipelines.core.schema import SCENE_TABLES, table
 from pipelines.core.snapshot import new_snapshot, write_part
+from pipelines.ingest.generator import campaigns
 from pipelines.ingest.generator.params import GENERATOR_VERSION, GeneratorParams
 from pipelines.ingest.generator.places import repertoire, truth
 from pipelines.ingest.generator.population import (
@@ -45,6 +46,7 @@ _EPOCH = dt.date(1970, 1, 1)
 ID_STRIDE = 1_000_000_000
 
 _POPULATION: Population | None = None
+_PLAN: campaigns.Plan | None = None
 
 
 def _params_json(params: GeneratorParams) -> dict:
@@ -57,8 +59,9 @@ def _month_days(month: dt.date) -> tuple[int, int]:
 
 
 def _init_worker(params: GeneratorParams, scale: float, seed: int) -> None:
-    global _POPULATION
+    global _POPULATION, _PLAN
     _POPULATION = build(params, scale, seed)
+    _PLAN = campaigns.plan(_POPULATION, seed)
 
 
 def _unit(
@@ -67,8 +70,8 @@ def _unit(
     """Generate and write some months of one block, each (ID base, month index, month start)
     with its own random stream; returns the manifest entries of each month's parts and, with
     the block's first month, what was planted in the block's members and their repertoires."""
-    assert _POPULATION is not None
-    pop = _POPULATION
+    assert _POPULATION is not None and _PLAN is not None
+    pop, plan = _POPULATION, _PLAN
     block = blocks(pop)[block_index]
     rep = repertoire(pop, block.members[pop.uses(block.members, "retail")], seed, block_index)
     absent = {SCENE_TABLES[s] for s in SCENE_TABLES if s not in pop.params.scenes}
@@ -76,15 +79,19 @@ def _unit(
     for unit, month_index, month in months:
         lo, hi = _month_days(month)
         frames = {"trips": month_trips(pop, block, seed, month_index, lo, hi)}
-        frames |= month_spending(pop, block, rep, seed, month_index, lo, hi)
-        written = []
+        frames |= month_spending(pop, block, rep, plan, seed, month_index, lo, hi)
+        first = unit * ID_STRIDE + 1
         for name, frame in frames.items():
             frame = frame.head(0) if name in absent else frame
-            first = unit * ID_STRIDE + 1
-            frame = frame.with_columns(
+            frames[name] = frame.with_columns(
                 pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(table(name).primary_key)
             )
-            written.append((name, write_part(folder, name, frame, f"{month:%Y-%m}-b{block_index:03d}")))
+        frames["redemptions"] = campaigns.redemptions(plan, frames["purchases"])
+        frames["purchases"] = frames["purchases"].drop("_member", "_outlet")
+        written = [
+            (name, write_part(folder, name, frame, f"{month:%Y-%m}-b{block_index:03d}"))
+            for name, frame in frames.items()
+        ]
         done.append(written)
     planted = {}
     if months[0][1] == 0:
@@ -150,7 +157,11 @@ def generate(
                     out.write(name, getattr(pop, name))
                 for name, frame in employee_truth(pop).items():
                     out.write_ground_truth(name, frame)
-                del pop
+                plan = campaigns.plan(pop, seed)
+                out.write("campaigns", plan.campaigns)
+                out.write("campaign_assignments", campaigns.assignments(pop, plan))
+                out.write_ground_truth("campaign_effects", campaigns.truth(pop, plan))
+                del pop, plan
                 for i, (_, _, b, unit_months) in enumerate(units):
                     # A finished future keeps its result: let it go, or every block's planted
                     # truth would stay in this process until the end.

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from pipelines.core.schema import SCENES
 
-GENERATOR_VERSION = "2.0.0"
+GENERATOR_VERSION = "2.1.0"
 
 #: Commute patterns an employee can follow; "rail" is the system of the work station
 #: (MRT or light rail), "bus+rail" is a bus feeder leg then a rail leg.
@@ -234,6 +234,28 @@ class GeneratorParams:
         ("telecom", 0.70, 700),
         ("tax_and_fees", 0.10, 3000),
         ("insurance", 0.15, 2500),
+    )
+
+    # --- campaigns: offers and subsidies sent with a random holdout -----------------------------
+    #: Merchant offers a month at scale 1, growing with the square root of the scale (the
+    #: operator's campaign team does not grow with its members); one operator subsidy a month
+    #: on top. Campaigns start in the second month, so that each has a month before it.
+    offers_per_month: float = 2.0
+    #: Audience of a campaign at scale 1, also growing with the square root of the scale.
+    audience_members: int = 1500
+    #: Days a campaign runs, inside one month, and the NT$ of an offer and of a subsidy.
+    campaign_days: int = 14
+    offer_values: tuple[int, ...] = (20, 30, 50, 100)
+    subsidy_value: int = 30
+    holdout_shares: tuple[float, ...] = (0.1, 0.2, 0.5)
+    #: The planted effect: extra purchases an offer (at its owner) or a subsidy (anywhere)
+    #: brings a treated member of each tier who is active in the campaign's month, over its
+    #: days. Daily members buy anyway, so neither moves them: a segment of zero effect
+    #: (assumptions, chosen to differ by segment, not measured).
+    campaign_lift: tuple[tuple[str, float, float], ...] = (
+        ("occasional", 0.8, 0.6),
+        ("regular", 0.4, 0.3),
+        ("daily", 0.0, 0.0),
     )
 
     def __post_init__(self) -> None:

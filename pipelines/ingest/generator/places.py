@@ -25,27 +25,19 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from pipelines.core.draw import splitmix64, unit_uniform
 from pipelines.ingest.generator.params import ANCHORS
 from pipelines.ingest.generator.population import NEVER, Population, first_month, morton, rng_for
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 #: Scale of a member's own taste for an outlet (a Gumbel draw) against closeness (distance over
 #: the neighbourhood's mean) and the favourite chain (log of its weight): taste breaks ties
 #: and varies members' choices without drowning distance and chain.
 _TASTE = 0.5
 
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    x = x + _MIX
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 def _affinity(salt: np.uint64, member: np.ndarray, outlet: np.ndarray) -> np.ndarray:
     """A Gumbel draw fixed per (member, outlet): the member's taste for that outlet."""
-    x = _splitmix((member.astype(np.uint64) << np.uint64(32)) ^ outlet.astype(np.uint64) ^ salt)
-    u = ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+    u = unit_uniform(splitmix64((member.astype(np.uint64) << np.uint64(32)) ^ outlet.astype(np.uint64) ^ salt))
     return -np.log(-np.log(u))
 
 

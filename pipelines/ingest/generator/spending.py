@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipelines.ingest.generator.campaigns import AMOUNT_SIGMA, Plan, extra_purchases
 from pipelines.ingest.generator.places import Repertoire
 from pipelines.ingest.generator.population import Block, Population, rng_for
 from pipelines.ingest.generator.timing import HOUR_PROFILES, active_window, draw_days, draw_times, time_order
@@ -59,8 +60,28 @@ def _active_at(pop: Population, member: np.ndarray, us: np.ndarray) -> np.ndarra
     return (pop.member_join_day[member] <= day) & (day < pop.member_stop_day[member])
 
 
+def _outlets(
+    pop: Population, rep: Repertoire, rng: np.random.Generator, who: np.ndarray, cat: np.ndarray, month: int
+) -> np.ndarray:
+    """An outlet per purchase of the given categories: mostly one of the member's regular
+    outlets, else one explored nearby; -1 where the city has none."""
+    regular = rng.random(len(who)) < pop.params.regular_share
+    rows = rep.rows(who)
+    merchant = np.full(len(who), -1)
+    for c in range(len(pop.params.category_mix)):
+        idx = np.flatnonzero(cat == c)
+        picked = np.full(len(idx), -1)
+        reg = regular[idx]
+        picked[reg] = rep.regular(rng, rows[idx[reg]], c, month)
+        # A purchase with no regular outlet of its category (a tiny city) explores instead.
+        away = picked < 0
+        picked[away] = rep.explore(pop, rng, rows[idx[away]], c, month)
+        merchant[idx] = picked
+    return merchant
+
+
 def month_spending(
-    pop: Population, block: Block, rep: Repertoire, seed: int, month: int, lo_day: int, hi_day: int
+    pop: Population, block: Block, rep: Repertoire, plan: Plan, seed: int, month: int, lo_day: int, hi_day: int
 ) -> dict[str, pl.DataFrame]:
     """The block's purchases, bill payments and sent transfers in [lo_day, hi_day) (month index
     `month` of the period), sorted by time."""
@@ -72,21 +93,10 @@ def month_spending(
     # --- purchases: mostly at the member's regular outlets, the rest exploring nearby -------
     rows, lo, hi = _member_counts(pop, block.members, rng, p.purchases, "retail", month, lo_day, hi_day)
     who = block.members[rows]
-    rows = rep.rows(who)
     cats = [c for c, _, _ in p.category_mix]
     share = np.array([s for _, s, _ in p.category_mix])
     cat = rng.choice(len(cats), len(who), p=share / share.sum())
-    regular = rng.random(len(who)) < p.regular_share
-    merchant = np.full(len(who), -1)
-    for c in range(len(cats)):
-        idx = np.flatnonzero(cat == c)
-        picked = np.full(len(idx), -1)
-        reg = regular[idx]
-        picked[reg] = rep.regular(rng, rows[idx[reg]], c, month)
-        # A purchase with no regular outlet of its category (a tiny city) explores instead.
-        away = picked < 0
-        picked[away] = rep.explore(pop, rng, rows[idx[away]], c, month)
-        merchant[idx] = picked
+    merchant = _outlets(pop, rep, rng, who, cat, month)
     keep = merchant >= 0
     who, cat, merchant = who[keep], cat[keep], merchant[keep]
     day = draw_days(rng, lo[who], hi[who])
@@ -94,7 +104,17 @@ def month_spending(
     for i, c in enumerate(cats):
         sel = cat == i
         at[sel] = draw_times(rng, day[sel], HOUR_PROFILES[c])
-    amount = _amount(rng, np.array([m for _, _, m in p.category_mix])[cat], 0.55)
+    # Campaigns: the extra purchases an offer or a subsidy brought the block's treated members.
+    e_who, e_outlet, e_cat, e_at = extra_purchases(pop, plan, block.members, seed, month, lo_day)
+    own = e_cat < 0
+    e_cat[own] = rng.choice(len(cats), int(own.sum()), p=share / share.sum())
+    e_outlet[own] = _outlets(pop, rep, rng, e_who[own], e_cat[own], month)
+    e_ok = e_outlet >= 0
+    who = np.concatenate([who, e_who[e_ok]])
+    cat = np.concatenate([cat, e_cat[e_ok]])
+    merchant = np.concatenate([merchant, e_outlet[e_ok]])
+    at = np.concatenate([at, e_at[e_ok]])
+    amount = _amount(rng, np.array([m for _, _, m in p.category_mix])[cat], AMOUNT_SIGMA)
     wallet = pop.member_wallet_only[who] | (rng.random(len(who)) < p.wallet_payment_share)
     purchases = pl.DataFrame(
         {
@@ -106,6 +126,9 @@ def month_spending(
                 pl.when(pl.Series(~wallet)).then(pop.cards["card_id"].gather(pop.member_card[who]))
             ).to_series(),
             "account_id": pl.select(pl.when(pl.Series(wallet)).then(account_ids.gather(who))).to_series(),
+            # Dropped before writing: who paid and where, for the campaigns' redemptions.
+            "_member": who.astype(np.int64),
+            "_outlet": merchant.astype(np.int64),
         }
     )
 

@@ -1,0 +1,13 @@
+-- Each campaign's days and its pre-period: the $pre_period_days days right before its start,
+-- whose purchases are CUPED's covariate. The segment is the member's RFM segment at the last month
+-- end before the start, so that the campaign cannot have moved it.
+SELECT
+    campaign_id,
+    kind,
+    owner_kind,
+    owner_id,
+    start_date,
+    CAST(end_date + 1 AS DATE) AS stop_date,
+    CAST(start_date - CAST($pre_period_days AS INTEGER) AS DATE) AS pre_start,
+    CAST(date_trunc('month', start_date) - INTERVAL 1 DAY AS DATE) AS segment_month_end
+FROM campaigns

@@ -1,0 +1,50 @@
+-- One row per campaign: does its draw look random? srm_z compares the holdout's size with
+-- the declared share (a sample-ratio-mismatch test: z^2 is the chi-square of one degree of
+-- freedom); pre_spend_z compares the arms' retail NT$ per member, anywhere, in the 28 days
+-- before the start (Welch's z): a random draw leaves the arms alike in how much they shop.
+-- Either far from 0 means the arms were not drawn as declared.
+WITH payer AS (
+    SELECT p.purchased_at, p.amount, coalesce(c.member_id, m.member_id) AS member_id
+    FROM purchases p
+    LEFT JOIN cards c ON c.card_id = p.card_id
+    LEFT JOIN members m ON m.account_id = p.account_id
+),
+pre AS (
+    SELECT c.campaign_id, p.member_id, sum(p.amount) AS ntd
+    FROM campaigns c
+    JOIN payer p ON p.purchased_at >= c.start_date - 28 AND p.purchased_at < c.start_date
+    WHERE p.member_id IN (SELECT member_id FROM campaign_assignments a WHERE a.campaign_id = c.campaign_id)
+    GROUP BY ALL
+),
+members_pre AS (
+    SELECT a.campaign_id, a.arm, coalesce(pre.ntd, 0) AS ntd
+    FROM campaign_assignments a
+    LEFT JOIN pre USING (campaign_id, member_id)
+),
+arms AS (
+    SELECT
+        campaign_id,
+        count(*) FILTER (arm = 'holdout') AS holdout,
+        count(*) AS members,
+        avg(ntd) FILTER (arm = 'treatment') AS mean_t,
+        avg(ntd) FILTER (arm = 'holdout') AS mean_h,
+        var_samp(ntd) FILTER (arm = 'treatment') AS var_t,
+        var_samp(ntd) FILTER (arm = 'holdout') AS var_h,
+        count(*) FILTER (arm = 'treatment') AS n_t
+    FROM members_pre
+    GROUP BY campaign_id
+)
+SELECT
+    c.campaign_id,
+    coalesce(a.members, 0) AS members,
+    coalesce(a.holdout, 0) AS holdout,
+    c.holdout_share AS declared_holdout_share,
+    coalesce(a.holdout / nullif(a.members, 0), 0) AS holdout_share,
+    coalesce(
+        (a.holdout - a.members * c.holdout_share) / nullif(sqrt(a.members * c.holdout_share * (1 - c.holdout_share)), 0),
+        0
+    ) AS srm_z,
+    coalesce((a.mean_t - a.mean_h) / nullif(sqrt(a.var_t / a.n_t + a.var_h / a.holdout), 0), 0) AS pre_spend_z
+FROM campaigns c
+LEFT JOIN arms a USING (campaign_id)
+ORDER BY c.campaign_id
