@@ -52,11 +52,11 @@ run: validate ## Main job: default snapshot, gate, marts and the monthly reports
 test: setup browser ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
 	$(PY) -m pytest
 
-browser: ## Install Debian's chromium for the browser test, if missing (apt-get, as root or via sudo)
-	@command -v chromium >/dev/null || { \
+browser: ## Install Debian's chromium and CJK fonts for the browser test, if missing (apt-get, as root or via sudo)
+	@{ command -v chromium >/dev/null && fc-list :lang=zh-tw | grep -q .; } || { \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
-		echo "installing Debian's chromium for the browser test ..."; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		echo "installing Debian's chromium and fonts-noto-cjk for the browser test ..."; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks
 	UV_PROJECT_ENVIRONMENT=$(LAB_VENV) $(UV) sync --frozen --compile-bytecode --group lab --python $(PYTHON)

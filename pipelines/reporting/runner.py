@@ -150,9 +150,24 @@ def to_html(ipynb: Path) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(ipynb, as_version=4)
+    page = _page_facts(nb)
+    nb.metadata["title"] = page.get("title", ipynb.stem)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": page.get("lang", "en")})
     return _REMOTE_SCRIPT.sub("", body)
+
+
+def _page_facts(nb: Any) -> dict[str, str]:
+    """The title and language a report's header declared in its output metadata."""
+    from pipelines.reporting.document import META
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            facts = output.get("metadata", {}).get(META)
+            if facts:
+                return dict(facts)
+    return {}
 
 
 def _versions() -> dict[str, str]:
