@@ -105,7 +105,8 @@ class Figure:
     alt: str
 
     def __repr__(self) -> str:
-        return self.alt
+        # No figures of its own: a chart draws what a table beside it shows.
+        return ""
 
     def _repr_html_(self) -> str:
         data = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")

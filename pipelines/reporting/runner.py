@@ -154,7 +154,9 @@ def to_html(ipynb: Path) -> str:
     page = _page_facts(nb)
     nb.metadata["title"] = page.get("title", ipynb.stem)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": page.get("lang", "en")})
+    body, _ = exporter.from_notebook_node(nb)
+    # nbconvert knows two-letter language codes only: the page says which language it is in.
+    body = body.replace('<html lang="en">', f'<html lang="{page.get("lang", "en")}">', 1)
     return _REMOTE_SCRIPT.sub("", body)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -54,3 +55,8 @@ class Table:
             for row in self.frame.iter_rows()
         )
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def in_words(column: str, word: Callable[[str], str], name: str | None = None) -> pl.Expr:
+    """A column of codes as the reader's words (`word` gives one code's), named `name`."""
+    return pl.col(column).map_elements(word, return_dtype=pl.String).alias(name or column)
