@@ -396,6 +396,9 @@ def run(
         raise typer.Exit(1)
     if only:
         console.print(f"some families only (--only): reports/{snapshot}/{latest_name(batch)} is unchanged")
+    elif not result.skipped:
+        # The link this run now is: the path stays the same from one month to the next.
+        index = result.folder.parent / latest_name(batch) / "index.html"
     typer.echo(str(index))
 
 

@@ -48,7 +48,9 @@ class Page:
         title = w("carbon.title", name=e["employer_name"], first=first, last=last)
         station = self.stations.get(e["work_station_id"], e["work_station_id"])
         subtitle = w("carbon.subtitle", sector=w.label("sector", e["sector"]), station=station)
-        return document.header(title, f"{subtitle} {w('report.synthetic')}", w("report.back"), w.lang)
+        synthetic = f"{subtitle} {w('report.synthetic')}"
+        period = w("carbon.period", first=first, last=last)
+        return document.header(title, synthetic, w("report.back"), w.lang, e["employer_name"], period)
 
     def status(self) -> document.Text | None:
         """Why there are no figures, when there are none."""

@@ -56,7 +56,8 @@ class Page:
         subtitle = w(
             "merchant.subtitle", level=level, category=w.label("category", unit["category"]), unit=unit["unit_id"]
         )
-        return document.header(title, f"{subtitle} {w('report.synthetic')}", w("report.back"), w.lang)
+        synthetic = f"{subtitle} {w('report.synthetic')}"
+        return document.header(title, synthetic, w("report.back"), w.lang, unit["unit_name"], w.month(self.p.month))
 
     def not_enough(self) -> document.Text:
         return document.text(self.w("merchant.not_enough", k=privacy.K_MIN), customers_at_least=privacy.K_MIN)

@@ -23,6 +23,7 @@ from pipelines.core.config import ConfigError, check_keys, read_toml
 from pipelines.core.paths import NOTEBOOK_DIR, check_name
 from pipelines.core.snapshot import Snapshot
 from pipelines.families import FAMILIES, named_lists
+from pipelines.reporting.words import check_lang
 
 BATCH_DIR = Path(__file__).parent / "batches"
 _BATCH_KEYS = ("description", "reports")
@@ -138,6 +139,11 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
                     if key not in declared:
                         raise RunError(f"{report_name}: {entry['notebook']} has no parameter {key!r}")
                     _check_value(report_name, key, value, declared[key])
+                if "lang" in params:
+                    try:
+                        check_lang(params["lang"])
+                    except ValueError as exc:
+                        raise RunError(f"{report_name}: {exc}") from None
                 _check_family(con, snap, report_name, entry["family"], declared, params)
                 reports.append(Report(entry["family"], report_name, notebook, params))
         names = [r.name for r in reports]

@@ -43,13 +43,16 @@ class Header:
     subtitle: str
     back: str  # the link text back to the index
     lang: str
+    subject: str  # whom it is about (a merchant, an employer), for the index
+    period: str  # the period it covers, for the index
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
         html = (
             f'<nav><a href="{INDEX}">{escape(self.back)}</a></nav>'
             f"<h1>{escape(self.title)}</h1><p>{escape(self.subtitle)}</p>"
         )
-        return {"text/html": html, "text/plain": ""}, {META: {"title": self.title, "lang": self.lang}}
+        facts = {"title": self.title, "lang": self.lang, "subject": self.subject, "period": self.period}
+        return {"text/html": html, "text/plain": ""}, {META: facts}
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,16 @@ class Box:
 
 @dataclass(frozen=True)
 class Boxes:
+    """A row of headline figures; the first is the report's headline on the index."""
+
     boxes: Sequence[Box]
 
-    def __repr__(self) -> str:
-        return _figures({b.key: b.figure for b in self.boxes})
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+        first = self.boxes[0]
+        plain = _figures({b.key: b.figure for b in self.boxes})
+        return {"text/html": self._html(), "text/plain": plain}, {META: {"headline": f"{first.label}: {first.shown}"}}
 
-    def _repr_html_(self) -> str:
+    def _html(self) -> str:
         row, box = _BOX_STYLE
         cells = "".join(
             f'<div style="{box}"><div style="font-size:.85rem;color:#555">{escape(b.label)}</div>'
@@ -114,8 +121,8 @@ class Figure:
         return f'<figure style="margin:0"><img src="data:image/svg+xml;base64,{data}" alt="{alt_text}"></figure>'
 
 
-def header(title: str, subtitle: str, back: str, lang: str) -> Header:
-    return Header(title, subtitle, back, lang)
+def header(title: str, subtitle: str, back: str, lang: str, subject: str, period: str) -> Header:
+    return Header(title, subtitle, back, lang, subject, period)
 
 
 def boxes(items: Sequence[Box]) -> Boxes:

@@ -151,7 +151,7 @@ def to_html(ipynb: Path) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(ipynb, as_version=4)
-    page = _page_facts(nb)
+    page = _page_facts(ipynb)
     nb.metadata["title"] = page.get("title", ipynb.stem)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
@@ -160,16 +160,21 @@ def to_html(ipynb: Path) -> str:
     return _REMOTE_SCRIPT.sub("", body)
 
 
-def _page_facts(nb: Any) -> dict[str, str]:
-    """The title and language a report's header declared in its output metadata."""
+def _page_facts(ipynb: Path) -> dict[str, str]:
+    """What a report's outputs declared for its page and the index: title, language, subject,
+    period and headline (the first output to declare one wins)."""
+    import nbformat
+
     from pipelines.reporting.document import META
 
-    for cell in nb.cells:
+    if not ipynb.exists():
+        return {}
+    facts: dict[str, str] = {}
+    for cell in nbformat.read(ipynb, as_version=4).cells:
         for output in cell.get("outputs", []):
-            facts = output.get("metadata", {}).get(META)
-            if facts:
-                return dict(facts)
-    return {}
+            for key, value in output.get("metadata", {}).get(META, {}).items():
+                facts.setdefault(key, value)
+    return facts
 
 
 def _versions() -> dict[str, str]:
@@ -239,10 +244,13 @@ def run(
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
             manifest = _manifest(snap, batch, rid, outcomes, tmp)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-            from pipelines.reporting.index_page import render
+            from pipelines.reporting.index_page import landing, render, runs_of
 
-            (tmp / "index.html").write_text(render(manifest), encoding="utf-8")
+            (tmp / "index.html").write_text(render(manifest, runs_of(root)), encoding="utf-8")
             _publish(tmp, root, rid, result.ok, None if only else latest_name(batch))
+            page = root / f".index.html.{os.getpid()}"
+            page.write_text(landing(snap.id, runs_of(root)), encoding="utf-8")
+            page.replace(root / "index.html")  # readers see the old page or the new one
             if not result.ok:
                 result.folder = root / f"{rid}.failed"
             return result
@@ -373,6 +381,7 @@ def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], fol
                 "html_seconds": round(o.html_seconds, 2),
                 "outputs_sha256": o.outputs,
                 "papermill": _notebook_facts(folder / f"{o.report.name}.ipynb"),
+                "page": _page_facts(folder / f"{o.report.name}.ipynb"),
             }
             for o in outcomes
         ],

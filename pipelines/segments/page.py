@@ -51,7 +51,9 @@ class Page:
             months=seg.config.window_months,
             scenes=scenes(w.label("scene", s) for s in seg.config.spend_scenes),
         )
-        return document.header(title, f"{subtitle} {w('report.synthetic')}", w("report.back"), w.lang)
+        synthetic = f"{subtitle} {w('report.synthetic')}"
+        subject = w("segments.subject")
+        return document.header(title, synthetic, w("report.back"), w.lang, subject, w.month(seg.as_of))
 
     def headline(self) -> document.Boxes:
         w, table = self.w, self.seg.segment_table()

@@ -9,6 +9,7 @@ languages show the same figures."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import shutil
@@ -174,3 +175,37 @@ def test_a_report_tells_the_browser_its_language(published, lang):
     result = published[("monthly", lang)]
     for o in result.outcomes:
         assert f'<html lang="{lang}">' in (result.folder / f"{o.report.name}.html").read_text(), o.report.name
+
+
+def test_a_run_index_shows_each_report_with_its_subject_period_and_headline(published, snapshot):
+    result = published[("monthly", "zh-TW")]
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    index = (result.folder / "index.html").read_text()
+    with catalog.connect(snapshot) as con:
+        employers = dict(con.execute("SELECT employer_id, employer_name FROM employers").fetchall())
+    for report in manifest["reports"]:
+        page = report["page"]
+        assert page["title"] and page["period"] and page["headline"], report["name"]
+        assert f"<a href='{report['name']}.html'>" in index
+        for fact in ("subject", "period", "headline"):
+            assert html.escape(page[fact]) in index, (report["name"], fact)
+        if report["family"] == "commute_carbon":
+            assert page["subject"] == employers[report["parameters"]["employer"]]
+
+
+def test_the_landing_page_ties_every_batch_and_run_together(published):
+    folders = {r.folder for r in published.values()}
+    root = next(iter(folders)).parent
+    landing = (root / "index.html").read_text()
+    for link in ("latest", "latest-merchants"):
+        assert f"href='{link}/index.html'" in landing
+        assert (root / link / "index.html").exists()
+    for folder in folders:
+        assert f"href='{folder.name}/index.html'" in landing
+
+
+def test_a_run_index_links_the_runs_before_it(published):
+    runs = sorted(published.values(), key=lambda r: json.loads((r.folder / "manifest.json").read_text())["finished_at"])
+    last = (runs[-1].folder / "index.html").read_text()
+    for earlier in runs[:-1]:
+        assert f"href='../{earlier.folder.name}/index.html'" in last

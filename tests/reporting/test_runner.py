@@ -228,9 +228,11 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
         runner.run(validated, batch="bad", progress=interrupt)
     folder = reports / validated
     assert (folder / "latest-good").resolve() == good.folder.resolve()
+    # The snapshot's landing page is the good run's: the interrupted one wrote nothing.
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
-        ["latest-good", good.run_id]
+        ["index.html", "latest-good", good.run_id]
     )
+    assert "bad-" not in (folder / "index.html").read_text()
 
 
 def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
@@ -280,12 +282,22 @@ def test_bad_batches_fail_before_anything_runs(validated, reports, toy_batches, 
     assert not (reports / validated).exists() or not any((reports / validated).iterdir())
 
 
-def test_no_batch_can_lower_the_privacy_floor(validated, reports, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("family", "param", "match"),
+    [
+        ("merchant_profile", "k_min = 1", "has no parameter 'k_min'"),
+        ("segments", 'lang = "fr"', "segments: lang must be one of zh-TW, en"),
+    ],
+    ids=["privacy-floor", "unknown-language"],
+)
+def test_no_batch_can_lower_the_privacy_floor_or_pick_an_unknown_language(
+    validated, reports, tmp_path, monkeypatch, family, param, match
+):
     monkeypatch.setattr(batches, "BATCH_DIR", tmp_path)
     (tmp_path / "odd.toml").write_text(
-        '[[reports]]\nfamily = "merchant_profile"\nnotebook = "merchant_profile.ipynb"\n[reports.params]\nk_min = 1\n'
+        f'[[reports]]\nfamily = "{family}"\nnotebook = "{family}.ipynb"\n[reports.params]\n{param}\n'
     )
-    with pytest.raises(runner.RunError, match="has no parameter 'k_min'"):
+    with pytest.raises(runner.RunError, match=match):
         runner.run(validated, batch="odd")
 
 
