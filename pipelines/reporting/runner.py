@@ -39,7 +39,7 @@ from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale, stop_descendants
 from pipelines.privacy.ledger import entries as ledger_entries
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
-from pipelines.reporting.batches import Report, RunError, load_batch, open_releases
+from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
 
 DEFAULT_BATCH = "monthly"
 KERNEL = "python3"
@@ -217,12 +217,20 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
     jobs: int = 1,
     new_release: bool = False,
+    notebook: str = "",
+    params: list[tuple[str, str]] | None = None,
 ) -> RunResult:
     """Run a batch's reports and publish them together; `new_release`: fresh privacy releases
-    (new revisions, charged) instead of the figures already published, and run again."""
+    (new revisions, charged) instead of the figures already published, and run again.
+    `notebook` (with `params`, NAME VALUE pairs as papermill's `-p`): run that one report
+    instead of the batch, published in its own folder like a run with `only`."""
     force = force or new_release
     snap = require_passing(check_name(snapshot))
-    reports = load_batch(batch, snap, only)
+    if notebook:
+        batch, only = notebook, [notebook]
+        reports = one_report(notebook, params or [], snap)
+    else:
+        reports = load_batch(batch, snap, only)
     if not reports:
         raise RunError(f"batch {batch!r} has no reports to run")
     rid = run_id(batch, snap, reports)

@@ -416,3 +416,45 @@ def test_the_same_merchants_again_show_the_published_figures_at_no_cost(validate
     assert merchant_releases() == released
     fresh = runner.run(validated, batch="merchants", new_release=True)
     assert fresh.ok and merchant_releases() == sorted([*released, f"{released[0]}-r2"])
+
+
+def test_one_report_with_papermill_style_parameters(validated, reports):
+    result = runner.run(
+        validated, notebook="merchant_profile", params=[("merchant", "S0000004"), ("period", "2025-06")]
+    )
+    assert result.ok and [o.report.name for o in result.outcomes] == ["merchant_profile"]
+    executed = nbformat.read(result.folder / "merchant_profile.ipynb", as_version=4)
+    given = executed.metadata["papermill"]["parameters"]
+    assert (given["merchant"], given["period"]) == ("S0000004", "2025-06")
+    assert not any(p.is_symlink() for p in (reports / validated).iterdir())  # no batch's latest moved
+
+
+@pytest.mark.parametrize(
+    ("notebook", "params", "match"),
+    [
+        ("merchant_profile", [("merchnt", "S0000004")], "has no parameter 'merchnt'; its parameters: snapshot"),
+        ("segments", [("window_months", "three")], r"window_months='three' should be int like its default 3"),
+        ("segments", [("window_months", "6")], None),
+        ("merchant_profile", [("period", "2031-01")], "period must be one of 2025-01 .. 2025-06"),
+        ("nope", [], "unknown notebook 'nope'; notebooks: commute_carbon"),
+    ],
+)
+def test_parameters_from_the_command_line_are_read_and_checked(validated, snap, notebook, params, match):
+    if match is None:
+        (report,) = batches.one_report(notebook, params, snap)
+        assert report.params["window_months"] == 6  # an int, as the notebook's default
+    else:
+        with pytest.raises(runner.RunError, match=match):
+            batches.one_report(notebook, params, snap)
+
+
+def test_the_command_line_takes_parameters_as_papermill_does():
+    from pipelines.cli import _parameters
+
+    assert _parameters(["-p", "merchant", "S0000004", "--parameter", "period", "2025-06"]) == [
+        ("merchant", "S0000004"),
+        ("period", "2025-06"),
+    ]
+    for bad in (["--forse"], ["-p", "merchant"]):
+        with pytest.raises(runner.RunError, match="give parameters as -p NAME VALUE"):
+            _parameters(bad)
