@@ -7,6 +7,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 LAB_VENV := .venv-lab
 PY := $(VENV)/bin/python
+# JupyterLab refuses to run as root unless told to (containers, CI machines often are root).
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
 SNAPSHOT ?= default
 SCALE ?= 1
 BENCH_SCALES ?= 1 20
@@ -40,8 +43,8 @@ setup: $(VENV)/.synced ## Create .venv from the lock file (runner and test set)
 data: setup ## Generate the default SYNTHETIC snapshot unless it exists (SCALE=1, SNAPSHOT=default)
 	$(PY) -m pipelines generate --snapshot $(SNAPSHOT) --scale $(SCALE) --if-absent
 
-validate: data ## Data-quality gate on the snapshot; verdict and page in data/validation/
-	$(PY) -m pipelines validate --snapshot $(SNAPSHOT)
+validate: data ## Data-quality gate on the snapshot, compared with the previous one if any; verdict and page in data/validation/
+	$(PY) -m pipelines validate --snapshot $(SNAPSHOT) --previous auto
 
 marts: validate ## Build the marts of the snapshot (data/marts/)
 	$(PY) -m pipelines marts --snapshot $(SNAPSHOT)
@@ -53,15 +56,15 @@ run: validate ## Main job: default snapshot, gate, marts and the monthly reports
 test: setup browser ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
 	$(PY) -m pytest
 
-browser: ## Install Debian's chromium for the browser test, if missing (apt-get, as root or via sudo)
-	@command -v chromium >/dev/null || { \
+browser: ## Install Debian's chromium and CJK fonts for the browser test, if missing (apt-get, as root or via sudo)
+	@{ command -v chromium >/dev/null && fc-list :lang=zh-tw | grep -q .; } || { \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
-		echo "installing Debian's chromium for the browser test ..."; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+		echo "installing Debian's chromium and fonts-noto-cjk for the browser test ..."; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
-lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks
+lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks (options: LAB_ARGS="--no-browser --port 8890")
 	UV_PROJECT_ENVIRONMENT=$(LAB_VENV) $(UV) sync --frozen --compile-bytecode --group lab --python $(PYTHON)
-	$(LAB_VENV)/bin/jupyter lab notebooks/
+	$(LAB_VENV)/bin/jupyter lab notebooks/ $(LAB_ROOT) $(LAB_ARGS)
 
 bench: setup ## Benchmarks (BENCH_SCALES="1 20" BENCH_GATE_SCALE=55 BENCH_SEGMENTS_SCALE=41 BENCH_CARBON_SCALE=22 BENCH_MERCHANTS_SCALE=168 BENCH_REPORTS_SCALE=1 BENCH_PRIVACY_SCALE=1 BENCH_POPULATION_SCALE=0, e.g. 100; BENCH_CAMPAIGNS_SCALE=168; 0 skips) -> benchmarks/RESULTS.md
 	$(PY) -m pipelines bench $(foreach s,$(BENCH_SCALES),--scale $(s)) --gate-scale $(BENCH_GATE_SCALE) \

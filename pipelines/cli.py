@@ -299,7 +299,11 @@ def dictionary(
 def validate(
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
     previous: Annotated[
-        str | None, typer.Option(help="Earlier snapshot to compare volumes and scene mix with.")
+        str | None,
+        typer.Option(
+            help="Earlier snapshot to compare volumes and scene mix with; 'auto': the snapshot whose "
+            "period ends last before this one's, if any (what `make run` passes)."
+        ),
     ] = None,
 ) -> None:
     """Run the expectation suites on a snapshot; exit 0 if it passes, 1 if not.
@@ -308,8 +312,12 @@ def validate(
     stores the verdict (JSON) and a data-quality page (HTML) in data/validation/ID/.
     """
     from pipelines.quality.describe import failure_lines, volume_lines
+    from pipelines.quality.gate import previous_of
     from pipelines.quality.gate import validate as run_validate
 
+    if previous == "auto":
+        previous = previous_of(snapshot)
+        console.print(f"comparing with the previous snapshot {previous}" if previous else "no previous snapshot")
     with console.status("validating ...") as status:
         verdict = run_validate(snapshot, previous=previous, progress=lambda t: status.update(f"validating {t} ..."))
     for problem in verdict.integrity:
@@ -329,9 +337,21 @@ def validate(
     raise typer.Exit(1)
 
 
-@app.command()
+def _parameters(args: list[str]) -> list[tuple[str, str]]:
+    """`-p NAME VALUE` pairs (papermill's form) from the arguments typer did not take."""
+    pairs, rest = [], list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--parameter") or len(rest) < 2:
+            raise RunError(f"unexpected argument {flag!r}: give parameters as -p NAME VALUE")
+        pairs.append((rest.pop(0), rest.pop(0)))
+    return pairs
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @friendly
 def run(
+    ctx: typer.Context,
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
     batch: Annotated[
         str,
@@ -355,6 +375,13 @@ def run(
             "published for the same merchants and month: after a data or code correction only.",
         ),
     ] = False,
+    notebook: Annotated[
+        str,
+        typer.Option(
+            help="Run this one notebook (its name without .ipynb, e.g. merchant_profile) instead of the "
+            "batch, with parameters as papermill takes them: -p merchant S0000004 -p period 2025-06."
+        ),
+    ] = "",
 ) -> None:
     """Run a batch of report notebooks on a validated snapshot and publish it.
 
@@ -383,8 +410,19 @@ def run(
         def step(name: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=f"report {name}" if name else "done")
 
+        params = _parameters(ctx.args)
+        if params and not notebook:
+            raise RunError("-p NAME VALUE sets a parameter of one report: give its --notebook too")
         result = run_batch(
-            snapshot, batch=batch, only=only, force=force, progress=step, jobs=jobs, new_release=new_release
+            snapshot,
+            batch=batch,
+            only=only,
+            force=force,
+            progress=step,
+            jobs=jobs,
+            new_release=new_release,
+            notebook=notebook,
+            params=params,
         )
     if result.skipped:
         console.print(f"run {result.run_id} is already complete (use --force to run it again)")
@@ -396,8 +434,11 @@ def run(
         link = f"reports/{snapshot}/{latest_name(batch)}"
         console.print(f"[bold red]failed[/]: see {index}; {link} still points to the last good run")
         raise typer.Exit(1)
-    if only:
-        console.print(f"some families only (--only): reports/{snapshot}/{latest_name(batch)} is unchanged")
+    if only or notebook:
+        console.print(f"one report or some families only: reports/{snapshot}/{latest_name(batch)} is unchanged")
+    elif not result.skipped:
+        # The link this run now is: the path stays the same from one month to the next.
+        index = result.folder.parent / latest_name(batch) / "index.html"
     typer.echo(str(index))
 
 

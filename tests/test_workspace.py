@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -88,3 +89,22 @@ def test_notebooks_are_clean_with_parameters_first(path):
     assert is_clean(nb) == []
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert "parameters" in first_code.metadata.get("tags", [])
+
+
+def test_the_explore_notebook_links_dictionaries_that_exist():
+    import nbformat
+
+    notebook = REPO_ROOT / "notebooks" / "explore.ipynb"
+    text = "".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "markdown")
+    links = re.findall(r"\]\((\.\./[^)]+)\)", text)
+    assert "../docs/marts_dictionary.md" in links
+    assert all((notebook.parent / link).resolve().is_file() for link in links), links
+
+
+def test_make_lab_runs_as_root_and_passes_options_through():
+    planned = subprocess.run(
+        ["make", "-n", "lab", "LAB_ARGS=--no-browser --port 8890"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout
+    lab = next(line for line in planned.splitlines() if "jupyter lab" in line)
+    assert lab.endswith("--no-browser --port 8890")
+    assert ("--allow-root" in lab) == (os.getuid() == 0)

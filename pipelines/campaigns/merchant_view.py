@@ -24,7 +24,6 @@ import polars as pl
 
 from pipelines.campaigns.report import CampaignReport, campaign_report
 from pipelines.core import catalog
-from pipelines.privacy import K_MIN
 from pipelines.privacy.published import once
 
 #: Rounding steps of the published figures: NT$ per member, points of the share who bought,
@@ -50,10 +49,10 @@ def merchant_figures(report: CampaignReport) -> dict[str, Any]:
     if c["kind"] != "merchant_offer":
         raise ValueError(f"campaign {c['campaign_id']} is the operator's subsidy: it has no merchant's view")
     if not (report.sample_ratio_ok and report.balanced):
-        return out | {"shown": False, "why": "the holdout was not drawn as declared"}
+        return out | {"shown": False, "why": "draw"}
     e = report.ntd
     if not report.enough_buyers or e["effect"] is None:
-        return out | {"shown": False, "why": f"fewer than {K_MIN} members of an arm bought at the offer's outlets"}
+        return out | {"shown": False, "why": "few_buyers"}
     bought = report.effects.filter(pl.col("metric") == "buyers").row(0, named=True)
     lo, hi = _outwards(e["ci_lower"], e["ci_upper"], NTD_STEP)
     blo, bhi = _outwards(100 * bought["ci_lower"], 100 * bought["ci_upper"], POINT_STEP)
@@ -76,56 +75,6 @@ def merchant_figures(report: CampaignReport) -> dict[str, Any]:
 @dataclass(frozen=True)
 class MerchantView:
     figures: dict[str, Any]  # as first published
-
-    def reading(self) -> list[str]:
-        f = self.figures
-        if not f["shown"]:
-            reason = {
-                "the holdout was not drawn as declared": "the checks found that the holdout was not drawn at "
-                "random as declared, so no effect can be measured from it",
-            }.get(f["why"], f"{f['why']}: the effect cannot be shown without describing those few people")
-            return [
-                f"**No figures for this campaign:** {reason}. A larger audience or holdout makes an offer reportable."
-            ]
-        lo, hi = f["ntd_lower"], f["ntd_upper"]
-        if lo > 0:
-            verdict = (
-                f"**It worked.** Members sent the offer spent about NT${f['ntd_effect']:,.0f} more each at your "
-                f"outlets during the campaign than members held out (between NT${lo:,.0f} and NT${hi:,.0f}, 95 % "
-                "interval)."
-            )
-        elif hi < 0:
-            verdict = (
-                f"**It backfired.** Members sent the offer spent about NT${-f['ntd_effect']:,.0f} less each at your "
-                f"outlets than members held out (between NT${-hi:,.0f} and NT${-lo:,.0f} less, 95 % interval)."
-            )
-        else:
-            verdict = (
-                f"**No effect could be shown.** The difference, about NT${f['ntd_effect']:,.0f} per member, is "
-                f"within what chance gives (between NT${lo:,.0f} and NT${hi:,.0f}); this campaign could only "
-                f"have detected an effect of about NT${f['ntd_detectable']:,.0f} per member or more."
-            )
-        out = [
-            verdict,
-            f"The share of members who bought at your outlets changed by {f['bought_points']:+.0f} points "
-            f"(between {f['bought_lower']:+.0f} and {f['bought_upper']:+.0f}).",
-        ]
-        if "per_cost" in f:
-            out.append(
-                f"Each NT$ the offer cost you brought about NT${f['per_cost']:.1f} of extra spending "
-                f"(between {f['per_cost_lower']:.1f} and {f['per_cost_upper']:.1f})."
-            )
-        return out
-
-    def table(self) -> pl.DataFrame:
-        f = self.figures
-        rows = [
-            ("NT$ spent per member", f["ntd_effect"], f["ntd_lower"], f["ntd_upper"]),
-            ("share who bought (points)", f["bought_points"], f["bought_lower"], f["bought_upper"]),
-        ]
-        if "per_cost" in f:
-            rows.append(("NT$ brought per NT$ of offer", f["per_cost"], f["per_cost_lower"], f["per_cost_upper"]))
-        return pl.DataFrame(rows, schema=["what changed", "about", "from", "to"], orient="row")
 
 
 def publication_key(con: duckdb.DuckDBPyConnection, campaign: str) -> str:

@@ -17,11 +17,6 @@ from pipelines.core.snapshot import Snapshot
 from pipelines.privacy import K_MIN
 
 VIEWS = ("operator", "merchant")
-METRIC_WORDS = {
-    "buyers": "share of members who bought",
-    "transactions": "purchases per member",
-    "ntd": "NT$ per member",
-}
 
 
 @dataclass(frozen=True)
@@ -67,69 +62,6 @@ class CampaignReport:
             "redeemed_ntd",
         )
 
-    def reading(self) -> list[str]:
-        """Did it work, by how much, how sure are we, for whom: a few sentences."""
-        c, e = self.campaign, self.ntd
-        level = f"{self.settings.confidence:.0%}"
-        out = []
-        if not self.sample_ratio_ok:
-            out.append(
-                f"**Warning: the arms are not the sizes the campaign declared** ({c['holdout_members']:,} held out of "
-                f"{c['holdout_members'] + c['treatment_members']:,}, declared {c['holdout_share']:.0%}; sample-ratio "
-                f"test p = {c['srm_pvalue']:.2g}). The holdout may not have been drawn at random: treat every figure "
-                "below as unreliable."
-            )
-        if not self.balanced:
-            out.append(
-                f"**Warning: the arms spent differently before the campaign** (test of the NT$ per member in "
-                f"the {self.settings.pre_period_days} days before, p = {c['balance_pvalue']:.2g}). A holdout drawn "
-                "at random spends like the treatment arm; this one may have been chosen, not drawn: treat every "
-                "figure below as unreliable."
-            )
-        if e["effect"] is None:
-            return [*out, "No effect can be estimated: an arm has fewer than two members, or nobody in it bought."]
-        lo, hi = e["ci_lower"], e["ci_upper"]
-        where = "at the offer's outlets" if c["kind"] == "merchant_offer" else "on the card"
-        if lo > 0:
-            out.append(
-                f"**It worked.** Members sent the offer spent NT${e['effect']:,.0f} more each {where} during the "
-                f"campaign than members held out (between NT${lo:,.0f} and NT${hi:,.0f}, {level} interval)."
-            )
-        elif hi < 0:
-            out.append(
-                f"**It backfired.** Members sent the offer spent NT${-e['effect']:,.0f} less each {where} than "
-                f"members held out (between NT${-hi:,.0f} and NT${-lo:,.0f} less, {level} interval)."
-            )
-        else:
-            out.append(
-                f"**No effect could be shown.** The difference, NT${e['effect']:,.0f} per member, is within what "
-                f"chance gives (between NT${lo:,.0f} and NT${hi:,.0f}, {level} interval); this campaign could "
-                f"only have detected an effect of about NT${e['mde']:,.0f} per member or more."
-            )
-        if c["ntd_per_cost"] is not None:
-            out.append(
-                f"The offer cost NT${c['cost_ntd']:,} in {c['redemptions']:,} redemptions and brought about "
-                f"NT${c['incremental_ntd']:,.0f} of extra spending: NT${c['ntd_per_cost']:.2f} per NT$ of cost "
-                f"(between {c['ntd_per_cost_lower']:.2f} and {c['ntd_per_cost_upper']:.2f})."
-            )
-        narrowing = c["cuped_narrowing"]
-        if narrowing is not None and round(narrowing, 2) == 0:
-            out.append("Using each member's spending before the campaign (CUPED) made no difference to the interval.")
-        elif narrowing is not None:
-            out.append(
-                f"Using each member's spending in the {self.settings.pre_period_days} days before the "
-                f"campaign (CUPED) made this interval {abs(narrowing):.0%} "
-                f"{'narrower' if narrowing >= 0 else 'wider'} than the plain difference of means."
-            )
-        shown = self.segments.filter(pl.col("significant"))
-        if shown.height:
-            out.append(
-                "It moved spending most clearly among: "
-                + ", ".join(f"{s} (NT${x:,.0f})" for s, x in shown.select("segment", "effect").iter_rows())
-                + "."
-            )
-        return out
-
 
 def _segments(effects: pl.DataFrame) -> pl.DataFrame:
     return (
@@ -154,6 +86,11 @@ def campaign_report(con: duckdb.DuckDBPyConnection, campaign: str) -> CampaignRe
         arms=arms,
         settings=load_settings(),
     )
+
+
+def default_campaign(con: duckdb.DuckDBPyConnection) -> str:
+    """The first campaign of the snapshot's last campaign month: what a report shows by default."""
+    return catalog.frame(con, SQL.load("rpt_list_month_campaigns"))["campaign_id"][0]
 
 
 def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[str, Any]) -> None:

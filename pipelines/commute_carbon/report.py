@@ -136,6 +136,11 @@ def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict) -
     parse_mix(params["counterfactual_mix"], load_factors(params["factor_set"]))
 
 
+def default_employer(con: duckdb.DuckDBPyConnection) -> str:
+    """The first employer in the carbon programme: the report's default."""
+    return catalog.frame(con, SQL.load("rpt_default_employer"))["employer_id"][0]
+
+
 def employer_report(
     con: duckdb.DuckDBPyConnection,
     employer_id: str,

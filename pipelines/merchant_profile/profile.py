@@ -43,6 +43,12 @@ DIMENSIONS: dict[str, tuple[str, bool]] = {
 }
 
 
+#: Parts of the day, each from its first hour: the coarser grid where hour cells are too small.
+PARTS_OF_DAY = (("night", 0), ("morning", 6), ("midday", 11), ("afternoon", 14), ("evening", 17), ("late", 21))
+#: The share of customers' hours the shown hour cells must hold for the hour grid to be used.
+SHOWN_ENOUGH = 0.8
+
+
 @dataclass
 class Profile:
     """What a release publishes about one merchant unit and month (noisy, never exact)."""
@@ -128,31 +134,48 @@ class Profile:
         # A value empty on both sides (fewer than K_MIN everywhere) says nothing: left out.
         return both.filter(pl.col("share_pct").is_not_null() | pl.col("peer_share_pct").is_not_null())
 
-    def readings(self) -> list[str]:
-        """Plain-words notes on what stands out (only from figures that may be shown)."""
-        if not self.enough_customers:
+    def stand_outs(self, min_points: float = 10.0) -> list[dict]:
+        """Where this merchant's customers differ from its peers' by enough to matter: at least
+        `min_points` percentage points and more than a share's own 95 % margin, largest first.
+        Empty when nothing differs that much (or there are no peers to compare with)."""
+        if not self.enough_customers or not self.peers[0]:
             return []
-        notes = []
-        for dimension in ("customer_type", "age_band", "gender", "visit_frequency"):
-            both = self.compared(dimension).drop_nulls(["share_pct"])
-            if both.height == 0:
-                continue
-            # Ties go to the first value in order, so the reading is the same on every run.
-            top = both.sort("share_pct", "value", descending=[True, False]).row(0, named=True)
-            text = f"{DIMENSIONS[dimension][0]}: the largest group is {top['value']} ({top['share_pct']:.0f}%"
-            if top["peer_share_pct"] is not None:
-                gap = top["share_pct"] - top["peer_share_pct"]
-                text += f"; peers {top['peer_share_pct']:.0f}%, {'+' if gap >= 0 else ''}{gap:.0f} points"
-            notes.append(text + ").")
-        hours = self.table("hour_of_week").drop_nulls(["share_pct"])
-        if hours.height:
-            busiest = hours.sort("share_pct", "value", descending=[True, False]).row(0, named=True)
-            day, hour = busiest["value"].split("-")
-            notes.append(
-                f"Busiest hour of the week: day {day} (1 = Monday) at {hour}:00, "
-                f"{busiest['share_pct']:.1f}% of the customers' hours."
+        enough = max(min_points, self.margins().get("share_pct", 0.0))
+        found = [
+            {"dimension": dimension, **row, "gap": row["share_pct"] - row["peer_share_pct"]}
+            for dimension in ("customer_type", "age_band", "gender", "visit_frequency", "segment")
+            for row in self.compared(dimension).drop_nulls().iter_rows(named=True)
+        ]
+        # Ties in order of dimension and value, so the reading is the same on every run.
+        return sorted((f for f in found if abs(f["gap"]) >= enough), key=lambda f: -abs(f["gap"]))
+
+    def week_grid(self) -> tuple[str, pl.DataFrame]:
+        """Customers' hours by day of the week (1 = Monday) and hour, or, when the hour cells
+        that may be shown hold less than `SHOWN_ENOUGH` of the hours, by day and part of the
+        day: sums of the release's noisy hour cells (post-processing: nothing new is
+        released), each again left empty under K_MIN. Returns the grain ("hour" or
+        "part_of_day") and day, slot, customers, share_pct (of the hours shown or not)."""
+        if not self.enough_customers:
+            return "hour", _nothing().select(pl.lit(0).alias("day"), pl.lit("").alias("slot"), "customers", "share_pct")
+        hours = self.cells.filter(pl.col("dimension") == "hour_of_week").select(
+            pl.col("value").str.slice(0, 1).cast(pl.Int32).alias("day"),
+            pl.col("value").str.slice(2, 2).alias("slot"),
+            "customers",
+        )
+        total = max(int(hours["customers"].sum()), 1)
+        shown = int(hours.filter(pl.col("customers") >= privacy.K_MIN)["customers"].sum())
+        grain = "hour"
+        if shown < SHOWN_ENOUGH * total:
+            grain = "part_of_day"
+            part = {f"{h:02d}": next(p for p, start in reversed(PARTS_OF_DAY) if h >= start) for h in range(24)}
+            hours = (
+                hours.with_columns(pl.col("slot").replace_strict(part))
+                .group_by("day", "slot")
+                .agg(pl.col("customers").sum())
             )
-        return notes
+        grid = hours.with_columns((100 * pl.col("customers") / total).round(1).alias("share_pct")).sort("day", "slot")
+        suppressed = privacy.suppress(grid, additive=False, figures=["customers", "share_pct"], noisy=True)
+        return grain, suppressed.select("day", "slot", "customers", "share_pct")
 
 
 def _readable(value: int, margin: float) -> bool:

@@ -24,7 +24,8 @@ def observed(outcome: Outcome) -> str:
             f"unexpected {', '.join(d['unexpected'])}" if d.get("unexpected") else "",
         ]
         return "; ".join(p for p in parts if p) or f"columns out of order: {', '.join(value or [])}"
-    return f"observed {value}"
+    # A rule met without a figure to show (a set of columns, a key) says so in words.
+    return "" if value is None else f"observed {value}"
 
 
 def not_applicable(outcome: Outcome) -> str:

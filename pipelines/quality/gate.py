@@ -24,12 +24,13 @@ from pipelines.core import catalog
 from pipelines.core.paths import check_name, data_dir
 from pipelines.core.period import month_end
 from pipelines.core.schema import SCENE_TABLES, TABLES
-from pipelines.core.snapshot import Snapshot
+from pipelines.core.snapshot import Snapshot, list_snapshots
 from pipelines.core.sql import SqlFolder
 from pipelines.quality.bands import load_bands
 from pipelines.quality.engine import Outcome, run_suites
 from pipelines.quality.integrity import check_files
 from pipelines.quality.page import render
+from pipelines.quality.profile import profile
 from pipelines.quality.suites import ENGINE_VERSION, load_all, suites_hash
 
 SQL = SqlFolder.beside(__file__)
@@ -115,6 +116,14 @@ def _volume(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str])
     return observed
 
 
+def previous_of(snapshot: str) -> str | None:
+    """The snapshot to compare volumes and scene mix with: of those whose period ends before
+    this one's, the one that ends last (ties: the last by ID); None when there is none."""
+    end = Snapshot.open(snapshot).end
+    earlier = [(s.end, s.id) for s in map(Snapshot.open, list_snapshots()) if s.end < end]
+    return max(earlier)[1] if earlier else None
+
+
 def validate(
     snapshot: str,
     previous: str | None = None,
@@ -162,6 +171,7 @@ def validate(
             if _derived(con, name, args):
                 available.add(name)
                 observed[name] = catalog.frame(con, f"SELECT * FROM {name} ORDER BY ALL").to_dicts()
+    holds = profile(con, available)
     keys = {t.name: t.key_columns for t in TABLES} | {
         "volume_change": ["table_name"],
         "scene_mix_change": ["scene"],
@@ -191,6 +201,7 @@ def validate(
         "integrity": integrity,
         "scenes": list(snap.scenes),
         "observed": observed,
+        "profile": holds,
         "results": [o.to_json() for o in outcomes],
     }
     folder = validation_dir(snapshot)

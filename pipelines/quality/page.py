@@ -14,7 +14,8 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.pass{color:#1a7f37;font-weight:600}.fail{color:#c62828;font-weight:600}
-.na{color:#888}.banner{padding:.8rem 1rem;border-radius:6px;font-weight:600;margin:1rem 0}
+.na{color:#888}summary{font-size:1.05rem;margin:1rem 0 .5rem;cursor:pointer}
+.banner{padding:.8rem 1rem;border-radius:6px;font-weight:600;margin:1rem 0}
 .ok{background:#e6f4ea}.bad{background:#fdecea}code{font-size:.8rem}small{color:#666}
 """
 
@@ -67,13 +68,41 @@ def render(document: dict[str, Any]) -> str:
         out.append("</tr>")
         out += ["<tr>" + "".join(f"<td>{e(v)}</td>" for v in row.values()) + "</tr>" for row in volume]
         out.append("</table>")
+    if document.get("profile"):
+        out += _profile(document["profile"])
+    out.append("<h2>Every rule, suite by suite</h2>")
     for suite in document["suites"]:
         rows = [o for o in outcomes if o.suite == suite]
         failed = sum(1 for o in rows if o.success is False)
-        out.append(f"<h2>Suite <code>{e(suite)}</code>: {len(rows) - failed} of {len(rows)} met</h2>")
+        # Rules that were met are folded away: the failures are listed above.
+        out.append(f"<details{' open' if failed else ''}><summary>Suite <code>{e(suite)}</code>: ")
+        out.append(f"{len(rows) - failed} of {len(rows)} met</summary>")
         out += _table(rows)
+        out.append("</details>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _profile(tables: list[dict[str, Any]]) -> list[str]:
+    """Per table: rows, then each profiled column's empty share and range."""
+    e = html.escape
+    out = [
+        "<h2>What each table holds</h2><table><tr><th>table</th><th>rows</th><th>column</th>"
+        "<th>empty</th><th>lowest</th><th>highest</th></tr>"
+    ]
+    for t in tables:
+        first = f"<td><code>{e(t['table'])}</code></td><td>{t['rows']:,}</td>"
+        if not t["columns"]:
+            out.append(f"<tr>{first}<td colspan='4'></td></tr>")
+        for i, c in enumerate(t["columns"]):
+            lead = first if i == 0 else "<td></td><td></td>"
+            empty = "" if c["empty_pct"] is None else f"{c['empty_pct']:.2f} %"
+            out.append(
+                f"<tr>{lead}<td><code>{e(c['column'])}</code></td><td>{empty}</td>"
+                f"<td>{e(c['min'] or '')}</td><td>{e(c['max'] or '')}</td></tr>"
+            )
+    out.append("</table>")
+    return out
 
 
 def _table(rows: list[Outcome], with_suite: bool = False) -> list[str]:
@@ -86,7 +115,7 @@ def _table(rows: list[Outcome], with_suite: bool = False) -> list[str]:
     for o in rows:
         cls, word = {True: ("pass", "met"), False: ("fail", "FAILED"), None: ("na", "n/a")}[o.success]
         where = o.table + (f".{o.column}" if o.column else "")
-        shown = not_applicable(o) if o.success is None else observed(o) if o.success is False else "ok"
+        shown = not_applicable(o) if o.success is None else observed(o)
         keys = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) for s in samples(o))
         suite = f"<td><code>{e(o.suite)}</code></td>" if with_suite else ""
         out.append(

@@ -23,6 +23,7 @@ from pipelines.core.config import ConfigError, check_keys, read_toml
 from pipelines.core.paths import NOTEBOOK_DIR, check_name
 from pipelines.core.snapshot import Snapshot
 from pipelines.families import FAMILIES, named_lists
+from pipelines.reporting.words import check_lang
 
 BATCH_DIR = Path(__file__).parent / "batches"
 _BATCH_KEYS = ("description", "reports")
@@ -111,7 +112,11 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
     path = BATCH_DIR / f"{check_name(name, 'batch name')}.toml"
     if not path.exists():
         raise RunError(f"unknown batch {name!r}; batches: {', '.join(batches())}")
-    entries = _read(path)
+    return _reports(name, _read(path), snap, only)
+
+
+def _reports(name: str, entries: list[dict[str, Any]], snap: Snapshot, only: list[str] | None) -> list[Report]:
+    """A batch's entries as reports, every parameter checked against its notebook."""
     families = {r["family"] for r in entries}
     unknown = set(only or []) - families
     if unknown:
@@ -138,6 +143,11 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
                     if key not in declared:
                         raise RunError(f"{report_name}: {entry['notebook']} has no parameter {key!r}")
                     _check_value(report_name, key, value, declared[key])
+                if "lang" in params:
+                    try:
+                        check_lang(params["lang"])
+                    except ValueError as exc:
+                        raise RunError(f"{report_name}: {exc}") from None
                 _check_family(con, snap, report_name, entry["family"], declared, params)
                 reports.append(Report(entry["family"], report_name, notebook, params))
         names = [r.name for r in reports]
@@ -145,6 +155,38 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list
             raise RunError(f"batch {name!r} names two reports the same")
         _check_entities(name, snap, reports, con)
     return reports
+
+
+def one_report(notebook: str, params: list[tuple[str, str]], snap: Snapshot) -> list[Report]:
+    """One report of a notebook (its name without .ipynb) with papermill-style parameters
+    (`-p NAME VALUE`): each value is read as the type of its default in the notebook's
+    parameters cell, then checked as a batch's would be."""
+    path = NOTEBOOK_DIR / f"{check_name(notebook, 'notebook name')}.ipynb"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")))
+        raise RunError(f"unknown notebook {notebook!r}; notebooks: {known}")
+    declared = _notebook_parameters(path)
+    values: dict[str, Any] = {}
+    for name, text in params:
+        if name not in declared:
+            raise RunError(f"{path.name} has no parameter {name!r}; its parameters: {', '.join(declared)}")
+        values[name] = _parse_value(name, text, declared[name])
+    entry = {"family": notebook, "notebook": path.name, "params": values}
+    return _reports(f"{notebook} with -p", [entry], snap, None)
+
+
+def _parse_value(name: str, text: str, default: str) -> Any:
+    """A command-line value as the type of the parameter's default, as papermill reads `-p`."""
+    literal = _literal_type(default)
+    try:
+        if literal is bool:
+            if text not in ("True", "False", "true", "false"):
+                raise ValueError(text)
+            return text in ("True", "true")
+        return literal(text) if literal in (int, float) else text
+    except ValueError:
+        kind = literal.__name__ if literal else "str"
+        raise RunError(f"parameter {name}={text!r} should be {kind} like its default {default}") from None
 
 
 def open_releases(

@@ -12,7 +12,8 @@ import altair as alt
 from altair.vegalite.v6.display import svg_renderer
 
 PALETTE = ["#1b6ca8", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#bab0ac"]
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+# Noto Sans CJK TC (Debian's fonts-noto-cjk) draws the Traditional Chinese of zh-TW reports.
+FONT = "DejaVu Sans, Noto Sans CJK TC, Helvetica, Arial, sans-serif"
 
 
 @alt.theme.register("card_insights", enable=False)

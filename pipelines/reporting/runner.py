@@ -39,7 +39,7 @@ from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale, stop_descendants
 from pipelines.privacy.ledger import entries as ledger_entries
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
-from pipelines.reporting.batches import Report, RunError, load_batch, open_releases
+from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
 
 DEFAULT_BATCH = "monthly"
 KERNEL = "python3"
@@ -150,9 +150,31 @@ def to_html(ipynb: Path) -> str:
     import nbformat
     from nbconvert import HTMLExporter
 
+    nb = nbformat.read(ipynb, as_version=4)
+    page = _page_facts(ipynb)
+    nb.metadata["title"] = page.get("title", ipynb.stem)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+    body, _ = exporter.from_notebook_node(nb)
+    # nbconvert knows two-letter language codes only: the page says which language it is in.
+    body = body.replace('<html lang="en">', f'<html lang="{page.get("lang", "en")}">', 1)
     return _REMOTE_SCRIPT.sub("", body)
+
+
+def _page_facts(ipynb: Path) -> dict[str, str]:
+    """What a report's outputs declared for its page and the index: title, language, subject,
+    period and headline (the first output to declare one wins)."""
+    import nbformat
+
+    from pipelines.reporting.document import META
+
+    if not ipynb.exists():
+        return {}
+    facts: dict[str, str] = {}
+    for cell in nbformat.read(ipynb, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            for key, value in output.get("metadata", {}).get(META, {}).items():
+                facts.setdefault(key, value)
+    return facts
 
 
 def _versions() -> dict[str, str]:
@@ -195,12 +217,20 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
     jobs: int = 1,
     new_release: bool = False,
+    notebook: str = "",
+    params: list[tuple[str, str]] | None = None,
 ) -> RunResult:
     """Run a batch's reports and publish them together; `new_release`: fresh privacy releases
-    (new revisions, charged) instead of the figures already published, and run again."""
+    (new revisions, charged) instead of the figures already published, and run again.
+    `notebook` (with `params`, NAME VALUE pairs as papermill's `-p`): run that one report
+    instead of the batch, published in its own folder like a run with `only`."""
     force = force or new_release
     snap = require_passing(check_name(snapshot))
-    reports = load_batch(batch, snap, only)
+    if notebook:
+        batch, only = notebook, [notebook]
+        reports = one_report(notebook, params or [], snap)
+    else:
+        reports = load_batch(batch, snap, only)
     if not reports:
         raise RunError(f"batch {batch!r} has no reports to run")
     rid = run_id(batch, snap, reports)
@@ -222,10 +252,13 @@ def run(
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
             manifest = _manifest(snap, batch, rid, outcomes, tmp)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
-            from pipelines.reporting.index_page import render
+            from pipelines.reporting.index_page import landing, render, runs_of
 
-            (tmp / "index.html").write_text(render(manifest), encoding="utf-8")
+            (tmp / "index.html").write_text(render(manifest, runs_of(root)), encoding="utf-8")
             _publish(tmp, root, rid, result.ok, None if only else latest_name(batch))
+            page = root / f".index.html.{os.getpid()}"
+            page.write_text(landing(snap.id, runs_of(root)), encoding="utf-8")
+            page.replace(root / "index.html")  # readers see the old page or the new one
             if not result.ok:
                 result.folder = root / f"{rid}.failed"
             return result
@@ -356,6 +389,7 @@ def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], fol
                 "html_seconds": round(o.html_seconds, 2),
                 "outputs_sha256": o.outputs,
                 "papermill": _notebook_facts(folder / f"{o.report.name}.ipynb"),
+                "page": _page_facts(folder / f"{o.report.name}.ipynb"),
             }
             for o in outcomes
         ],

@@ -88,25 +88,21 @@ class Segmentation:
             "from_segment", *[pl.col(s).fill_null(0) if s in full.columns else pl.lit(0).alias(s) for s in order]
         )
 
-    def flows_that_matter(self, top: int = 3) -> list[str]:
-        """The largest moves towards the at-risk side and back, in words."""
-        side = dict(zip(self.config.segments["segment"], self.config.segments["side"], strict=True))
-        flows = self.migration().filter(pl.col("from_segment") != pl.col("to_segment"))
-        lost = flows.filter(
-            pl.col("to_segment").replace_strict(side) == "at_risk",
-            pl.col("from_segment").replace_strict(side) != "at_risk",
-        )
-        won = flows.filter(
-            pl.col("from_segment").replace_strict(side) == "at_risk",
-            pl.col("to_segment").replace_strict(side) != "at_risk",
-        )
-        lines = []
-        for label, frame in (("towards at risk", lost), ("won back", won)):
-            ranked = frame.sort(["members", "from_segment", "to_segment"], descending=[True, False, False])
-            for r in ranked.head(top).to_dicts():
-                who = "member" if r["members"] == 1 else "members"
-                lines.append(f"{label}: {r['members']:,} {who} moved {r['from_segment']} -> {r['to_segment']}")
-        return lines
+    def flows_that_matter(self, top: int | None = 3) -> pl.DataFrame:
+        """The `top` largest moves (None: all) towards the at-risk side (direction "lost") and
+        back ("won"): direction, from_segment, to_segment, members; ties in order of the
+        segment names."""
+        sides = dict(zip(self.config.segments["segment"], self.config.segments["side"], strict=True))
+        was, now = pl.col("from_segment").replace_strict(sides), pl.col("to_segment").replace_strict(sides)
+        moves = self.migration().filter(pl.col("from_segment") != pl.col("to_segment"))
+        lost = moves.filter((now == "at_risk") & (was != "at_risk")).with_columns(direction=pl.lit("lost"))
+        won = moves.filter((was == "at_risk") & (now != "at_risk")).with_columns(direction=pl.lit("won"))
+        ranked = [
+            f.sort(["members", "from_segment", "to_segment"], descending=[True, False, False]) for f in (lost, won)
+        ]
+        if top is not None:
+            ranked = [f.head(top) for f in ranked]
+        return pl.concat(ranked).select("direction", "from_segment", "to_segment", "members")
 
     def scene_mix(self) -> pl.DataFrame:
         return self.frame("segment_scene_mix")

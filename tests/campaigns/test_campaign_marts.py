@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.campaigns import page
 from pipelines.campaigns.marts import build
 from pipelines.campaigns.report import campaign_report
 from pipelines.core import catalog
@@ -106,7 +107,7 @@ def test_members_of_a_crafted_campaign_by_hand(crafted):
         {
             "member_id": ["M00000001", "M00000002", "M00000003", "M00000004"],
             "arm": ["treatment", "treatment", "holdout", "holdout"],
-            "segment": ["Loyal", "Hibernating", "Loyal", "not yet scored"],
+            "segment": ["Loyal", "Hibernating", "Loyal", "not scored"],
             "pre_buyer": [1, 0, 1, 0],
             "pre_transactions": [1, 0, 1, 0],
             "pre_ntd": [40, 0, 50, 0],
@@ -141,19 +142,23 @@ def test_cuped_narrows_the_intervals_of_the_generated_campaigns_and_the_report_s
     narrowing = catalog.frame(mart_con, "SELECT cuped_narrowing FROM campaign_results")["cuped_narrowing"]
     assert narrowing.mean() > 0 and (narrowing > 0).mean() > 0.5
     first = catalog.frame(mart_con, "SELECT min(campaign_id) AS c FROM campaigns")["c"][0]
-    reading = " ".join(campaign_report(mart_con, first).reading())
-    assert "(CUPED) made this interval" in reading and ("narrower" in reading or "wider" in reading)
+    reading = page.Page(mart_con, page.words("en"), report=campaign_report(mart_con, first)).answer().markdown
+    assert "(`CUPED`) made" in reading
 
 
 def test_the_report_warns_when_the_arms_were_not_drawn_as_declared(mart_con):
     first = catalog.frame(mart_con, "SELECT min(campaign_id) AS c FROM campaigns")["c"][0]
     report = campaign_report(mart_con, first)
     assert report.sample_ratio_ok and report.balanced
-    assert "Warning" not in " ".join(report.reading())
+
+    def answer(r) -> str:
+        return page.Page(mart_con, page.words("en"), report=r).answer().markdown
+
+    assert "Warning" not in answer(report)
     skewed = dataclasses.replace(report, campaign={**report.campaign, "srm_pvalue": 1e-6})
-    assert "not the sizes the campaign declared" in skewed.reading()[0]
+    assert answer(skewed).startswith("**Warning: the groups are not the sizes the campaign declared**")
     chosen = dataclasses.replace(report, campaign={**report.campaign, "balance_pvalue": 1e-6})
-    assert "spent differently before the campaign" in chosen.reading()[0]
+    assert answer(chosen).startswith("**Warning: the groups spent differently before the campaign**")
 
 
 def test_an_audience_is_never_the_whole_eligible_pool(snap, truth):

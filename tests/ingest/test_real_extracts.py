@@ -18,7 +18,7 @@ from pipelines.core.schema import SCENE_TABLES
 from pipelines.core.snapshot import Snapshot
 from pipelines.ingest.importer import ContractError, import_source
 from pipelines.quality.gate import validate
-from pipelines.reporting import runner
+from pipelines.reporting import runner, words
 from tests.ingest.test_import import END, NOW, START, _test_table, extract
 
 
@@ -187,7 +187,8 @@ def test_unknown_demographics_import_and_read_as_unknown(isolated_data, tmp_path
             "SELECT DISTINCT dimension FROM merchant_cells WHERE value = 'unknown' ORDER BY 1"
         ).fetchall()
     assert [c[0] for c in cells] == ["age_band", "gender", "home_district"]
-    assert "unknown" in pages["segments"]
+    # The segment report's own word for "not recorded", in its default language.
+    assert words.load("zh-TW").label("gender", "unknown") in pages["segments"]
 
 
 def test_a_failed_import_leaves_nothing_and_the_id_can_be_used_again(isolated_data, tmp_path):

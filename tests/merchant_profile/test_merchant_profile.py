@@ -169,7 +169,7 @@ def test_too_few_customers_gets_no_figures(crafted_marts):
         {"level": "outlet", "unit_id": S1}, "2025-01", month.row(0, named=True), crafted_marts["cells"], "district"
     )
     assert not p.enough_customers
-    assert p.table("age_band").height == 0 and p.readings() == []
+    assert p.table("age_band").height == 0 and p.stand_outs() == []
     with pytest.raises(privacy.PrivacyError, match="not enough customers"):
         p.headline()
 
@@ -205,25 +205,6 @@ def test_published_reports_hold_no_identifier(mart_con, snapshot, tmp_path, monk
     for f in files:
         found = set(pattern.findall(f.read_text(errors="replace"))) & ids
         assert not found, f"{f.name} holds identifiers {sorted(found)[:3]}"
-
-
-def test_readings_break_ties_by_value():
-    """Equal shares: the reading names the first value in order, on every run (a sort on the
-    share alone is not stable in Polars)."""
-    cells = pl.DataFrame(
-        {
-            "dimension": ["gender"] * 2 + ["age_band"] * 3,
-            "value": ["M", "F", "65+", "20-29", "30-39"],
-            "customers": [20, 20, 10, 15, 15],
-            "transactions": [30, 30, 10, 20, 20],
-        }
-    )
-    totals = {"customers": 40, "transactions": 60, "revenue_ntd": 1000, "average_ticket_ntd": 16.7}
-    p = merchant_profile.Profile({"level": "outlet", "unit_id": S1}, "2025-01", totals, cells, "district")
-    assert p.readings() == [
-        "Age band: the largest group is 20-29 (38%).",
-        "Gender: the largest group is F (50%).",
-    ]
 
 
 def _peer_con(s5_customers: int = 50) -> duckdb.DuckDBPyConnection:

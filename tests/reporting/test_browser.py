@@ -1,14 +1,26 @@
-"""Reports in a real browser: headless Chromium (Debian's package) opens the index and one
-report of each family, with no network, and every chart must draw without errors."""
+"""Reports in a real browser: headless Chromium (Debian's package) opens the index, the
+data-quality page and every report of the default and the merchants batch, in Traditional
+Chinese and in English, with no network. Each report must have a title and a link back to its
+index, alt text on every chart and marks in every chart drawn, no console error, and no
+"NaN", "None", "null" or raw code of the schema's lists in its visible text; a Chinese page
+shows no English word that is not a name from the data, a citation or a command. Both
+languages show the same figures."""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
+import re
 import shutil
+import tomllib
 
+import nbformat
 import pytest
 
-from pipelines.reporting import runner
+from pipelines.core import catalog
+from pipelines.core.schema import MERCHANT_CATEGORIES, SECTORS
+from pipelines.reporting import batches, runner
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Chromium must not reach for Google's services on a closed network (refused connections).
@@ -21,54 +33,179 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+BATCHES = ("monthly", "merchants")
+BROKEN = re.compile(r"\b(NaN|None|null|undefined)\b")
+# Codes a reader must never see: those with an underscore (categories, sectors, the at_risk
+# side), and the lowercase mode and scene codes.
+RAW_CODES = re.compile(
+    r"\b("
+    + "|".join(c for c in (*MERCHANT_CATEGORIES, *SECTORS, "at_risk") if "_" in c)
+    + r"|mrt|lrt|tra|p2p|share_pct|pkm)\b"
+)
+# Latin words a Chinese page may show besides names from the data: the SYNTHETIC label, units
+# and the privacy parameters' names.
+LATIN_IN_CHINESE = {"SYNTHETIC", "NT", "CO", "rho", "epsilon", "delta"}
+
+VISIBLE_TEXT = """() => {
+    const body = document.body.cloneNode(true);
+    // Citations and commands are quoted as published; they are not the report's words.
+    body.querySelectorAll('cite, code, script, style').forEach(e => e.remove());
+    document.body.appendChild(body); body.style.display = 'block';
+    const text = body.innerText; body.remove(); return text;
+}"""
+CHARTS = """() => Array.from(document.images).filter(i => i.src.startsWith('data:image/svg')).map(i => {
+    const svg = new DOMParser().parseFromString(atob(i.src.split(',')[1]), 'image/svg+xml');
+    const marks = Array.from(svg.querySelectorAll('g.role-mark')).reduce((n, g) => n + g.childElementCount, 0);
+    return {alt: i.alt, drawn: i.complete && i.naturalWidth > 0, marks: marks};
+})"""
+
+
+def _in_english(name: str, tmp_path) -> None:
+    """The batch file with every report's `lang` set to English (TOML written as JSON values)."""
+    entries = tomllib.loads((batches.BATCH_DIR / f"{name}.toml").read_text())
+    lines = [f"description = {json.dumps(entries['description'])}"]
+    for entry in entries["reports"]:
+        lines += [
+            "[[reports]]",
+            f"family = {json.dumps(entry['family'])}",
+            f"notebook = {json.dumps(entry['notebook'])}",
+        ]
+        lines += ["[reports.params]", 'lang = "en"']
+        lines += [f"{k} = {json.dumps(v)}" for k, v in entry.get("params", {}).items()]
+        if entry.get("grid"):
+            lines += ["[reports.grid]", *[f"{k} = {json.dumps(v)}" for k, v in entry["grid"].items()]]
+    (tmp_path / f"{name}.toml").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
 def published(snapshot, tmp_path_factory):
+    """Each batch, run in the reports' default language and in English: {(batch, lang): result}."""
     from pipelines.quality.gate import validate
 
     validate(snapshot, now=dt.datetime(2026, 11, 23))
     mp = pytest.MonkeyPatch()
     mp.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path_factory.mktemp("reports")))
-    result = runner.run(snapshot, force=True)
-    yield result
+    results = {(b, "zh-TW"): runner.run(snapshot, batch=b, force=True) for b in BATCHES}
+    english = tmp_path_factory.mktemp("batches")
+    for b in BATCHES:
+        _in_english(b, english)
+    mp.setattr(batches, "BATCH_DIR", english)
+    results |= {(b, "en"): runner.run(snapshot, batch=b, force=True) for b in BATCHES}
+    yield results
     mp.undo()
 
 
-def test_index_and_reports_render_offline_with_every_chart(published):
+@pytest.fixture(scope="module")
+def names(snapshot) -> list[str]:
+    """Names from the data (merchants, brands, employers), longest first."""
+    with catalog.connect(snapshot) as con:
+        found = catalog.frame(
+            con,
+            "SELECT merchant_name AS name FROM merchants UNION SELECT brand_name FROM merchants "
+            "UNION SELECT employer_name FROM employers ORDER BY 1",
+        )["name"]
+    return sorted((n for n in found.to_list() if n), key=len, reverse=True)
+
+
+def _figures(ipynb) -> list[str]:
+    """Every output's plain text: the figures, the same in every language."""
+    nb = nbformat.read(ipynb, as_version=4)
+    return [o.get("data", {}).get("text/plain", "") for c in nb.cells for o in c.get("outputs", [])]
+
+
+def test_every_report_reads_well_in_a_browser(published, names):
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM, "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
-    assert published.ok
-    pages = ["index.html", "data_quality.html"]
-    families = {}
-    for o in published.outcomes:
-        families.setdefault(o.report.family, f"{o.report.name}.html")
-    pages += sorted(families.values())
-    shots = published.folder / "screenshots"
-    shots.mkdir(exist_ok=True)
+    assert all(r.ok for r in published.values())
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        for name in pages:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            problems: list[str] = []
-            page.on("console", lambda m, problems=problems: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e, problems=problems: problems.append(str(e)))
-            page.on("requestfailed", lambda r, problems=problems: problems.append(f"request failed: {r.url}"))
-            # Anything but a local file is a request the offline report must not make.
-            page.route(
-                "**/*",
-                lambda route: route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort(),
-            )
-            page.goto((published.folder / name).as_uri(), wait_until="load")
-            charts = page.evaluate(
-                """Array.from(document.images).filter(i => i.src.startsWith('data:image/svg'))
-                     .map(i => i.complete && i.naturalWidth > 0)"""
-            )
-            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-            assert problems == [], (name, problems)
-            if name not in ("index.html", "data_quality.html"):
-                assert charts and all(charts), (name, charts)
-            page.close()
+        for (batch, lang), result in sorted(published.items()):
+            reports = [f"{o.report.name}.html" for o in result.outcomes]
+            shots = result.folder / "screenshots"
+            shots.mkdir(exist_ok=True)
+            for name in ["index.html", "data_quality.html", *reports]:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                problems: list[str] = []
+                page.on("console", lambda m, problems=problems: problems.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e, problems=problems: problems.append(str(e)))
+                page.on("requestfailed", lambda r, problems=problems: problems.append(f"request failed: {r.url}"))
+                # Anything but a local file is a request the offline report must not make.
+                page.route(
+                    "**/*",
+                    lambda route: (
+                        route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort()
+                    ),
+                )
+                page.goto((result.folder / name).as_uri(), wait_until="load")
+                where = (batch, lang, name)
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+                assert problems == [], (where, problems)
+                assert page.title().strip() and page.title() != "Notebook", where
+                text = page.evaluate(VISIBLE_TEXT)
+                assert not BROKEN.findall(text), (where, BROKEN.findall(text))
+                if name not in reports:
+                    page.close()
+                    continue
+                assert not RAW_CODES.findall(text), (where, sorted(set(RAW_CODES.findall(text))))
+                assert page.locator('a[href="index.html"]').count() == 1, where
+                charts = page.evaluate(CHARTS)
+                for chart in charts:
+                    assert chart["drawn"] and chart["alt"].strip() and chart["marks"] > 0, (where, chart)
+                if lang == "zh-TW":
+                    for data_name in names:
+                        text = text.replace(data_name, "")
+                    latin = set(re.findall(r"[A-Za-z]{2,}", text)) - LATIN_IN_CHINESE
+                    assert not latin, (where, sorted(latin))
+                page.close()
         browser.close()
-    assert len(list(shots.glob("*.png"))) == len(pages)
+
+
+def test_both_languages_show_the_same_figures(published):
+    for batch in BATCHES:
+        chinese, english = published[(batch, "zh-TW")], published[(batch, "en")]
+        assert [o.report.name for o in chinese.outcomes] == [o.report.name for o in english.outcomes]
+        for o in chinese.outcomes:
+            name = f"{o.report.name}.ipynb"
+            assert _figures(chinese.folder / name) == _figures(english.folder / name), (batch, name)
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "en"])
+def test_a_report_tells_the_browser_its_language(published, lang):
+    result = published[("monthly", lang)]
+    for o in result.outcomes:
+        assert f'<html lang="{lang}">' in (result.folder / f"{o.report.name}.html").read_text(), o.report.name
+
+
+def test_a_run_index_shows_each_report_with_its_subject_period_and_headline(published, snapshot):
+    result = published[("monthly", "zh-TW")]
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    index = (result.folder / "index.html").read_text()
+    with catalog.connect(snapshot) as con:
+        employers = dict(con.execute("SELECT employer_id, employer_name FROM employers").fetchall())
+    for report in manifest["reports"]:
+        page = report["page"]
+        assert page["title"] and page["period"] and page["headline"], report["name"]
+        assert f"<a href='{report['name']}.html'>" in index
+        for fact in ("subject", "period", "headline"):
+            assert html.escape(page[fact]) in index, (report["name"], fact)
+        if report["family"] == "commute_carbon":
+            assert page["subject"] == employers[report["parameters"]["employer"]]
+
+
+def test_the_landing_page_ties_every_batch_and_run_together(published):
+    folders = {r.folder for r in published.values()}
+    root = next(iter(folders)).parent
+    landing = (root / "index.html").read_text()
+    for link in ("latest", "latest-merchants"):
+        assert f"href='{link}/index.html'" in landing
+        assert (root / link / "index.html").exists()
+    for folder in folders:
+        assert f"href='{folder.name}/index.html'" in landing
+
+
+def test_a_run_index_links_the_runs_before_it(published):
+    runs = sorted(published.values(), key=lambda r: json.loads((r.folder / "manifest.json").read_text())["finished_at"])
+    last = (runs[-1].folder / "index.html").read_text()
+    for earlier in runs[:-1]:
+        assert f"href='../{earlier.folder.name}/index.html'" in last

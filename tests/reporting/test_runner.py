@@ -229,9 +229,11 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
         runner.run(validated, batch="bad", progress=interrupt)
     folder = reports / validated
     assert (folder / "latest-good").resolve() == good.folder.resolve()
+    # The snapshot's landing page is the good run's: the interrupted one wrote nothing.
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
-        ["latest-good", good.run_id]
+        ["index.html", "latest-good", good.run_id]
     )
+    assert "bad-" not in (folder / "index.html").read_text()
 
 
 def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
@@ -281,12 +283,22 @@ def test_bad_batches_fail_before_anything_runs(validated, reports, toy_batches, 
     assert not (reports / validated).exists() or not any((reports / validated).iterdir())
 
 
-def test_no_batch_can_lower_the_privacy_floor(validated, reports, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("family", "param", "match"),
+    [
+        ("merchant_profile", "k_min = 1", "has no parameter 'k_min'"),
+        ("segments", 'lang = "fr"', "segments: lang must be one of zh-TW, en"),
+    ],
+    ids=["privacy-floor", "unknown-language"],
+)
+def test_no_batch_can_lower_the_privacy_floor_or_pick_an_unknown_language(
+    validated, reports, tmp_path, monkeypatch, family, param, match
+):
     monkeypatch.setattr(batches, "BATCH_DIR", tmp_path)
     (tmp_path / "odd.toml").write_text(
-        '[[reports]]\nfamily = "merchant_profile"\nnotebook = "merchant_profile.ipynb"\n[reports.params]\nk_min = 1\n'
+        f'[[reports]]\nfamily = "{family}"\nnotebook = "{family}.ipynb"\n[reports.params]\n{param}\n'
     )
-    with pytest.raises(runner.RunError, match="has no parameter 'k_min'"):
+    with pytest.raises(runner.RunError, match=match):
         runner.run(validated, batch="odd")
 
 
@@ -421,3 +433,45 @@ def test_kernel_sockets_fit_even_under_a_deep_temporary_folder(monkeypatch, tmp_
     assert warm_kernel.socket_root() == shallow
     longest = f"{shallow}/{warm_kernel._FOLDER}{'x' * 8}-{9_999_999}/{warm_kernel._SOCKET}-999"
     assert len(longest) <= 107
+
+
+def test_one_report_with_papermill_style_parameters(validated, reports):
+    result = runner.run(
+        validated, notebook="merchant_profile", params=[("merchant", "S0000004"), ("period", "2025-06")]
+    )
+    assert result.ok and [o.report.name for o in result.outcomes] == ["merchant_profile"]
+    executed = nbformat.read(result.folder / "merchant_profile.ipynb", as_version=4)
+    given = executed.metadata["papermill"]["parameters"]
+    assert (given["merchant"], given["period"]) == ("S0000004", "2025-06")
+    assert not any(p.is_symlink() for p in (reports / validated).iterdir())  # no batch's latest moved
+
+
+@pytest.mark.parametrize(
+    ("notebook", "params", "match"),
+    [
+        ("merchant_profile", [("merchnt", "S0000004")], "has no parameter 'merchnt'; its parameters: snapshot"),
+        ("segments", [("window_months", "three")], r"window_months='three' should be int like its default 3"),
+        ("segments", [("window_months", "6")], None),
+        ("merchant_profile", [("period", "2031-01")], "period must be one of 2025-01 .. 2025-06"),
+        ("nope", [], "unknown notebook 'nope'; notebooks: commute_carbon"),
+    ],
+)
+def test_parameters_from_the_command_line_are_read_and_checked(validated, snap, notebook, params, match):
+    if match is None:
+        (report,) = batches.one_report(notebook, params, snap)
+        assert report.params["window_months"] == 6  # an int, as the notebook's default
+    else:
+        with pytest.raises(runner.RunError, match=match):
+            batches.one_report(notebook, params, snap)
+
+
+def test_the_command_line_takes_parameters_as_papermill_does():
+    from pipelines.cli import _parameters
+
+    assert _parameters(["-p", "merchant", "S0000004", "--parameter", "period", "2025-06"]) == [
+        ("merchant", "S0000004"),
+        ("period", "2025-06"),
+    ]
+    for bad in (["--forse"], ["-p", "merchant"]):
+        with pytest.raises(runner.RunError, match="give parameters as -p NAME VALUE"):
+            _parameters(bad)

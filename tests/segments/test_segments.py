@@ -485,3 +485,38 @@ def test_an_unknown_key_in_rfm_toml_is_named(tmp_path):
     (folder / "rfm.toml").write_text(text.replace("window_months = 3", "window_month = 3"))
     with pytest.raises(ConfigError, match=r"rfm.toml: unknown key\(s\) window_month"):
         load_config(folder / "rfm.toml")
+
+
+def test_flows_that_matter_are_the_largest_moves_across_the_at_risk_line(segmentation):
+    """Checked against the migration matrix, read cell by cell."""
+    sides = dict(zip(segmentation.config.segments["segment"], segmentation.config.segments["side"], strict=True))
+    matrix = segmentation.migration_matrix()
+    cells = [
+        (row["from_segment"], to, row[to])
+        for row in matrix.iter_rows(named=True)
+        for to in matrix.columns[1:]
+        if row[to] and to != row["from_segment"]
+    ]
+    lost = [n for a, b, n in cells if sides[b] == "at_risk" and sides[a] != "at_risk"]
+    won = [n for a, b, n in cells if sides[a] == "at_risk" and sides[b] != "at_risk"]
+    every = segmentation.flows_that_matter(top=None)
+    assert every.filter(pl.col("direction") == "lost")["members"].sum() == sum(lost)
+    assert every.filter(pl.col("direction") == "won")["members"].sum() == sum(won)
+    top = segmentation.flows_that_matter()
+    assert top.filter(pl.col("direction") == "lost")["members"].to_list() == sorted(lost, reverse=True)[:3]
+    assert top.filter(pl.col("direction") == "won")["members"].to_list() == sorted(won, reverse=True)[:3]
+
+
+def test_every_configured_segment_has_its_words():
+    from pipelines.reporting.words import LANGS
+    from pipelines.segments import page
+    from pipelines.segments.config import load_config
+
+    config = load_config()
+    for lang in LANGS:
+        w = page.words(lang)
+        for segment in config.segments["segment"]:
+            assert w.label("segment", segment) and w.label("segment_meaning", segment)
+            assert w(f"segments.why.{segment}")
+        for side in config.segments["side"].unique():
+            assert w(f"segments.side.{side}")

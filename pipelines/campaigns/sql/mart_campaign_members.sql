@@ -10,7 +10,7 @@ SELECT
     a.campaign_id,
     a.member_id,
     a.arm,
-    coalesce(s.segment, 'not yet scored') AS segment,
+    coalesce(s.segment, 'not scored') AS segment,
     CAST(coalesce(pre.transactions, 0) > 0 AS INTEGER) AS pre_buyer,
     coalesce(pre.transactions, 0) AS pre_transactions,
     coalesce(pre.ntd, 0) AS pre_ntd,

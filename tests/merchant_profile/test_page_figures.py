@@ -1,0 +1,61 @@
+"""What the page makes of released figures: a coarser week grid where hour cells are too small,
+and "what stands out" only for differences from the peers large enough to matter."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines import privacy
+from pipelines.merchant_profile.profile import PARTS_OF_DAY, Profile
+
+UNIT = {"level": "outlet", "unit_id": "S0000001", "unit_name": "x", "category": "fuel", "district_id": "D01"}
+
+
+def _profile(cells: list[tuple[str, str, int]], peers: list[tuple[str, str, int]] | None = None) -> Profile:
+    frame = pl.DataFrame(cells, schema=["dimension", "value", "customers"], orient="row")
+    p = Profile(UNIT, "2025-06", {"customers": 200, "transactions": 400, "revenue_ntd": 40000}, frame, "city")
+    if peers is not None:
+        p.peer_units = [f"S000000{i}" for i in range(2, 8)]
+        p.peer_totals = pl.DataFrame({"unit_id": p.peer_units, "customers": [100] * 6})
+        p.peer_cells = pl.DataFrame(peers, schema=["dimension", "value", "customers"], orient="row")
+    return p
+
+
+def test_hour_grid_when_the_shown_hours_hold_most_customers():
+    cells = [("hour_of_week", f"{d}-{h:02d}", 40) for d in (1, 2) for h in (8, 12)]
+    grain, grid = _profile([*cells, ("hour_of_week", "3-03", 2)]).week_grid()
+    assert grain == "hour"
+    assert grid.drop_nulls("share_pct").height == 4
+
+
+def test_part_of_day_grid_where_hour_cells_are_suppressed():
+    # Every hour cell under K_MIN: at the hour grain nothing could be shown.
+    cells = [("hour_of_week", f"5-{h:02d}", privacy.K_MIN - 1) for h in range(6, 11)]
+    cells += [("hour_of_week", f"5-{h:02d}", privacy.K_MIN - 1) for h in range(17, 21)]
+    grain, grid = _profile(cells).week_grid()
+    assert grain == "part_of_day"
+    shown = grid.drop_nulls("share_pct")
+    assert set(shown["slot"]) == {"morning", "evening"}
+    assert set(grid["slot"]) <= {p for p, _ in PARTS_OF_DAY}
+    assert shown["customers"].sum() == 9 * (privacy.K_MIN - 1)
+
+
+def test_only_differences_that_matter_stand_out():
+    own = [("gender", "F", 120), ("gender", "M", 80), ("age_band", "20-29", 100), ("age_band", "30-39", 100)]
+    # Peers: women 45 % (15 points fewer than here), age bands within 2 points.
+    peers = [("gender", "F", 270), ("gender", "M", 330), ("age_band", "20-29", 306), ("age_band", "30-39", 294)]
+    found = _profile(own, peers).stand_outs(min_points=10)
+    assert [(f["dimension"], f["value"]) for f in found] == [("gender", "F"), ("gender", "M")]
+    assert round(found[0]["gap"]) == 15
+    assert _profile(own, peers).stand_outs(min_points=20) == []
+
+
+def test_nothing_stands_out_without_peers():
+    assert _profile([("gender", "F", 120), ("gender", "M", 80)]).stand_outs() == []
+
+
+def test_equal_differences_stand_out_in_the_same_order_every_run():
+    own = [("gender", "F", 100), ("gender", "M", 100)]
+    peers = [("gender", "F", 420), ("gender", "M", 180)]  # 70 % / 30 %: both 20 points off
+    found = _profile(own, peers).stand_outs()
+    assert [f["value"] for f in found] == ["F", "M"]
