@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from pipelines import privacy
-from pipelines.campaigns.merchant_view import MerchantView
+from pipelines.campaigns.merchant_view import MerchantView, verdict
 from pipelines.campaigns.report import CampaignReport
 from pipelines.core import catalog
 from pipelines.reporting import document
@@ -71,21 +71,75 @@ class Page:
             title, f"{subtitle} {view} {w('report.synthetic')}", w("report.back"), w.lang, who, dates
         )
 
+    def headline(self) -> document.Boxes:
+        """The effect per member first (the index shows it), then what backs it."""
+        w, c = self.w, self.c
+        if self.view is not None:
+            if not c["shown"]:
+                return document.boxes(
+                    [document.Box("ntd_effect", w("campaigns.box.effect"), w("campaigns.box.not_shown"), None)]
+                )
+            boxes = [
+                document.Box(
+                    "ntd_effect",
+                    w("campaigns.box.effect"),
+                    w.money(c["ntd_effect"]),
+                    c["ntd_effect"],
+                    w("campaigns.box.interval", low=w.money(c["ntd_lower"]), high=w.money(c["ntd_upper"])),
+                ),
+                document.Box(
+                    "bought_points", w("campaigns.box.bought"), w.signed(c["bought_points"]), c["bought_points"]
+                ),
+            ]
+            if "per_cost" in c:
+                boxes.append(
+                    document.Box("per_cost", w("campaigns.box.per_cost"), w.number(c["per_cost"], 1), c["per_cost"])
+                )
+            return document.boxes(boxes)
+        r = self.report
+        assert r is not None
+        e = r.ntd
+        effect = (
+            document.Box(
+                "ntd_effect",
+                w("campaigns.box.effect"),
+                w.money(e["effect"]),
+                round(e["effect"], 2),
+                w("campaigns.box.interval", low=w.money(e["ci_lower"]), high=w.money(e["ci_upper"])),
+            )
+            if e["effect"] is not None
+            else document.Box("ntd_effect", w("campaigns.box.effect"), w("campaigns.box.not_shown"), None)
+        )
+        boxes = [
+            effect,
+            document.Box(
+                "treatment_members", w("campaigns.box.sent"), w.number(c["treatment_members"]), c["treatment_members"]
+            ),
+            document.Box(
+                "holdout_members", w("campaigns.box.held"), w.number(c["holdout_members"]), c["holdout_members"]
+            ),
+        ]
+        if c["ntd_per_cost"] is not None:
+            boxes.append(
+                document.Box(
+                    "ntd_per_cost",
+                    w("campaigns.box.per_cost"),
+                    w.number(c["ntd_per_cost"], 2),
+                    round(c["ntd_per_cost"], 2),
+                    w("campaigns.box.cost", cost=w.money(c["cost_ntd"])),
+                )
+            )
+        return document.boxes(boxes)
+
     # --- the answer ---------------------------------------------------------------------------
 
     def answer(self) -> document.Text:
         return self._merchant_answer() if self.view is not None else self._operator_answer()
 
-    def _verdict(self, effect: float, low: float, high: float, detectable: float, where: str) -> str:
+    def _verdict(self, said: str, effect: float, low: float, high: float, detectable: float, where: str) -> str:
         w = self.w
-        if low > 0:
-            key = "campaigns.worked"
-        elif high < 0:
-            key = "campaigns.backfired"
-        else:
-            key = "campaigns.no_effect"
         return w(
-            key,
+            f"campaigns.{said}",
             effect=w.money(abs(effect)),
             low=w.money(low),
             high=w.money(high),
@@ -113,7 +167,8 @@ class Page:
         if e["effect"] is None:
             return document.text("\n\n".join([*lines, w("campaigns.not_estimable")]), effect=None)
         where = "offer" if c["kind"] == "merchant_offer" else "card"
-        lines.append(self._verdict(e["effect"], e["ci_lower"], e["ci_upper"], e["mde"], where))
+        said = verdict(e["ci_lower"], e["ci_upper"])
+        lines.append(self._verdict(said, e["effect"], e["ci_lower"], e["ci_upper"], e["mde"], where))
         if c["ntd_per_cost"] is not None:
             lines.append(
                 w(
@@ -147,7 +202,7 @@ class Page:
         if not f["shown"]:
             return document.text(w(f"campaigns.hidden.{f['why']}", k=privacy.K_MIN), shown=False)
         lines = [
-            self._verdict(f["ntd_effect"], f["ntd_lower"], f["ntd_upper"], f["ntd_detectable"], "yours"),
+            self._verdict(f["verdict"], f["ntd_effect"], f["ntd_lower"], f["ntd_upper"], f["ntd_detectable"], "yours"),
             w(
                 "campaigns.bought",
                 points=w.signed(f["bought_points"]),

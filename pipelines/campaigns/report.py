@@ -90,7 +90,10 @@ def campaign_report(con: duckdb.DuckDBPyConnection, campaign: str) -> CampaignRe
 
 def default_campaign(con: duckdb.DuckDBPyConnection) -> str:
     """The first campaign of the snapshot's last campaign month: what a report shows by default."""
-    return catalog.frame(con, SQL.load("rpt_list_month_campaigns"))["campaign_id"][0]
+    found = catalog.frame(con, SQL.load("rpt_list_month_campaigns"))["campaign_id"]
+    if found.len() == 0:
+        raise ValueError("no campaign ended inside this snapshot: name one with the campaign parameter")
+    return found[0]
 
 
 def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[str, Any]) -> None:
@@ -99,8 +102,13 @@ def check_params(con: duckdb.DuckDBPyConnection, snap: Snapshot, params: dict[st
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
     if campaign:
-        kinds = catalog.frame(con, "SELECT kind FROM campaigns WHERE campaign_id = ?", [campaign])["kind"]
-        if kinds.len() == 0:
+        found = catalog.frame(con, "SELECT kind, end_date FROM campaigns WHERE campaign_id = ?", [campaign])
+        if found.height == 0:
             raise ValueError(f"campaign {campaign!r} is not in snapshot {snap.id}")
-        if view == "merchant" and kinds[0] != "merchant_offer":
+        if view == "merchant" and found["kind"][0] != "merchant_offer":
             raise ValueError(f"campaign {campaign} is the operator's subsidy: it has no merchant's view")
+        if view == "merchant" and found["end_date"][0] > snap.end:
+            raise ValueError(
+                f"campaign {campaign} runs until {found['end_date'][0]}, after the snapshot ({snap.end}): its "
+                "merchant's view is published once the campaign is over"
+            )

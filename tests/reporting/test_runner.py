@@ -453,7 +453,7 @@ def test_one_report_with_papermill_style_parameters(validated, reports):
         ("segments", [("window_months", "three")], r"window_months='three' should be int like its default 3"),
         ("segments", [("window_months", "6")], None),
         ("merchant_profile", [("period", "2031-01")], "period must be one of 2025-01 .. 2025-06"),
-        ("nope", [], "unknown notebook 'nope'; notebooks: commute_carbon"),
+        ("nope", [], "unknown notebook 'nope'; notebooks: campaign_effect, commute_carbon"),
     ],
 )
 def test_parameters_from_the_command_line_are_read_and_checked(validated, snap, notebook, params, match):

@@ -1,6 +1,7 @@
--- The campaigns that ended in the snapshot's last month with a campaign: a monthly batch
--- reports on the month's campaigns once their days are over.
+-- The campaigns that ended in the snapshot's last month with a campaign, and before the last
+-- day of its purchases: a monthly batch reports on a campaign once its days are over.
 SELECT campaign_id
 FROM campaigns
 WHERE date_trunc('month', end_date) = (SELECT max(date_trunc('month', end_date)) FROM campaigns)
+    AND end_date <= (SELECT max(CAST(purchased_at AS DATE)) FROM purchases)
 ORDER BY campaign_id

@@ -3,5 +3,6 @@
 SELECT campaign_id
 FROM campaigns
 WHERE date_trunc('month', end_date) = (SELECT max(date_trunc('month', end_date)) FROM campaigns)
+    AND end_date <= (SELECT max(CAST(purchased_at AS DATE)) FROM purchases)
     AND kind = 'merchant_offer'
 ORDER BY campaign_id
