@@ -17,7 +17,7 @@ from pipelines.campaigns.merchant_view import MerchantView, verdict
 from pipelines.campaigns.report import CampaignReport
 from pipelines.core import catalog
 from pipelines.reporting import document
-from pipelines.reporting.tables import Table
+from pipelines.reporting.tables import Table, in_words
 from pipelines.reporting.words import Words, load
 
 WORDS = Path(__file__).with_name("words.toml")
@@ -250,22 +250,9 @@ class Page:
         w, r = self.w, self.report
         assert r is not None
         plain = r.arms_table()
-        names = {
-            "arm": w("campaigns.column.arm"),
-            "members": w("campaigns.column.members"),
-            "buyers": w("campaigns.column.buyers"),
-            "transactions": w("campaigns.column.transactions"),
-            "ntd": w("campaigns.column.ntd"),
-            "bought_pct": w("campaigns.column.bought_pct"),
-            "purchases_per_member": w("campaigns.column.purchases_per_member"),
-            "ntd_per_member": w("campaigns.column.ntd_per_member"),
-            "ntd_per_member_before": w("campaigns.column.ntd_per_member_before"),
-            "redemptions": w("campaigns.column.redemptions"),
-            "redeemed_ntd": w("campaigns.column.redeemed_ntd"),
-        }
-        shown = plain.with_columns(
-            pl.col("arm").map_elements(lambda a: w(f"campaigns.arm.{a}"), return_dtype=pl.String)
-        ).rename(names)
+        shown = plain.with_columns(in_words("arm", lambda a: w(f"campaigns.arm.{a}"))).rename(
+            {c: w(f"campaigns.column.{c}") for c in plain.columns}
+        )
         return Table(shown, w("campaigns.caption.arms"), plain=plain)
 
     def effects(self) -> Table:
@@ -276,15 +263,24 @@ class Page:
             .sort("metric")
             .select(
                 pl.col("metric").cast(pl.String),
-                *(pl.col(c).round(2) for c in ("holdout_mean", "treatment_mean", "effect", "ci_lower", "ci_upper")),
-                pl.col("plain_ci_lower").round(2),
-                pl.col("plain_ci_upper").round(2),
-                pl.col("mde").round(2),
+                *(
+                    pl.col(c).round(2)
+                    for c in (
+                        "holdout_mean",
+                        "treatment_mean",
+                        "effect",
+                        "ci_lower",
+                        "ci_upper",
+                        "plain_ci_lower",
+                        "plain_ci_upper",
+                        "mde",
+                    )
+                ),
             )
         )
-        shown = plain.with_columns(
-            pl.col("metric").map_elements(lambda m: w(f"campaigns.metric.{m}"), return_dtype=pl.String)
-        ).rename({c: w(f"campaigns.column.{c}") for c in plain.columns})
+        shown = plain.with_columns(in_words("metric", lambda m: w(f"campaigns.metric.{m}"))).rename(
+            {c: w(f"campaigns.column.{c}") for c in plain.columns}
+        )
         return Table(shown, w("campaigns.caption.effects"), plain=plain)
 
     def segments(self) -> tuple[Table, Any]:
@@ -298,12 +294,9 @@ class Page:
             pl.col("ci_lower").round(0),
             pl.col("ci_upper").round(0),
         )
-        shown = plain.with_columns(
-            pl.col("segment").map_elements(lambda s: w.label("segment", s), return_dtype=pl.String)
-        ).rename({c: w(f"campaigns.column.segment_{c}") for c in plain.columns})
-        drawn = r.segments.drop_nulls("effect").with_columns(
-            pl.col("segment").map_elements(lambda s: w.label("segment", s), return_dtype=pl.String)
-        )
+        named = in_words("segment", lambda s: w.label("segment", s))
+        shown = plain.with_columns(named).rename({c: w(f"campaigns.column.segment_{c}") for c in plain.columns})
+        drawn = r.segments.drop_nulls("effect").with_columns(named)
         base = alt.Chart(drawn).encode(y=alt.Y("segment:N", title=None, sort="-x"))
         bars = base.mark_rule(strokeWidth=2).encode(
             x=alt.X("ci_lower:Q", title=w("campaigns.chart.axis")), x2="ci_upper:Q"

@@ -1,5 +1,6 @@
-"""What a campaign report shows: one campaign's result in plain words, for the operator (every
-figure), or for the merchant that paid for the offer (a few coarse figures, published once)."""
+"""One campaign's figures as the operator's report reads them from the marts, the checks of a
+report's parameters, and the campaign a report shows by default. The merchant's coarse view
+is worked out from them in merchant_view.py; page.py puts either into words."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ VIEWS = ("operator", "merchant")
 class CampaignReport:
     campaign: dict[str, Any]  # its row of campaign_results
     effects: pl.DataFrame  # the whole audience: one row per metric
-    segments: pl.DataFrame  # the NT$ effect per segment, as the view may show it
+    segments: pl.DataFrame  # the NT$ effect per segment, and whether it is told from chance
     arms: pl.DataFrame
     settings: Settings
 

@@ -45,34 +45,28 @@ def subsidy_plan(
     down to whole NT$, so the total never exceeds the budget."""
     if budget_ntd < 0:
         raise ValueError(f"subsidy budget must not be negative, got {budget_ntd}")
-    measured = measured_returns(returns) if returns is not None else measured_returns(_NO_RETURNS)
+    measured = measured_returns(_NO_RETURNS if returns is None else returns)
+    ratio = pl.col("return_per_ntd")
+    unmeasured, worth = ratio.is_null(), ratio >= MIN_RETURN
     plan = (
         policy.join(members, on="segment", how="left")
         .with_columns(pl.col("members").fill_null(0))
         .join(measured, on="segment", how="left")
         .with_columns(
-            basis=pl.when(pl.col("return_per_ntd").is_not_null())
-            .then(pl.format("measured in {} subsidy campaign(s)", pl.col("campaigns")))
-            .otherwise(pl.lit("policy table")),
-        )
-        .with_columns(
-            subsidise=pl.when(pl.col("return_per_ntd").is_null())
-            .then(pl.col("subsidise"))
-            .when(pl.col("return_per_ntd") >= MIN_RETURN)
-            .then(pl.lit("yes"))
-            .otherwise(pl.lit("no")),
-            per_head_ntd=pl.when(pl.col("return_per_ntd").is_null())
-            .then(pl.col("per_head_ntd"))
-            .when(pl.col("return_per_ntd") >= MIN_RETURN)
-            .then(pl.col("measured_per_head_ntd"))
+            basis=pl.when(unmeasured)
+            .then(pl.lit("policy table"))
+            .otherwise(pl.format("measured in {} subsidy campaign(s)", pl.col("campaigns"))),
+            subsidise=pl.when(unmeasured).then("subsidise").when(worth).then(pl.lit("yes")).otherwise(pl.lit("no")),
+            per_head_ntd=pl.when(unmeasured)
+            .then("per_head_ntd")
+            .when(worth)
+            .then("measured_per_head_ntd")
             .otherwise(0),
-            why=pl.when(pl.col("return_per_ntd").is_null())
-            .then(pl.col("why"))
-            .when(pl.col("return_per_ntd") >= MIN_RETURN)
-            .then(
-                pl.format("Past subsidies brought NT${} of extra spending per NT$", pl.col("return_per_ntd").round(2))
-            )
-            .otherwise(pl.format("Past subsidies brought back only NT${} per NT$", pl.col("return_per_ntd").round(2))),
+            why=pl.when(unmeasured)
+            .then("why")
+            .when(worth)
+            .then(pl.format("Past subsidies brought NT${} of extra spending per NT$", ratio.round(2)))
+            .otherwise(pl.format("Past subsidies brought back only NT${} per NT$", ratio.round(2))),
         )
     )
     wanted = int((plan["members"] * plan["per_head_ntd"]).sum())

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.core.draw import holdout
+from pipelines.core.schema import table
 from pipelines.ingest.generator.population import Population, rng_for
 from pipelines.ingest.generator.timing import HOUR_PROFILES, draw_times
 
@@ -69,7 +70,15 @@ def plan(pop: Population, seed: int) -> Plan:
     offer_lift = np.array([lift_of.get(t, (0.0, 0.0))[0] for t in tier_names])
     subsidy_lift = np.array([lift_of.get(t, (0.0, 0.0))[1] for t in tier_names])
     rows: list[dict] = []
-    month, first, stop, outlets, category, audience = [], [], [], [], [], []
+    month, first, stop, outlets, category = [], [], [], [], []
+    # Per campaign, its audience rows: campaign index, member, treated, lift. Each list starts
+    # with an empty part, so that a period without campaigns concatenates to empty arrays.
+    parts: dict[str, list[np.ndarray]] = {
+        "campaign": [np.array([], dtype=np.int64)],
+        "member": [np.array([], dtype=np.int64)],
+        "treated": [np.array([], dtype=bool)],
+        "lift": [np.array([], dtype=np.float64)],
+    }
     brands = pop.merchants["brand_id"]
     if "retail" not in p.scenes or len(shoppers) == 0 or pop.merchants.height == 0:
         starts = starts[:1]
@@ -133,16 +142,11 @@ def plan(pop: Population, seed: int) -> Plan:
             tier_lift = subsidy_lift if subsidy else offer_lift
             tier = pop.member_tier[chosen]
             lift = np.where(tier >= 0, tier_lift[np.maximum(tier, 0)], 0.0)
-            audience.append((index, chosen, share, campaign_seed, lift))
-    campaigns = pl.DataFrame(rows, schema=_schema()) if rows else _schema().to_frame()
-    campaign = np.concatenate([np.full(len(c), i) for i, c, _, _, _ in audience]) if audience else np.array([], int)
-    member = np.concatenate([c for _, c, _, _, _ in audience]) if audience else np.array([], int)
-    treated = (
-        np.concatenate([~holdout(pop.members["member_id"].gather(c), s, sh) for _, c, sh, s, _ in audience])
-        if audience
-        else np.array([], bool)
-    )
-    lift = np.concatenate([lf for _, _, _, _, lf in audience]) if audience else np.array([])
+            parts["campaign"].append(np.full(len(chosen), index))
+            parts["member"].append(chosen)
+            parts["treated"].append(~holdout(pop.members["member_id"].gather(chosen), campaign_seed, share))
+            parts["lift"].append(lift)
+    campaigns = pl.DataFrame(rows, schema=table("campaigns").polars_schema)
     return Plan(
         campaigns=campaigns,
         month=np.array(month, dtype=np.int64),
@@ -151,27 +155,19 @@ def plan(pop: Population, seed: int) -> Plan:
         outlets=outlets,
         category=np.array(category, dtype=np.int64),
         offer_value=campaigns["offer_value"].to_numpy(),
-        campaign=campaign,
-        member=member,
-        treated=treated,
-        lift=lift,
+        **{name: np.concatenate(arrays) for name, arrays in parts.items()},
     )
 
 
-def _schema() -> pl.Schema:
-    from pipelines.core.schema import table
-
-    return table("campaigns").polars_schema
-
-
-def _active_days(pop: Population, plan: Plan) -> np.ndarray:
-    """Per audience row: the share of the campaign's days the member could buy (registered,
-    not yet dormant, and active in that month)."""
-    c, m = plan.campaign, plan.member
+def _window(pop: Population, plan: Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For these audience rows: the days [lo, hi) of the campaign the member could buy on
+    (registered and not yet dormant), and the share of the campaign's days that is, zero in a
+    month the member does not use the card."""
+    c, m = plan.campaign[rows], plan.member[rows]
     lo = np.maximum(plan.first_day[c], pop.member_join_day[m])
     hi = np.minimum(plan.stop_day[c], pop.member_stop_day[m])
     share = np.clip(hi - lo, 0, None) / (plan.stop_day[c] - plan.first_day[c])
-    return share * pop.member_active[m, plan.month[c]]
+    return lo, hi, share * pop.member_active[m, plan.month[c]]
 
 
 def assignments(pop: Population, plan: Plan) -> pl.DataFrame:
@@ -202,7 +198,7 @@ def truth(pop: Population, plan: Plan) -> pl.DataFrame:
     share = np.array([s for _, s, _ in pop.params.category_mix])
     mix_mean = float((share / share.sum()) @ medians) * mean_amount
     ticket = np.where(cat >= 0, medians[np.maximum(cat, 0)] * mean_amount, mix_mean)
-    extra = plan.lift * _active_days(pop, plan)
+    extra = plan.lift * _window(pop, plan, np.arange(len(plan.campaign)))[2]
     return pl.DataFrame(
         {
             "campaign_id": plan.campaigns["campaign_id"].gather(plan.campaign),
@@ -230,10 +226,8 @@ def extra_purchases(
         & (plan.member <= block_members[-1] if len(block_members) else False)
     )
     c, m = plan.campaign[rows], plan.member[rows]
-    lo = np.maximum(plan.first_day[c], pop.member_join_day[m])
-    hi = np.minimum(plan.stop_day[c], pop.member_stop_day[m])
-    can = (hi > lo) & pop.member_active[m, month]
-    n = rng.poisson(plan.lift[rows] * can * (np.clip(hi - lo, 0, None) / (plan.stop_day[c] - plan.first_day[c])))
+    lo, hi, share = _window(pop, plan, rows)
+    n = rng.poisson(plan.lift[rows] * share)
     who = np.repeat(np.arange(len(rows)), n)
     c, m, lo, hi = c[who], m[who], lo[who], hi[who]
     day = lo + np.floor(rng.random(len(who)) * (hi - lo)).astype(np.int64)
