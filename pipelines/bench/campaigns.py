@@ -5,7 +5,7 @@ joined to the campaigns' audiences and days, grouped by campaign and arm with co
 Polars does the marts' member and arm figures (the payer, the owner's outlets, the pre-period
 and the campaign's days, per member then per arm), and its arms are checked against the
 marts' before the step reports. The marts do all of it and the effect statistics: CUPED
-aggregates per campaign, segment and metric, and tea-tasting's tests on them. The segment marts
+aggregates per campaign, segment and metric, and the t-tests on them (tea-tasting's, over arrays). The segment marts
 they read (rfm) are built first by `prepare` and not timed: they have their own benchmark.
 """
 

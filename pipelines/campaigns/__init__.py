@@ -6,7 +6,7 @@ merchant who paid for the offer.
     marts.py      the marts (campaign_members, campaign_arms, campaign_effects, campaign_results),
                   documented in marts.toml
     sql/          stg_campaign_purchases -> int_campaign_* -> mart_* -> rpt_*
-    effects.py    the statistics (tea-tasting) on the arms' aggregates; settings.py, config/
+    effects.py    the statistics (tea-tasting's, over arrays) on the arms' aggregates; settings.py, config/
     report.py     what a report shows of one campaign, and the merchant's view of it
 Notebook: notebooks/campaign_effect.ipynb; tests: tests/campaigns/.
 """

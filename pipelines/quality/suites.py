@@ -252,7 +252,7 @@ CAMPAIGN_Z = 4.0
 def campaigns_suite():
     """Campaign rules: one assignment per member and campaign, the arms drawn as declared
     (sample ratio, and balance of the pre-period spend), redemptions only by the treatment
-    arm inside the campaign's days."""
+    arm inside the campaign's days, at the owner's outlets."""
     import great_expectations.expectations as gxe
     from great_expectations.core.expectation_suite import ExpectationSuite
 
@@ -311,9 +311,11 @@ def campaigns_suite():
             "LEFT JOIN members m ON m.account_id = p.account_id "
             "LEFT JOIN campaign_assignments a ON a.campaign_id = b.campaign_id "
             "AND a.member_id = coalesce(k.member_id, m.member_id) "
+            "LEFT JOIN merchants o ON o.merchant_id = p.merchant_id "
             "WHERE a.arm IS DISTINCT FROM 'treatment' OR CAST(p.purchased_at AS DATE) NOT BETWEEN c.start_date "
-            "AND c.end_date",
-            "offers are redeemed only by the treatment arm, inside the campaign's days",
+            "AND c.end_date OR (c.owner_kind = 'merchant' AND p.merchant_id <> c.owner_id) "
+            "OR (c.owner_kind = 'chain' AND o.brand_id IS DISTINCT FROM c.owner_id)",
+            "offers are redeemed only by the treatment arm, inside the campaign's days, at the owner's outlets",
             ["campaign_id", "purchase_id"],
         ),
     ]

@@ -111,3 +111,40 @@ def test_redemptions_outside_the_treatment_arm_or_the_days_fail(isolated_data):
         for o in verdict.failures
     ), failed(verdict)
     assert snapshot_path(bad).exists()
+
+
+def test_a_merchant_offer_redeemed_at_another_outlet_fails(isolated_data):
+    """One redemption of a merchant's offer moved to the same member's purchase, in the same
+    days, at another outlet: everything but the outlet is in order, and the rule sees it."""
+    campaigns = _test_table("campaigns").filter(pl.col("owner_kind") == "merchant")
+    redemptions = _test_table("redemptions").join(
+        campaigns.select("campaign_id", "owner_id", "start_date", "end_date"), on="campaign_id"
+    )
+    purchases = _test_table("purchases").with_columns(day=pl.col("purchased_at").dt.date())
+    redeemed = redemptions.join(purchases, on="purchase_id")
+    payer = ["card_id", "account_id"]
+    elsewhere = (
+        redeemed.select("campaign_id", "purchase_id", *payer, "owner_id", "start_date", "end_date")
+        .join(purchases.rename({"purchase_id": "other"}), on=payer, nulls_equal=True)
+        .filter((pl.col("merchant_id") != pl.col("owner_id")) & pl.col("day").is_between("start_date", "end_date"))
+        .join(
+            redemptions.select("campaign_id", pl.col("purchase_id").alias("other")),
+            on=["campaign_id", "other"],
+            how="anti",
+        )
+        .sort("campaign_id", "purchase_id", "other")
+        .head(1)
+    )
+    assert elsewhere.height == 1, "a treated member who also shopped elsewhere during the offer"
+    moved = elsewhere.row(0, named=True)
+
+    def move(frame: pl.DataFrame) -> pl.DataFrame:
+        here = (pl.col("campaign_id") == moved["campaign_id"]) & (pl.col("purchase_id") == moved["purchase_id"])
+        return frame.with_columns(
+            pl.when(here).then(pl.lit(moved["other"])).otherwise("purchase_id").alias("purchase_id")
+        )
+
+    verdict = validate(tamper("redemptions", move, "elsewhere"), now=NOW)
+    rule = "at the owner's outlets"
+    failures = [o for o in verdict.failures if rule in o.expectation.get("description", "")]
+    assert len(failures) == 1 and failures[0].expectation["meta"]["table"] == "redemptions", failed(verdict)
