@@ -158,7 +158,10 @@ app.add_typer(snapshots_app, name="snapshots")
 @snapshots_app.callback(invoke_without_command=True)
 @friendly
 def snapshots(ctx: typer.Context) -> None:
-    """List snapshots with their period, size and row counts; `snapshots remove ID` deletes one."""
+    """List snapshots with their period, size and row counts; `snapshots remove ID` deletes one.
+
+    A monthly extension names the snapshot it extends; its size counts its own files, and the
+    files it shares with earlier snapshots (hard links, stored once) apart."""
     if ctx.invoked_subcommand is not None:
         return
     from pipelines.core.snapshot import Snapshot, list_snapshots
@@ -167,18 +170,22 @@ def snapshots(ctx: typer.Context) -> None:
     if not found:
         console.print("no snapshots yet: run `make data`")
         return
-    t = Table("snapshot", "period", "synthetic", "rows", "MB", "largest table")
+    t = Table("snapshot", "period", "extends", "synthetic", "rows", "MB", "largest table")
     for name in found:
-        m = Snapshot.open(name).manifest
+        snap = Snapshot.open(name)
+        m = snap.manifest
         rows = {k: v["rows"] for k, v in m["tables"].items()}
-        size = sum(f["bytes"] for v in m["tables"].values() for f in v["files"]) / 1e6
+        files = [f for v in m["tables"].values() for f in v["files"]]
+        own = sum(f["bytes"] for f in files if "from" not in f) / 1e6
+        shared = sum(f["bytes"] for f in files if "from" in f) / 1e6
         big = max(rows, key=rows.__getitem__)
         t.add_row(
             name,
             f"{m['period']['start']} .. {m['period']['end']}",
+            snap.extends or "",
             "yes" if m["synthetic"] else "no",
             f"{sum(rows.values()):,}",
-            f"{size:,.1f}",
+            f"{own:,.1f}" + (f" (+{shared:,.1f} shared)" if shared else ""),
             f"{big} ({rows[big]:,})",
         )
     out.print(t)
@@ -302,7 +309,8 @@ def validate(
         str | None,
         typer.Option(
             help="Earlier snapshot to compare volumes and scene mix with; 'auto': the snapshot whose "
-            "period ends last before this one's, if any (what `make run` passes)."
+            "period ends last before this one's, if any (what `make run` passes). A snapshot that extends "
+            "another is compared with it unless another is given."
         ),
     ] = None,
 ) -> None:
@@ -551,8 +559,21 @@ def _date(option: str, text: str) -> dt.date:
 def import_(
     source: Annotated[Path, typer.Argument(help="Folder with one file per table: NAME.parquet, NAME.csv or NAME/.")],
     snapshot: Annotated[str, typer.Option("--snapshot", "-s", help="ID of the new snapshot.")],
-    start: Annotated[str, typer.Option(help="First day of the period the extract covers (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day of the period the extract covers (YYYY-MM-DD).")],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="First day of the period the extract covers (YYYY-MM-DD); with --extends, the day after the "
+            "parent's period, which is the default."
+        ),
+    ] = None,
+    extends: Annotated[
+        str | None,
+        typer.Option(
+            help="Snapshot this monthly extract extends: its events are the new days only, the parent's are "
+            "shared (hard links, no copy); members, cards, merchants and campaigns left out are the parent's."
+        ),
+    ] = None,
     previous: Annotated[
         str | None, typer.Option(help="Snapshot to compare with; default: the newest earlier imported one.")
     ] = None,
@@ -578,17 +599,32 @@ def import_(
     offset are converted to Asia/Taipei. A snapshot that fails validation is removed (its
     data-quality page stays in data/validation/ID/), so the same ID can be imported again.
     Exits 1 if the contract is not met or the snapshot fails validation.
+
+    Monthly: `import EXTRACT -s 2025-07 --extends 2025-06 --end 2025-07-31` makes a snapshot of
+    2025-06's history plus July. The gate checks July's events, the keys and rules across
+    months, and the drift against 2025-06; 2025-06 must have passed it.
     """
-    from pipelines.core.snapshot import remove_snapshot
+    from pipelines.core.snapshot import Snapshot, remove_snapshot
     from pipelines.ingest.importer import default_previous, import_source
 
-    first, last = _date("--start", start), _date("--end", end)
-    manifest = import_source(source, snapshot, first, last, absent_scenes=tuple(absent or ()), round_money=round_money)
+    if start is None and extends is None:
+        raise ValueError("--start is needed: the first day of the period the extract covers (or give --extends)")
+    last = _date("--end", end)
+    first = _date("--start", start) if start else Snapshot.open(extends).end + dt.timedelta(days=1)
+    manifest = import_source(
+        source,
+        snapshot,
+        first,
+        last,
+        absent_scenes=tuple(absent or ()),
+        round_money=round_money,
+        extends=extends,
+    )
     rows = sum(t["rows"] for t in manifest["tables"].values())
     console.print(f"[green]imported[/] {rows:,} rows as snapshot {snapshot!r}; validating ...")
     kept = False
     try:
-        validate(snapshot=snapshot, previous=previous or default_previous(snapshot))
+        validate(snapshot=snapshot, previous=previous or extends or default_previous(snapshot))
         kept = True
     finally:
         if not kept:

@@ -3,6 +3,11 @@
 Layout of data/snapshots/<ID>/:
     manifest.json          tables, row counts, schema, per-file sha256, how it was made
     <table>/part-*.parquet one Parquet dataset per table (zstd)
+
+A snapshot may extend an earlier one (its parent) by a new month: the parent's event files are
+shared by hard links, not copied, and the manifest lists them with the snapshot that first
+wrote them (`from`). Files are never written again once published, so a shared file is the
+same bytes in both snapshots, and removing either leaves the other whole.
 """
 
 from __future__ import annotations
@@ -81,6 +86,20 @@ class SnapshotWriter:
         """Register a part file that `write_part` wrote into this snapshot's folder."""
         self.files.setdefault(name, []).append(part)
 
+    def share(self, name: str, parent: Snapshot) -> None:
+        """Take every file of the parent's table `name` into this snapshot by a hard link."""
+        for entry in parent.manifest["tables"][name]["files"]:
+            target = self.tmp / entry["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(parent.folder / entry["path"], target)
+            except OSError as exc:
+                raise SnapshotError(
+                    f"cannot share {entry['path']} of snapshot {parent.id!r} by a hard link ({exc}): "
+                    "the data folder must be on a file system that has them"
+                ) from None
+            self.record(name, {**entry, "from": entry.get("from", parent.id)})
+
     def write_ground_truth(self, name: str, frame: pl.DataFrame, part: str | None = None) -> None:
         """What the generator planted, as `<name>.parquet`, or with `part` as one of several
         `<name>/part-<part>.parquet` files, so a large truth is written a block at a time."""
@@ -89,7 +108,11 @@ class SnapshotWriter:
         frame.write_parquet(target, compression="zstd")
 
     def manifest(
-        self, made_by: dict[str, Any], period: tuple[str, str], scenes: tuple[str, ...] | list[str] = SCENES
+        self,
+        made_by: dict[str, Any],
+        period: tuple[str, str],
+        scenes: tuple[str, ...] | list[str] = SCENES,
+        extends: Snapshot | None = None,
     ) -> dict[str, Any]:
         tables = {}
         for spec in TABLES:
@@ -101,6 +124,13 @@ class SnapshotWriter:
                 "schema": {c.name: c.duckdb_type for c in spec.columns},
                 "files": sorted(parts, key=lambda p: p["path"]),
             }
+        lineage = {}
+        if extends is not None:
+            lineage["extends"] = {
+                "snapshot": extends.id,
+                "manifest_sha256": extends.manifest_sha256,
+                "new_start": (extends.end + dt.timedelta(days=1)).isoformat(),
+            }
         return {
             "snapshot": self.snapshot,
             "synthetic": bool(made_by.get("synthetic", False)),
@@ -108,13 +138,18 @@ class SnapshotWriter:
             "scenes": list(scenes),
             "timezone": "Asia/Taipei (local wall-clock time, stored without zone)",
             "made_by": made_by,
+            **lineage,
             "tables": tables,
         }
 
 
 @contextmanager
 def new_snapshot(
-    snapshot: str, made_by: dict[str, Any], period: tuple[str, str], scenes: tuple[str, ...] | list[str] = SCENES
+    snapshot: str,
+    made_by: dict[str, Any],
+    period: tuple[str, str],
+    scenes: tuple[str, ...] | list[str] = SCENES,
+    extends: Snapshot | None = None,
 ) -> Iterator[SnapshotWriter]:
     """Write a snapshot atomically: all of it appears under its ID, or nothing does."""
     check_name(snapshot)
@@ -131,7 +166,7 @@ def new_snapshot(
     writer.tmp.mkdir()
     try:
         yield writer
-        manifest = writer.manifest(made_by, period, scenes)
+        manifest = writer.manifest(made_by, period, scenes, extends)
         (writer.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         truth_final = truth_root / snapshot
         if writer.truth_tmp.exists():
@@ -201,6 +236,26 @@ class Snapshot:
         """The Parquet files of table `name` that the manifest lists: the only ones any reader
         reads, so that a stray file dropped into the folder is never taken for data."""
         return [self.folder / f["path"] for f in self.manifest["tables"][name]["files"]]
+
+    @property
+    def extends(self) -> str | None:
+        """The snapshot this one extends by a new month, if any."""
+        return (self.manifest.get("extends") or {}).get("snapshot")
+
+    @property
+    def new_start(self) -> dt.date:
+        """The first day of the events this snapshot brought itself: the day after its
+        parent's period, or its own start."""
+        extends = self.manifest.get("extends")
+        return dt.date.fromisoformat(extends["new_start"]) if extends else self.start
+
+    def own_files(self, name: str) -> list[Path]:
+        """The files of table `name` this snapshot wrote, not shared from an earlier one."""
+        return [self.folder / f["path"] for f in self.manifest["tables"][name]["files"] if "from" not in f]
+
+    def shared_files(self, name: str) -> list[Path]:
+        """The files of table `name` shared from earlier snapshots."""
+        return [self.folder / f["path"] for f in self.manifest["tables"][name]["files"] if "from" in f]
 
     @property
     def label(self) -> str:

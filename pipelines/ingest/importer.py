@@ -12,6 +12,10 @@ The contract: one file per table, named as in the data dictionary (`trips.parque
   NT$ (half away from zero). Other whole-number columns never take decimals.
 - Unknown demographics (gender, birth year, home district) may be empty.
 - Files must be real files inside the extract: a symbolic link is refused.
+- A monthly extract may extend the last snapshot (`extends`): its event tables hold the new
+  days only, which follow the parent's period; the parent's events are shared, not copied.
+  Members, cards, merchants, employers and the campaign tables are the operator's current
+  ones; any of them left out are the parent's.
 Names, columns, types and values are checked first, and every problem is reported at once;
 only then is the snapshot written (atomically, with its manifest, event tables in time
 order), to be validated by the gate.
@@ -73,7 +77,9 @@ def _links(path: Path) -> list[Path]:
     return [p for p in (path, *inside) if p.is_symlink()]
 
 
-def find_sources(folder: Path, absent_scenes: tuple[str, ...] = ()) -> tuple[dict[str, Source], list[str]]:
+def find_sources(
+    folder: Path, absent_scenes: tuple[str, ...] = (), extending: bool = False
+) -> tuple[dict[str, Source], list[str]]:
     problems: list[str] = []
     if not folder.is_dir():
         raise ContractError([f"{folder} is not a folder"])
@@ -97,6 +103,8 @@ def find_sources(folder: Path, absent_scenes: tuple[str, ...] = ()) -> tuple[dic
         else:
             found[name] = Source(known[name], path, kind)
     optional = set(REFERENCE_TABLES) | {SCENE_TABLES[s] for s in absent_scenes} | {t.name for t in TABLES if t.optional}
+    if extending:
+        optional |= {t.name for t in TABLES if t.kind != "event"}
     problems += [
         f"{t}: table is missing (expected {t}.parquet, {t}.csv or {t}/)"
         for t in known
@@ -219,8 +227,14 @@ def import_source(
     previous: str | None = None,
     absent_scenes: tuple[str, ...] = (),
     round_money: bool = False,
+    extends: str | None = None,
 ) -> dict[str, Any]:
-    """Check `folder` against the contract and write it as snapshot `snapshot`; returns the manifest."""
+    """Check `folder` against the contract and write it as snapshot `snapshot`; returns the
+    manifest. With `extends`, the extract's events are the days from `start` to `end`, which
+    follow the parent snapshot's period; the new snapshot covers the parent's period and them."""
+    parent = Snapshot.open(extends) if extends else None
+    if parent is not None:
+        absent_scenes = _extension(parent, start, absent_scenes)
     if end < start:
         raise ContractError([f"period end {end} is before its start {start}"])
     unknown = sorted(set(absent_scenes) - set(SCENES))
@@ -228,7 +242,7 @@ def import_source(
         raise ContractError([f"unknown scene(s) {', '.join(unknown)}; scenes are {', '.join(SCENES)}"])
     if set(absent_scenes) == set(SCENES):
         raise ContractError(["every scene is declared absent: an extract needs at least one scene"])
-    sources, problems = find_sources(folder, absent_scenes)
+    sources, problems = find_sources(folder, absent_scenes, extending=parent is not None)
     con = catalog.configure(duckdb.connect(":memory:"))
     types: dict[str, dict[str, str]] = {}
     for name, src in sources.items():
@@ -243,19 +257,27 @@ def import_source(
         "tool": "import",
         "source": str(folder.resolve()),
         "previous": previous,
-        "reference_tables_from": {t: "data/reference/" for t in defaults},
+        "extends": extends,
+        "reference_tables_from": {t: f"snapshot {extends}" if extends else "data/reference/" for t in defaults},
         "money_rounded": round_money,
     }
     scenes = [s for s in SCENES if s not in absent_scenes]
-    with new_snapshot(snapshot, made_by, (start.isoformat(), end.isoformat()), scenes) as out:
+    period = ((parent.start if parent else start).isoformat(), end.isoformat())
+    with new_snapshot(snapshot, made_by, period, scenes, parent) as out:
         reference = reference_tables()
         for spec in TABLES:
             src = sources.get(spec.name)
+            if parent is not None and (src is None or spec.kind == "event"):
+                out.share(spec.name, parent)
+                if src is None:
+                    continue
             if src is None:
                 out.write(spec.name, reference[spec.name] if spec.name in reference else spec.polars_schema.to_frame())
                 continue
-            (out.tmp / spec.name).mkdir()
-            target = out.tmp / spec.name / "part-0000.parquet"
+            (out.tmp / spec.name).mkdir(exist_ok=True)
+            # An extension's new events sit beside the parent's files, named by their first day.
+            part = f"{start:%Y%m%d}" if parent is not None and spec.kind == "event" else "0000"
+            target = out.tmp / spec.name / f"part-{part}.parquet"
             if src.kind == "csv":
                 select = ", ".join(f'{_csv_value(c, round_money)} AS "{c.name}"' for c in spec.columns)
             else:
@@ -274,7 +296,27 @@ def import_source(
                     "sha256": sha256_file(target),
                 },
             )
-        return out.manifest(made_by, (start.isoformat(), end.isoformat()), scenes)
+        return out.manifest(made_by, period, scenes, parent)
+
+
+def _extension(parent: Snapshot, start: dt.date, absent_scenes: tuple[str, ...]) -> tuple[str, ...]:
+    """The scenes an extension of `parent` declares absent (the parent's); ContractError if
+    the new days do not follow the parent's period or the scenes differ."""
+    problems = []
+    if start != parent.end + dt.timedelta(days=1):
+        problems.append(
+            f"an extension of {parent.id!r} starts the day after its period ends ({parent.end}): "
+            f"--start {parent.end + dt.timedelta(days=1)}, not {start}"
+        )
+    inherited = tuple(s for s in SCENES if s not in parent.scenes)
+    if absent_scenes and set(absent_scenes) != set(inherited):
+        problems.append(
+            f"{parent.id!r} runs the scenes {', '.join(parent.scenes)}: an extension keeps them "
+            "(import a whole new snapshot to change them)"
+        )
+    if problems:
+        raise ContractError(problems)
+    return inherited
 
 
 def default_previous(snapshot: str) -> str | None:

@@ -33,6 +33,7 @@ def not_applicable(outcome: Outcome) -> str:
     return {
         "previous": "not applicable: no previous snapshot to compare with",
         "scene": "not applicable: the scene is declared absent",
+        "parent": "not applicable: the snapshot does not extend another",
     }.get(outcome.expectation["meta"].get("requires", ""), "not applicable")
 
 

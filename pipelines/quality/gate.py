@@ -23,8 +23,9 @@ import pyarrow
 from pipelines.core import catalog
 from pipelines.core.paths import check_name, data_dir
 from pipelines.core.period import month_end
-from pipelines.core.schema import SCENE_TABLES, TABLES
-from pipelines.core.snapshot import Snapshot, list_snapshots
+from pipelines.core.schema import EVENT_TABLES, SCENE_TABLES, TABLES
+from pipelines.core.schema import table as table_spec
+from pipelines.core.snapshot import Snapshot, SnapshotError, list_snapshots
 from pipelines.core.sql import SqlFolder
 from pipelines.quality.bands import load_bands
 from pipelines.quality.engine import Outcome, run_suites
@@ -124,22 +125,68 @@ def previous_of(snapshot: str) -> str | None:
     return max(earlier)[1] if earlier else None
 
 
+def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str]) -> dict[str, str]:
+    """For a snapshot that extends another: a view of each event table's new rows, which its
+    own rules check (the months it shares passed the parent's gate), and `reused_ids`, the
+    new rows whose ID the months before already use. Returns the views the rules scan."""
+    batches = {}
+    reused = []
+    for name in EVENT_TABLES:
+        if name not in available:
+            continue
+        key = table_spec(name).primary_key
+        view = f"{name} (new days)"
+        con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM {catalog.parquet_source(snap.own_files(name))}')
+        batches[name] = view
+        if earlier := snap.shared_files(name):
+            reused.append(
+                f"SELECT '{name}' AS table_name, CAST(b.{key} AS VARCHAR) AS id FROM \"{view}\" b "
+                f"SEMI JOIN {catalog.parquet_source(earlier)} e ON e.{key} = b.{key}"
+            )
+    if reused and _derived(con, "reused_ids", {}, " UNION ALL ".join(reused)):
+        available.add("reused_ids")
+    return batches
+
+
+def _parent_passed(snap: Snapshot) -> Snapshot | None:
+    """The parent whose verdict an extension stands on for the months they share; None when
+    the snapshot extends nothing, or its parent was removed since (then every rule reads the
+    whole history). GateError if the parent has not passed."""
+    if snap.extends is None or snap.extends not in list_snapshots():
+        return None
+    try:
+        parent = require_passing(snap.extends)
+    except (GateError, SnapshotError) as exc:
+        raise GateError(
+            f"snapshot {snap.id!r} extends {snap.extends!r}, which must pass the gate first: {exc}"
+        ) from None
+    if parent.manifest_sha256 != snap.manifest["extends"]["manifest_sha256"]:
+        raise GateError(f"snapshot {snap.id!r} extends a snapshot {snap.extends!r} that has since been replaced")
+    return parent
+
+
 def validate(
     snapshot: str,
     previous: str | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Verdict:
+    """Check a snapshot against every suite and store the verdict. A snapshot that extends
+    another has its new days checked by the per-table rules, against the whole history by the
+    rules across tables and months, and is compared with its parent unless told otherwise."""
     snap = Snapshot.open(snapshot)
+    parent = _parent_passed(snap)
+    previous = previous or (parent.id if parent else None)
     prev = Snapshot.open(previous) if previous else None
     suites = load_all()
     now = now or dt.datetime.now(ZoneInfo("Asia/Taipei")).replace(tzinfo=None)
     if progress:
         progress("file integrity")
-    integrity = check_files(snap, validation_dir(snapshot) / INTEGRITY_CACHE, full=True)
+    shared = validation_dir(parent.id) / INTEGRITY_CACHE if parent else None
+    integrity = check_files(snap, validation_dir(snapshot) / INTEGRITY_CACHE, full=True, shared=shared)
     broken = {p["table"] for p in integrity}
     params: dict[str, Any] = {
-        "period_start": f"{snap.start} 00:00:00",
+        "period_start": f"{snap.new_start if parent else snap.start} 00:00:00",
         "period_end": f"{snap.end} 23:59:59.999999",
         "now": now.isoformat(sep=" "),
         **load_bands().params(),
@@ -149,6 +196,7 @@ def validate(
         params[f"{table}_min_rows"], params[f"{table}_max_rows"] = (0, 0) if absent else (1, None)
     con = catalog.configure(duckdb.connect(":memory:"))
     available = _views(con, snap, "main", broken)
+    batches = _new_days(con, snap, available) if parent else {}
     observed = _volume(con, snap, available)
     if {"campaigns", "campaign_assignments", "purchases", "cards", "members"} <= available and _derived(
         con, "campaign_balance", {}
@@ -177,7 +225,7 @@ def validate(
         "scene_mix_change": ["scene"],
         "campaign_balance": ["campaign_id"],
     }
-    outcomes = run_suites(con, suites, params, keys, available=available, progress=progress)
+    outcomes = run_suites(con, suites, params, keys, available=available, progress=progress, batches=batches)
     con.close()
     success = not integrity and all(o.success is not False for o in outcomes)
     evaluated = [o for o in outcomes if o.success is not None]
@@ -186,6 +234,7 @@ def validate(
         "snapshot": snapshot,
         "snapshot_manifest_sha256": snap.manifest_sha256,
         "previous_snapshot": previous,
+        "extends": snap.extends,
         "suites_hash": suites_hash(),
         "suites": sorted(suites),
         "engine": f"card-insights DuckDB engine {ENGINE_VERSION} (GX {version('great-expectations')} suite format)",

@@ -32,9 +32,11 @@ def _problem(table: str, file: str, problem: str) -> Problem:
     return {"table": table, "file": file, "problem": problem}
 
 
-def check_files(snap: Snapshot, cache: Path, full: bool = False) -> list[Problem]:
+def check_files(snap: Snapshot, cache: Path, full: bool = False, shared: Path | None = None) -> list[Problem]:
     """Every problem with the snapshot's files; `full` hashes every file and reads its Parquet
-    footer (the gate), otherwise a file whose identity is cached as checked is trusted."""
+    footer (the gate), otherwise a file whose identity is cached as checked is trusted.
+    `shared`: the cache of the snapshot this one extends; a file shared with it by a hard link
+    (the same inode, size and time) that its gate hashed is trusted even when `full`."""
     listed = [(name, f) for name, t in snap.manifest["tables"].items() for f in t["files"]]
     problems = [
         _problem(spec.name, "", "table is missing from the snapshot")
@@ -47,6 +49,9 @@ def check_files(snap: Snapshot, cache: Path, full: bool = False) -> list[Problem
         if relative not in known:
             problems.append(_problem(relative.split("/")[0], relative, "file is not in the manifest: remove it"))
     checked: dict[str, Any] = {} if full or not cache.exists() else json.loads(cache.read_text())
+    if shared is not None and shared.exists():
+        own = {f["path"] for _, f in listed if "from" not in f}
+        checked |= {path: seen for path, seen in json.loads(shared.read_text()).items() if path not in own}
 
     def check(item: tuple[str, dict[str, Any]]) -> tuple[str, list[int] | None, Problem | None]:
         name, f = item

@@ -239,6 +239,15 @@ def relationships_suite():
             "no transfer goes from an account to itself",
             "transfer_id",
         ),
+        # A snapshot that extends another: its new days' events carry IDs of their own.
+        _rows(
+            "reused_ids",
+            "id",
+            "SELECT b.table_name, b.id FROM {batch} b",
+            "no event of the days an extension adds reuses an ID of the months before them",
+            ["table_name", "id"],
+            requires="parent",
+        ),
     ]
     return ExpectationSuite(name="relationships", expectations=exps, meta={"kind": "relationships"})
 
@@ -351,7 +360,8 @@ def period_suite():
                 min_value={"$PARAMETER": "period_start"},
                 max_value={"$PARAMETER": "period_end"},
                 meta=_meta(t.name, col, keys=t.key_columns),
-                description=f"every {t.name}.{col} lies inside the snapshot's declared period",
+                description=f"every {t.name}.{col} lies inside the snapshot's declared period "
+                "(for an extension, inside the days it adds)",
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column=col,

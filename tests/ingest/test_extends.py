@@ -1,0 +1,253 @@
+"""Monthly snapshots that extend the last one: the parent's events are shared, not copied; the
+gate checks the new month and the rules across months; together they read as one snapshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.core import catalog
+from pipelines.core.schema import EVENT_TABLES, TABLES, table
+from pipelines.core.snapshot import Snapshot, remove_snapshot
+from pipelines.ingest.importer import ContractError, import_source
+from pipelines.quality.gate import GateError, require_passing, validate
+from tests.ingest.test_import import NOW, _test_table
+
+START, PARENT_END, END = dt.date(2025, 1, 1), dt.date(2025, 5, 31), dt.date(2025, 6, 30)
+JUNE = dt.date(2025, 6, 1)
+
+
+def _until_may(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """What an extract made at the end of May holds: events to May, the campaigns started by
+    then, their members, and the redemptions of purchases made by then."""
+    spec = table(name)
+    if spec.time_column:
+        return frame.filter(pl.col(spec.time_column) < JUNE)
+    if name == "campaigns":
+        return frame.filter(pl.col("start_date") < JUNE)
+    if name == "campaign_assignments":
+        return frame.join(_until_may("campaigns", _test_table("campaigns")), on="campaign_id", how="semi")
+    if name == "redemptions":
+        return frame.join(_until_may("purchases", _test_table("purchases")), on="purchase_id", how="semi")
+    return frame
+
+
+def _write(folder: Path, frames: dict[str, pl.DataFrame]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.write_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def may_extract(folder: Path) -> Path:
+    return _write(folder, {t.name: _until_may(t.name, _test_table(t.name)) for t in TABLES})
+
+
+def june_extract(folder: Path, change: dict | None = None, leave_out: tuple[str, ...] = ()) -> Path:
+    """The extract made at the end of June: June's events, and the current members, cards,
+    merchants, employers and campaigns (whole tables)."""
+    frames = {}
+    for t in TABLES:
+        if t.name in leave_out:
+            continue
+        frame = _test_table(t.name)
+        if t.time_column:
+            frame = frame.filter(pl.col(t.time_column) >= JUNE)
+        frames[t.name] = change[t.name](frame) if change and t.name in change else frame
+    return _write(folder, frames)
+
+
+@pytest.fixture()
+def may(isolated_data, tmp_path) -> str:
+    import_source(may_extract(tmp_path / "may"), "2025-05", START, PARENT_END)
+    assert validate("2025-05", now=NOW).success
+    return "2025-05"
+
+
+def _passed(snapshot: str) -> None:
+    verdict = validate(snapshot, now=NOW)
+    assert verdict.success, [
+        (o.expectation["meta"]["table"], o.expectation.get("description")) for o in verdict.failures
+    ]
+
+
+def test_an_extension_reads_as_the_whole_period_and_shares_the_parents_files(may, tmp_path):
+    manifest = import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    assert manifest["period"] == {"start": "2025-01-01", "end": "2025-06-30"}
+    assert manifest["extends"]["snapshot"] == may and manifest["extends"]["new_start"] == "2025-06-01"
+    _passed("2025-06")
+    child, parent = Snapshot.open("2025-06"), Snapshot.open(may)
+    # Every table reads as the whole six months do (the test snapshot), row for row.
+    with catalog.connect(child) as con:
+        for t in TABLES:
+            got = catalog.frame(con, f'SELECT * FROM "{t.name}"').sort(t.key_columns)
+            want = _test_table(t.name).select(got.columns).sort(t.key_columns)
+            assert got.equals(want), t.name
+    # May's event files are the parent's very files (hard links), listed with where they came from.
+    for name in EVENT_TABLES:
+        shared = child.shared_files(name)
+        assert [p.name for p in shared] == [p.name for p in parent.files(name)]
+        for mine, theirs in zip(shared, parent.files(name), strict=True):
+            assert mine.stat().st_ino == theirs.stat().st_ino and mine.stat().st_nlink >= 2
+        assert [p.name for p in child.own_files(name)] == ["part-20250601.parquet"]
+        assert all(f["from"] == may for f in child.manifest["tables"][name]["files"] if "from" in f)
+    # Members, cards and the rest came in the June extract: the child's own files.
+    assert child.shared_files("members") == []
+
+
+def test_the_gate_checks_the_new_month_and_compares_it_with_the_parent(may, tmp_path):
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    verdict = validate("2025-06", now=NOW)
+    assert verdict.success and verdict.document["previous_snapshot"] == may
+    june = _test_table("purchases").filter(pl.col("purchased_at") >= JUNE).height
+    counts = [
+        o.result["observed_value"]
+        for o in verdict.outcomes
+        if o.expectation["meta"]["table"] == "purchases"
+        and o.expectation["type"] == "expect_table_row_count_to_be_between"
+    ]
+    # The purchases' own rules scanned June's rows, not the history's.
+    assert counts == [june]
+    reused = [o for o in verdict.outcomes if o.expectation["meta"]["table"] == "reused_ids"]
+    assert len(reused) == 1 and reused[0].success is True
+    # A snapshot that extends nothing has the rule, not applicable.
+    assert [o.success for o in validate(may, now=NOW).outcomes if o.expectation["meta"]["table"] == "reused_ids"] == [
+        None
+    ]
+
+
+def test_a_june_purchase_with_a_may_purchases_id_fails(may, tmp_path):
+    may_id = _until_may("purchases", _test_table("purchases"))["purchase_id"][0]
+
+    def reuse(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(may_id)).otherwise("purchase_id").alias("purchase_id")
+        )
+
+    import_source(june_extract(tmp_path / "june", change={"purchases": reuse}), "2025-06", JUNE, END, extends=may)
+    failures = validate("2025-06", now=NOW).failures
+    assert [o.expectation["meta"]["table"] for o in failures] == ["reused_ids"]
+    assert failures[0].result["details"]["unexpected_rows"] == [{"table_name": "purchases", "id": str(may_id)}]
+
+
+def test_may_events_in_the_june_extract_fail_the_period_rule(may, tmp_path):
+    def with_may(frame: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat(
+            [
+                frame,
+                frame.head(1).with_columns(purchased_at=pl.datetime(2025, 5, 30, 12), purchase_id=pl.lit(-1, pl.Int64)),
+            ]
+        )
+
+    import_source(june_extract(tmp_path / "june", change={"purchases": with_may}), "2025-06", JUNE, END, extends=may)
+    failed = {
+        (o.expectation["meta"]["table"], o.expectation.get("description", ""))
+        for o in validate("2025-06", now=NOW).failures
+    }
+    assert (
+        "purchases",
+        "every purchases.purchased_at lies inside the snapshot's declared period "
+        "(for an extension, inside the days it adds)",
+    ) in failed
+
+
+def test_an_extension_must_follow_its_parent(may, tmp_path):
+    with pytest.raises(ContractError, match="starts the day after its period ends"):
+        import_source(june_extract(tmp_path / "june"), "2025-06", dt.date(2025, 6, 2), END, extends=may)
+    with pytest.raises(ContractError, match="keeps them"):
+        import_source(june_extract(tmp_path / "j2"), "2025-06", JUNE, END, extends=may, absent_scenes=("p2p",))
+
+
+def test_an_extension_of_a_parent_that_has_not_passed_is_refused(isolated_data, tmp_path):
+    import_source(may_extract(tmp_path / "may"), "2025-05", START, PARENT_END)
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends="2025-05")
+    with pytest.raises(GateError, match="extends '2025-05', which must pass the gate first"):
+        validate("2025-06", now=NOW)
+
+
+def test_tables_left_out_of_the_june_extract_are_the_parents(may, tmp_path):
+    source = june_extract(tmp_path / "june", leave_out=("members", "cards", "employers", "districts", "stations"))
+    import_source(source, "2025-06", JUNE, END, extends=may)
+    child = Snapshot.open("2025-06")
+    assert [p.name for p in child.shared_files("members")] == [p.name for p in Snapshot.open(may).files("members")]
+    _passed("2025-06")
+
+
+def test_removing_the_parent_leaves_the_extension_whole(may, tmp_path):
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    _passed("2025-06")
+    remove_snapshot(may)
+    snap = require_passing("2025-06")
+    with catalog.connect(snap) as con:
+        assert catalog.frame(con, "SELECT count(*) AS n FROM purchases")["n"][0] == _test_table("purchases").height
+    # Validated again (say, under new suites), with no parent verdict to stand on, every rule
+    # reads the whole history.
+    verdict = validate("2025-06", now=NOW)
+    assert verdict.success and verdict.document["previous_snapshot"] is None
+    counts = [
+        o.result["observed_value"]
+        for o in verdict.outcomes
+        if o.expectation["meta"]["table"] == "purchases"
+        and o.expectation["type"] == "expect_table_row_count_to_be_between"
+    ]
+    assert counts == [_test_table("purchases").height]
+
+
+def test_cli_import_extends_with_the_start_taken_from_the_parent(may, tmp_path):
+    env = {**os.environ, "CARD_INSIGHTS_DATA": os.environ["CARD_INSIGHTS_DATA"]}
+    args = [sys.executable, "-m", "pipelines", "import", str(june_extract(tmp_path / "june"))]
+    done = subprocess.run(
+        [*args, "-s", "2025-06", "--extends", may, "--end", "2025-06-30"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert Snapshot.open("2025-06").new_start == JUNE
+    missing = subprocess.run([*args, "-s", "x", "--end", "2025-06-30"], capture_output=True, text=True, env=env)
+    assert missing.returncode != 0 and "--start is needed" in missing.stderr
+
+
+def test_the_gate_hashes_the_new_files_and_still_sees_a_shared_file_changed(may, tmp_path, monkeypatch):
+    import pipelines.quality.integrity as integrity
+
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    child = Snapshot.open("2025-06")
+    hashed: list[str] = []
+    real = integrity.sha256_file
+
+    def counting(path: Path) -> str:
+        hashed.append(str(path.relative_to(child.folder)))
+        return real(path)
+
+    monkeypatch.setattr(integrity, "sha256_file", counting)
+    _passed("2025-06")
+    # The files May's gate hashed are trusted by their identity (the same inode, size and time).
+    own = sorted(f["path"] for t in child.manifest["tables"].values() for f in t["files"] if "from" not in f)
+    assert sorted(hashed) == own
+    # One byte of a shared May file changed in place: its time changes, it is hashed again, and
+    # the gate refuses the snapshot, whose parent no longer holds either.
+    monkeypatch.setattr(integrity, "sha256_file", real)
+    shared = child.shared_files("purchases")[0]
+    data = bytearray(shared.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shared.write_bytes(bytes(data))
+    with pytest.raises(GateError, match=f"which must pass the gate first: .*{shared.parent.name}/{shared.name}"):
+        validate("2025-06", now=NOW)
+
+
+def test_the_snapshot_list_names_the_parent_and_counts_shared_files_apart(may, tmp_path):
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    env = {**os.environ, "COLUMNS": "200"}
+    listed = subprocess.run([sys.executable, "-m", "pipelines", "snapshots"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if line.startswith("│")]
+    row = next(line for line in rows if line.split("│")[1].strip() == "2025-06")
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    shared = sum(
+        f["bytes"] for t in Snapshot.open("2025-06").manifest["tables"].values() for f in t["files"] if "from" in f
+    )
+    assert cells[2] == may and f"(+{shared / 1e6:,.1f} shared)" in cells[5]
