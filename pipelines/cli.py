@@ -497,21 +497,35 @@ def audience(
     seed: Annotated[
         int | None,
         typer.Option(
-            help="With --campaign: seed of the holdout draw; the same seed redraws the same arms. "
-            "Default: a new random seed, printed."
+            help="With --campaign: seed of the draw; with the operator's secret key (data/privacy/noise.key) the "
+            "same seed redraws the same audience and arms. Default: a new random seed, printed."
         ),
     ] = None,
+    reach: Annotated[
+        float,
+        typer.Option(
+            help="With --campaign: the share of the members who match the rule that the campaign reaches, drawn at "
+            "random; at most 0.8, so that a merchant cannot tell from its till that a matching customer who paid "
+            "without redeeming was held out."
+        ),
+    ] = 0.8,
 ) -> None:
     """Export the member IDs of an audience for the operator's own campaign system.
 
     Reports only ever show counts; IDs leave through this command alone, into a file you name.
-    With --campaign, each member is drawn into the treatment arm or the holdout from the seed
-    and the member's ID, so the measurement of the campaign's effect can compare the two.
+    With --campaign, a random share of the matching members (--reach, at most 0.8) makes the
+    audience, and each is drawn into the treatment arm or the holdout, so the measurement of the
+    campaign's effect can compare the two. Both draws are keyed by the operator's secret key,
+    the seed and the member's ID: without the key, nobody can redo them, so a merchant who knows
+    some treated customers from its redemptions cannot work out anyone else's arm.
     """
+    import polars as pl
+
     from pipelines import marts
-    from pipelines.core.draw import assignments
+    from pipelines.core.draw import MAX_REACH, assignments, reached
     from pipelines.core.paths import REPO_ROOT
     from pipelines.core.schema import CAMPAIGN_ID
+    from pipelines.privacy.noise import noise_key
     from pipelines.quality.gate import require_passing
     from pipelines.reporting.runner import reports_dir
     from pipelines.segments.analysis import open_segmentation
@@ -527,13 +541,21 @@ def audience(
             raise ValueError(f"--campaign must look like C00042 (C and five digits), got {campaign!r}")
         if not 0 < holdout < 1:
             raise ValueError(f"--holdout must lie strictly between 0 and 1, got {holdout}")
+        if not 0 < reach <= MAX_REACH:
+            raise ValueError(
+                f"--reach must lie above 0 and at most {MAX_REACH}, got {reach}: with every matching member in the "
+                "audience, a merchant would know that each who paid without redeeming was held out"
+            )
         seed = secrets.randbelow(2**31) if seed is None else seed
     snap = require_passing(snapshot)
     marts.build(snap)
     with marts.connect(snap) as con:
         members = open_segmentation(con, snap, as_of).audience_members(criteria)
+    matching = members.height
     if campaign:
-        members = assignments(members["member_id"], campaign, seed, holdout)
+        key = noise_key()
+        members = members.filter(pl.Series(reached(members["member_id"], seed, reach, key)))
+        members = assignments(members["member_id"], campaign, seed, holdout, key)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     members.write_csv(partial)
@@ -542,8 +564,9 @@ def audience(
     if campaign:
         held = int((members["arm"] == "holdout").sum())
         console.print(
-            f"campaign {campaign}: {members.height - held:,} to send the offer to, {held:,} held out "
-            f"({holdout:.0%} declared); seed {seed} redraws the same arms"
+            f"campaign {campaign}: {members.height:,} of the {matching:,} matching members reached ({reach:.0%}); "
+            f"{members.height - held:,} to send the offer to, {held:,} held out ({holdout:.0%} declared); "
+            f"seed {seed} with the operator's key redraws the same audience and arms"
         )
 
 

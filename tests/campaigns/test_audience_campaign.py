@@ -1,5 +1,6 @@
-"""`audience --campaign` draws a campaign's arms reproducibly from a seed and writes them in
-the shape of the campaign_assignments table, for the operator's own sending system."""
+"""`audience --campaign` draws a campaign's audience and arms reproducibly from the operator's
+secret key and a seed, and writes them in the shape of the campaign_assignments table, for the
+operator's own sending system."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from pipelines.core.draw import holdout
+from pipelines.core.draw import MAX_REACH, SYNTHETIC_KEY, holdout, reached
 from pipelines.core.schema import table
+from pipelines.privacy.noise import noise_key
 
 
 def _audience(tmp_path, name: str, *extra: str) -> tuple[pl.DataFrame, str]:
@@ -22,32 +24,57 @@ def _audience(tmp_path, name: str, *extra: str) -> tuple[pl.DataFrame, str]:
     return pl.read_csv(out, try_parse_dates=True), result.stdout + result.stderr
 
 
-def test_arms_are_drawn_from_the_seed_and_the_member_alone(mart_con, tmp_path):
+def test_audience_and_arms_are_drawn_from_the_key_the_seed_and_the_member_alone(mart_con, tmp_path):
     plain, _ = _audience(tmp_path, "plain.csv")
     drawn, said = _audience(tmp_path, "a.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "7")
     again, _ = _audience(tmp_path, "b.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "7")
     other, _ = _audience(tmp_path, "c.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "8")
     assert drawn.equals(again)
-    assert not drawn["arm"].equals(other["arm"])
-    assert sorted(drawn["member_id"]) == sorted(plain["member_id"])
+    assert not drawn["member_id"].equals(other["member_id"])
     assert drawn.columns == table("campaign_assignments").column_names
     assert (drawn["campaign_id"] == "C00099").all() and drawn["sent_at"].is_null().all()
+    # The audience: the matching members that the keyed draw reaches, 80 % of them by default
+    # (never all: a merchant would know that each who paid without redeeming was held out).
+    key = noise_key()
+    matching = plain["member_id"].sort()
+    assert drawn["member_id"].to_list() == matching.filter(pl.Series(reached(matching, 7, MAX_REACH, key))).to_list()
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], matching.len(), MAX_REACH)
+    assert lo <= drawn.height <= hi < matching.len()
     held = drawn["arm"] == "holdout"
-    assert held.to_list() == holdout(drawn["member_id"], 7, 0.3).tolist()
+    assert held.to_list() == holdout(drawn["member_id"], 7, 0.3, key).tolist()
     # The holdout's size is binomial: far inside a 99.9 % range for this audience.
     lo, hi = stats.binom.ppf([0.0005, 0.9995], drawn.height, 0.3)
     assert lo <= held.sum() <= hi
     assert f"{int(held.sum()):,} held out" in said and "seed 7" in said
+    assert f"{drawn.height:,} of the {matching.len():,} matching members reached" in said
 
 
 def test_a_draw_of_many_ids_holds_out_the_declared_share():
     ids = pl.Series([f"M{i:08d}" for i in range(1, 200_001)])
     for share in (0.1, 0.5):
-        held = holdout(ids, 12345, share)
+        held = holdout(ids, 12345, share, SYNTHETIC_KEY)
         assert held.mean() == pytest.approx(share, abs=0.005)
-    # Two campaigns' draws are independent: a member's arm in one says nothing of the other.
-    a, b = holdout(ids, 1, 0.5), holdout(ids, 2, 0.5)
+    # Two campaigns' draws are independent: a member's arm in one says nothing of the other;
+    # so are the draws of the same seed under two keys, and the reach and the holdout.
+    a, b = holdout(ids, 1, 0.5, SYNTHETIC_KEY), holdout(ids, 2, 0.5, SYNTHETIC_KEY)
     assert (a & b).mean() == pytest.approx(0.25, abs=0.005)
+    c = holdout(ids, 1, 0.5, b"the operator's secret key")
+    assert (a & c).mean() == pytest.approx(0.25, abs=0.005)
+    d = reached(ids, 1, 0.5, SYNTHETIC_KEY)
+    assert (a & d).mean() == pytest.approx(0.25, abs=0.005)
+
+
+def test_knowing_some_treated_members_does_not_give_away_the_seed_without_the_key():
+    """The attack an audit made on the first draw: a merchant knows from its redemptions some
+    customers who were treated, tries every seed, and keeps those that treat them all. Under a
+    secret key, the seeds consistent with 40 treated customers are as many as chance allows
+    (0.7^40 of them), and the true seed, tried without the key, is not among them."""
+    ids = pl.Series([f"M{i:08d}" for i in range(1, 201)])
+    secret = b"the operator's secret key"
+    treated = ids.filter(pl.Series(~holdout(ids, 424242, 0.3, secret))).head(40)
+    consistent = [s for s in range(424_000, 425_000) if not holdout(treated, s, 0.3, SYNTHETIC_KEY).any()]
+    assert 424242 not in consistent
+    assert len(consistent) <= 3
 
 
 @pytest.mark.parametrize(
@@ -55,6 +82,7 @@ def test_a_draw_of_many_ids_holds_out_the_declared_share():
     [
         (["--campaign", "X1"], "must look like C00042"),
         (["--campaign", "C00001", "--holdout", "1.5"], "strictly between 0 and 1"),
+        (["--campaign", "C00001", "--reach", "1"], "at most 0.8"),
     ],
 )
 def test_bad_campaign_options_are_refused(tmp_path, extra, message):

@@ -164,7 +164,7 @@ def test_the_report_warns_when_the_arms_were_not_drawn_as_declared(mart_con):
 def test_an_audience_is_never_the_whole_eligible_pool(snap, truth):
     """Were every eligible member in the audience, a merchant would know that an eligible
     customer paying without redeeming was held out."""
-    from pipelines.ingest.generator.campaigns import MAX_POOL_SHARE
+    from pipelines.core.draw import MAX_REACH
 
     campaigns = pl.read_parquet(snap.files("campaigns")).filter(pl.col("owner_kind") == "merchant")
     members = truth["members"]
@@ -173,4 +173,4 @@ def test_an_audience_is_never_the_whole_eligible_pool(snap, truth):
         lived = (pl.col("home_district_id") == district) | (pl.col("previous_home_district_id") == district)
         shoppers = members.filter(pl.col("uses_retail") & lived).height
         audience = truth["campaign_effects"].filter(pl.col("campaign_id") == row["campaign_id"]).height
-        assert audience <= MAX_POOL_SHARE * shoppers + 1, row["campaign_id"]
+        assert audience <= MAX_REACH * shoppers + 1, row["campaign_id"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.core.draw import holdout
+from pipelines.core.draw import MAX_REACH, SYNTHETIC_KEY, holdout
 from pipelines.core.schema import table
 from pipelines.ingest.generator.population import Population, rng_for
 from pipelines.ingest.generator.timing import HOUR_PROFILES, draw_times
@@ -28,8 +28,6 @@ _EPOCH = dt.date(1970, 1, 1)
 _US_PER_DAY = 86_400_000_000
 #: A purchase's NT$ is lognormal around its category's median with this sigma (spending.py).
 AMOUNT_SIGMA = 0.55
-#: The largest share of the eligible members an audience takes.
-MAX_POOL_SHARE = 0.8
 
 
 @dataclass
@@ -113,9 +111,8 @@ def plan(pop: Population, seed: int) -> Plan:
                     rule = f"members who shop with the card and live in district {district}"
                 name = f"{pop.merchants['merchant_name'][outlet] if owner_kind == 'merchant' else owner_id} offer"
                 value = int(rng.choice(p.offer_values))
-            # Never the whole eligible pool: were it all sent or held out, a merchant would know that
-            # every eligible customer who paid without redeeming was held out.
-            chosen = np.sort(rng.choice(pool, min(size, int(len(pool) * MAX_POOL_SHARE)), replace=False))
+            # Never the whole eligible pool (core/draw.py, MAX_REACH).
+            chosen = np.sort(rng.choice(pool, min(size, int(len(pool) * MAX_REACH)), replace=False))
             share = float(rng.choice(p.holdout_shares))
             campaign_seed = int(rng.integers(1, 2**31))
             index = len(rows)
@@ -144,7 +141,8 @@ def plan(pop: Population, seed: int) -> Plan:
             lift = np.where(tier >= 0, tier_lift[np.maximum(tier, 0)], 0.0)
             parts["campaign"].append(np.full(len(chosen), index))
             parts["member"].append(chosen)
-            parts["treated"].append(~holdout(pop.members["member_id"].gather(chosen), campaign_seed, share))
+            members = pop.members["member_id"].gather(chosen)
+            parts["treated"].append(~holdout(members, campaign_seed, share, SYNTHETIC_KEY))
             parts["lift"].append(lift)
     campaigns = pl.DataFrame(rows, schema=table("campaigns").polars_schema)
     return Plan(

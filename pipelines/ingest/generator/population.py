@@ -33,6 +33,17 @@ def ids(prefix: str, n: int, width: int) -> pl.Series:
     return pl.select(pl.lit(prefix) + digits).to_series()
 
 
+def scrambled_ids(prefix: str, n: int, width: int, rng: np.random.Generator) -> pl.Series:
+    """n distinct IDs like W48213907 in no order: an affine map of 1..n onto the width-digit
+    numbers, with a multiplier prime to 10, so that no ID tells another (a wallet account
+    number does not give away the member's)."""
+    space = 10**width
+    a = int(rng.integers(1, space // 10)) * 10 + int(rng.choice([1, 3, 7, 9]))
+    b = int(rng.integers(0, space))
+    digits = (np.arange(1, n + 1, dtype=np.int64) * (a % space) % space + b) % space
+    return pl.select(pl.lit(prefix) + pl.Series(digits).cast(pl.String).str.zfill(width)).to_series()
+
+
 def _where(mask: np.ndarray, values: pl.Series) -> pl.Expr:
     """`values` where `mask` holds, null elsewhere."""
     return pl.when(pl.Series(mask)).then(values)
@@ -419,7 +430,7 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     members = pl.DataFrame(
         {
             "member_id": member_ids,
-            "account_id": ids("W", n, 8),
+            "account_id": scrambled_ids("W", n, 8, rng_for(seed, "accounts")),
             "gender": gender,
             "birth_year": pl.Series((end_year - age).astype(np.int32)),
             "home_district_id": districts["district_id"].gather(home),
