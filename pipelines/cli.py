@@ -454,13 +454,18 @@ def run(
 @friendly
 def marts(
     snapshot: SnapshotOpt = DEFAULT_SNAPSHOT,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even if nothing changed.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Rebuild from the whole history even if nothing changed, or if it could extend."),
+    ] = False,
 ) -> None:
-    """Build the marts of a validated snapshot: segments, merchant profiles, commutes.
+    """Build the marts of a validated snapshot: segments, merchant profiles, commutes, campaigns.
 
     member_month, rfm and migration; merchant_month and merchant_cells (aggregates only);
-    commute_days and commute_pkm. Written to data/marts/ID/; skipped when the snapshot, SQL
-    and configuration are unchanged.
+    commute_days and commute_pkm; the campaign marts. Written to data/marts/ID/; skipped when
+    the snapshot, SQL and configuration are unchanged. A monthly extension whose parent's
+    marts are current reuses their months before the new days where a mart allows it
+    (member_month, rfm) and builds the rest.
     """
     from pipelines.marts import build, marts_dir
 
@@ -468,6 +473,9 @@ def marts(
         stamp = build(snapshot, force=force, progress=lambda m: status.update(f"building mart {m} ..."))
     rows = ", ".join(f"{name} {n:,} rows" for name, n in stamp["marts"].items())
     console.print(f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)}: {rows}")
+    if extended := stamp.get("extended"):
+        reused = ", ".join(f"{name} {n:,} rows" for name, n in extended["rows_reused"].items())
+        console.print(f"extended {extended['from']!r}'s marts from {extended['since']} on, reusing {reused}")
 
 
 @app.command()
@@ -705,6 +713,14 @@ def bench(
             "the floor, ahead of Polars, under 4 GB; scale 168); 0 skips it."
         ),
     ] = 0.0,
+    monthly_scale: Annotated[
+        float,
+        typer.Option(
+            help="Scale of the monthly-update benchmark: five generated months imported whole, the sixth "
+            "imported extending them, gated and its marts built on theirs, next to the sixth alone "
+            "(goal: marts within 1.5x of the new month alone); 0 skips it."
+        ),
+    ] = 0.0,
     results: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = Path(
         "benchmarks/RESULTS.md"
     ),
@@ -725,6 +741,7 @@ def bench(
         privacy_scale=privacy_scale,
         population_scale=population_scale,
         campaigns_scale=campaigns_scale,
+        monthly_scale=monthly_scale,
         results=results,
         log=console.print,
     )

@@ -9,6 +9,7 @@ swaps it in, and is skipped when nothing it depends on changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pipelines.core import catalog
 from pipelines.core.family import MartWriter
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, REFERENCE_DIR, check_name, data_dir
-from pipelines.core.snapshot import Snapshot
+from pipelines.core.snapshot import Snapshot, list_snapshots
 from pipelines.core.stale import clear_stale
 from pipelines.families import FAMILIES, in_build_order
 from pipelines.quality.gate import require_passing
@@ -53,7 +54,22 @@ def _stamp(snap: Snapshot) -> dict[str, str]:
 
 def is_current(snap: Snapshot) -> bool:
     path = marts_dir(snap) / MARTS_FILE
-    return path.exists() and {k: v for k, v in json.loads(path.read_text()).items() if k != "marts"} == _stamp(snap)
+    if not path.exists():
+        return False
+    stored = json.loads(path.read_text())
+    return all(stored.get(k) == v for k, v in _stamp(snap).items())
+
+
+def _reusable(snap: Snapshot) -> tuple[Path, dt.date] | None:
+    """For a snapshot that extends another whose marts are current (same code, same
+    manifest): that marts folder, and the first month the new days touch, from which the
+    marts are computed again; None otherwise (the marts are built from the whole history)."""
+    if snap.extends is None or snap.extends not in list_snapshots():
+        return None
+    parent = Snapshot.open(snap.extends)
+    if not is_current(parent):
+        return None
+    return marts_dir(parent), dt.date(snap.new_start.year, snap.new_start.month, 1)
 
 
 def _with_family_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -76,7 +92,9 @@ def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection
 def build(
     snapshot: Snapshot | str, force: bool = False, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Build every family's marts of a validated snapshot; returns marts.json's content."""
+    """Build every family's marts of a validated snapshot; returns marts.json's content. A
+    snapshot that extends another whose marts are current reuses their months before the new
+    days (for the marts that have a month column and say so); `force` builds from scratch."""
     snap = snapshot if isinstance(snapshot, Snapshot) and snapshot.verdict else require_passing(snapshot)
     final = marts_dir(snap)
     if not force and is_current(snap):
@@ -87,12 +105,16 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
+        reuse = None if force else _reusable(snap)
         with _with_family_views(catalog.connect(snap)) as con:
-            out = MartWriter(con, snap, tmp, tmp / ".scratch", progress)
+            previous, since = reuse or (None, None)
+            out = MartWriter(con, snap, tmp, tmp / ".scratch", progress, previous=previous, since=since)
             for family in in_build_order():
                 family.build(out)
         shutil.rmtree(tmp / ".scratch", ignore_errors=True)
         stamp = _stamp(snap) | {"marts": out.built}
+        if reuse:
+            stamp["extended"] = {"from": snap.extends, "since": str(since), "rows_reused": out.reused}
         (tmp / MARTS_FILE).write_text(json.dumps(stamp, indent=2) + "\n")
         old = final.with_name(f".old-{snap.id}-{os.getpid()}")
         if final.exists():

@@ -10,7 +10,18 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pipelines.bench import campaigns, carbon, gate, generation, merchants, population, privacy, reports, segments
+from pipelines.bench import (
+    campaigns,
+    carbon,
+    gate,
+    generation,
+    merchants,
+    monthly,
+    population,
+    privacy,
+    reports,
+    segments,
+)
 from pipelines.bench.harness import Measurement, machine, versions
 
 
@@ -32,6 +43,7 @@ def run_benchmarks(
     privacy_scale: float = 0,
     population_scale: float = 0,
     campaigns_scale: float = 0,
+    monthly_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -46,6 +58,7 @@ def run_benchmarks(
         (privacy_scale, "merchant releases: noisy against exact figures", privacy.part),
         (population_scale, "per-member behaviour at scale 1 and", population.part),
         (campaigns_scale, "campaign marts against their floor and Polars", campaigns.part),
+        (monthly_scale, "a monthly update against the whole history and the new month alone", monthly.part),
     ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale, what, part in plan:
@@ -54,7 +67,7 @@ def run_benchmarks(
             parts.append(f"{what} at scale {scale:g}")
             log(f"benchmark: {parts[-1]} ...")
             measurements += part(scale, Path(tmp))
-            for folder in ("snapshots", "marts", "reports", "privacy"):
+            for folder in ("snapshots", "marts", "reports", "privacy", "extracts", "validation"):
                 shutil.rmtree(Path(tmp) / folder, ignore_errors=True)
     header = [
         f"## {dt.date.today().isoformat()}: {', '.join(parts)}",

@@ -6,6 +6,7 @@ pipelines/ (its Python, sql/, config/ and marts.toml); pipelines/families.py reg
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,11 @@ def read_mart_specs(path: Path) -> tuple[MartSpec, ...]:
 class MartWriter:
     """Where a family writes its marts during `marts.build`: each step becomes a Parquet file
     (published marts into the marts folder, intermediates into a scratch folder that is
-    deleted) and a view that later steps, and later families, read by name."""
+    deleted) and a view that later steps, and later families, read by name.
+
+    When the snapshot extends another whose marts are current, `previous` is that snapshot's
+    marts folder and `since` the first month the new days touch: a mart with a month column
+    keeps the parent's rows before it and computes the rest (`query(..., reuse=column)`)."""
 
     def __init__(
         self,
@@ -68,10 +73,19 @@ class MartWriter:
         folder: Path,
         scratch: Path,
         progress: Callable[[str], None] | None = None,
+        previous: Path | None = None,
+        since: dt.date | None = None,
     ):
         self.con, self.snapshot, self.folder, self.scratch = con, snapshot, folder, scratch
         self.progress = progress
+        self.previous, self.since = previous, since
         self.built: dict[str, int] = {}
+        self.reused: dict[str, int] = {}
+
+    @property
+    def first_month(self) -> dt.date:
+        """The first month whose rows the marts compute: `since`, or the period's first."""
+        return self.since or dt.date(self.snapshot.start.year, self.snapshot.start.month, 1)
 
     def _target(self, name: str, kept: bool) -> Path:
         if self.progress:
@@ -84,14 +98,32 @@ class MartWriter:
         source = catalog.sql_literal(str(target))
         self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({source})')
 
-    def query(self, name: str, sql: str, params: dict[str, Any] | None = None, kept: bool = True) -> int:
-        """Write a query's result as step `name`; returns its rows. `kept` False: an intermediate."""
+    def query(
+        self, name: str, sql: str, params: dict[str, Any] | None = None, kept: bool = True, reuse: str | None = None
+    ) -> int:
+        """Write a query's result as step `name`; returns its rows. `kept` False: an intermediate.
+        `reuse`: the mart's month column (a DATE); when extending the parent's marts, the
+        parent's rows before `since` are kept and `sql` gives the rest (it may compute only
+        those: rows before `since` are dropped from it)."""
         target = self._target(name, kept)
+        if reuse and self.previous is not None and self.since is not None:
+            kept_rows = self.con.execute(
+                f"SELECT count(*) FROM read_parquet({self._old(name)}) WHERE {reuse} < DATE '{self.since}'"
+            ).fetchone()
+            self.reused[name] = kept_rows[0] if kept_rows else 0
+            sql = (
+                f"SELECT * FROM read_parquet({self._old(name)}) WHERE {reuse} < DATE '{self.since}' "
+                f"UNION ALL BY NAME SELECT * FROM ({sql}) WHERE {reuse} >= DATE '{self.since}'"
+            )
         rows = catalog.write_parquet(self.con, sql, target, catalog.used_params(sql, params or {}))
         if kept:
             self.built[name] = rows
         self._view(name, target)
         return rows
+
+    def _old(self, name: str) -> str:
+        assert self.previous is not None
+        return catalog.sql_literal(str(self.previous / f"{name}.parquet"))
 
     def frame(self, name: str, frame: pl.DataFrame) -> int:
         """Write a Polars frame as the published mart `name`; returns its rows."""

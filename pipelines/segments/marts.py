@@ -11,6 +11,8 @@ The gate has checked that every event lies inside the period, so no event falls 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
 from pipelines.core.family import MartWriter
@@ -28,13 +30,14 @@ def define_member_events(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE VIEW member_events AS {SQL.load('stg_member_events')}")
 
 
-def define_member_scene_months(con: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
+def define_member_scene_months(con: duckdb.DuckDBPyConnection, snap: Snapshot, since: dt.date | None = None) -> None:
     """The view member_scene_months that mart_member_month reads: one call of the
-    int_member_scene_month macro per scene and calendar month of the period."""
+    int_member_scene_month macro per scene and calendar month of the period (from `since`:
+    the months before are the parent snapshot's)."""
     con.execute(SQL.load("int_member_scene_month"))
     parts = [
         f"SELECT * FROM member_scene_month(DATE '{m}', '{scene}')"
-        for m in month_starts(snap.start, snap.end)
+        for m in month_starts(since or snap.start, snap.end)
         for scene in SCENES
     ]
     con.execute(f"CREATE OR REPLACE TEMP VIEW member_scene_months AS {' UNION ALL '.join(parts)}")
@@ -43,7 +46,10 @@ def define_member_scene_months(con: duckdb.DuckDBPyConnection, snap: Snapshot) -
 def build(out: MartWriter) -> None:
     config = load_config()
     register_config(out.con, config)
-    define_member_scene_months(out.con, out.snapshot)
-    out.query("member_month", SQL.load("mart_member_month"))
-    out.query("rfm", SQL.load("mart_rfm"), config.sql_params(out.snapshot))
+    # Extending the parent's marts: member_month reads the new months' events only, and rfm
+    # scores the new month ends from member_month (the whole history of it, members x months,
+    # not the events); migration is recomputed from rfm.
+    define_member_scene_months(out.con, out.snapshot, out.since)
+    out.query("member_month", SQL.load("mart_member_month"), reuse="month")
+    out.query("rfm", SQL.load("mart_rfm"), config.sql_params(out.snapshot), reuse="month_end")
     out.query("migration", SQL.load("mart_migration"))

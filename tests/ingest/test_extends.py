@@ -20,47 +20,54 @@ from pipelines.quality.gate import GateError, require_passing, validate
 from tests.ingest.test_import import NOW, _test_table
 
 START, PARENT_END, END = dt.date(2025, 1, 1), dt.date(2025, 5, 31), dt.date(2025, 6, 30)
-JUNE = dt.date(2025, 6, 1)
+JUNE, JULY = dt.date(2025, 6, 1), dt.date(2025, 7, 1)
 
 
-def _until_may(name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """What an extract made at the end of May holds: events to May, the campaigns started by
-    then, their members, and the redemptions of purchases made by then."""
+def _as_of(name: str, frame: pl.DataFrame, stop: dt.date) -> pl.DataFrame:
+    """What an extract made on the eve of `stop` holds of a table: events before it, the
+    campaigns started by then, their members, and the redemptions of purchases made by then."""
     spec = table(name)
     if spec.time_column:
-        return frame.filter(pl.col(spec.time_column) < JUNE)
+        return frame.filter(pl.col(spec.time_column) < stop)
     if name == "campaigns":
-        return frame.filter(pl.col("start_date") < JUNE)
+        return frame.filter(pl.col("start_date") < stop)
     if name == "campaign_assignments":
-        return frame.join(_until_may("campaigns", _test_table("campaigns")), on="campaign_id", how="semi")
+        return frame.join(_as_of("campaigns", _test_table("campaigns"), stop), on="campaign_id", how="semi")
     if name == "redemptions":
-        return frame.join(_until_may("purchases", _test_table("purchases")), on="purchase_id", how="semi")
+        return frame.join(_as_of("purchases", _test_table("purchases"), stop), on="purchase_id", how="semi")
     return frame
 
 
-def _write(folder: Path, frames: dict[str, pl.DataFrame]) -> Path:
+def extract_as_of(
+    folder: Path,
+    start: dt.date | None,
+    stop: dt.date,
+    change: dict | None = None,
+    leave_out: tuple[str, ...] = (),
+) -> Path:
+    """The test snapshot's extract made on the eve of `stop`: the events from `start` (None:
+    all before `stop`), and the members, cards, merchants, employers and campaigns of that day
+    (whole tables); `change` edits a table, `leave_out` leaves tables out."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, frame in frames.items():
-        frame.write_parquet(folder / f"{name}.parquet")
+    for t in TABLES:
+        if t.name in leave_out:
+            continue
+        frame = _as_of(t.name, _test_table(t.name), stop)
+        if t.time_column and start is not None:
+            frame = frame.filter(pl.col(t.time_column) >= start)
+        frame = change[t.name](frame) if change and t.name in change else frame
+        frame.write_parquet(folder / f"{t.name}.parquet")
     return folder
 
 
 def may_extract(folder: Path) -> Path:
-    return _write(folder, {t.name: _until_may(t.name, _test_table(t.name)) for t in TABLES})
+    return extract_as_of(folder, None, JUNE)
 
 
 def june_extract(folder: Path, change: dict | None = None, leave_out: tuple[str, ...] = ()) -> Path:
     """The extract made at the end of June: June's events, and the current members, cards,
     merchants, employers and campaigns (whole tables)."""
-    frames = {}
-    for t in TABLES:
-        if t.name in leave_out:
-            continue
-        frame = _test_table(t.name)
-        if t.time_column:
-            frame = frame.filter(pl.col(t.time_column) >= JUNE)
-        frames[t.name] = change[t.name](frame) if change and t.name in change else frame
-    return _write(folder, frames)
+    return extract_as_of(folder, JUNE, JULY, change, leave_out)
 
 
 @pytest.fixture()
@@ -123,7 +130,7 @@ def test_the_gate_checks_the_new_month_and_compares_it_with_the_parent(may, tmp_
 
 
 def test_a_june_purchase_with_a_may_purchases_id_fails(may, tmp_path):
-    may_id = _until_may("purchases", _test_table("purchases"))["purchase_id"][0]
+    may_id = _as_of("purchases", _test_table("purchases"), JUNE)["purchase_id"][0]
 
     def reuse(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
