@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import secrets
 import signal
 import sys
 from collections.abc import Callable
@@ -500,13 +499,14 @@ def audience(
         ),
     ] = "",
     holdout: Annotated[
-        float, typer.Option(help="With --campaign: the share of the audience held out (sent nothing).")
+        float, typer.Option(help="With --campaign: the share of the audience held out (sent nothing), 0.05 to 0.5.")
     ] = 0.2,
     seed: Annotated[
         int | None,
         typer.Option(
-            help="With --campaign: seed of the draw; with the operator's secret key (data/privacy/noise.key) the "
-            "same seed redraws the same audience and arms. Default: a new random seed, printed."
+            help="With --campaign: seed of the draw (0 to 2^63 - 1); with the operator's secret key "
+            "(data/privacy/noise.key) and the campaign's ID it draws the audience and the arms. Default: a new "
+            "random seed. A campaign is drawn once: its settings are kept, and a redraw with others is refused."
         ),
     ] = None,
     reach: Annotated[
@@ -524,16 +524,14 @@ def audience(
     With --campaign, a random share of the matching members (--reach, at most 0.8) makes the
     audience, and each is drawn into the treatment arm or the holdout, so the measurement of the
     campaign's effect can compare the two. Both draws are keyed by the operator's secret key,
-    the seed and the member's ID: without the key, nobody can redo them, so a merchant who knows
-    some treated customers from its redemptions cannot work out anyone else's arm.
+    the campaign's ID and seed, and the member's ID: without the key, nobody can redo them, so a
+    merchant who knows some treated customers from its redemptions cannot work out anyone
+    else's arm. A campaign is drawn once (pipelines/campaigns/audience.py says why).
     """
-    import polars as pl
-
     from pipelines import marts
-    from pipelines.core.draw import MAX_REACH, assignments, reached
+    from pipelines.campaigns.audience import check_settings, draw
     from pipelines.core.paths import REPO_ROOT
     from pipelines.core.schema import CAMPAIGN_ID
-    from pipelines.privacy.noise import noise_key
     from pipelines.quality.gate import require_passing
     from pipelines.reporting.runner import reports_dir
     from pipelines.segments.analysis import open_segmentation
@@ -547,23 +545,14 @@ def audience(
     if campaign:
         if not re.fullmatch(CAMPAIGN_ID, campaign):
             raise ValueError(f"--campaign must look like C00042 (C and five digits), got {campaign!r}")
-        if not 0 < holdout < 1:
-            raise ValueError(f"--holdout must lie strictly between 0 and 1, got {holdout}")
-        if not 0 < reach <= MAX_REACH:
-            raise ValueError(
-                f"--reach must lie above 0 and at most {MAX_REACH}, got {reach}: with every matching member in the "
-                "audience, a merchant would know that each who paid without redeeming was held out"
-            )
-        seed = secrets.randbelow(2**31) if seed is None else seed
+        check_settings(holdout, reach, seed)
     snap = require_passing(snapshot)
     marts.build(snap)
     with marts.connect(snap) as con:
         members = open_segmentation(con, snap, as_of).audience_members(criteria)
-    matching = members.height
-    if campaign:
-        key = noise_key()
-        members = members.filter(pl.Series(reached(members["member_id"], seed, reach, key)))
-        members = assignments(members["member_id"], campaign, seed, holdout, key)
+        matching = members.height
+        if campaign:
+            members, seed = draw(con, members["member_id"], campaign, holdout, reach, seed, criteria.describe())
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     members.write_csv(partial)

@@ -14,6 +14,15 @@ from scipy import stats
 from pipelines.core.draw import MAX_REACH, SYNTHETIC_KEY, holdout, reached
 from pipelines.core.schema import table
 from pipelines.privacy.noise import noise_key
+from pipelines.privacy.published import published_path
+
+
+@pytest.fixture(autouse=True)
+def no_campaign_drawn():
+    """Each test starts with no campaign drawn in the shared test data."""
+    folder = published_path("campaign-draws", "x").parent
+    for kept in folder.glob("*.json"):
+        kept.unlink()
 
 
 def _audience(tmp_path, name: str, *extra: str) -> tuple[pl.DataFrame, str]:
@@ -28,7 +37,8 @@ def test_audience_and_arms_are_drawn_from_the_key_the_seed_and_the_member_alone(
     plain, _ = _audience(tmp_path, "plain.csv")
     drawn, said = _audience(tmp_path, "a.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "7")
     again, _ = _audience(tmp_path, "b.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "7")
-    other, _ = _audience(tmp_path, "c.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "8")
+    # Another campaign with the same seed draws on its own.
+    other, _ = _audience(tmp_path, "c.csv", "--campaign", "C00098", "--holdout", "0.3", "--seed", "7")
     assert drawn.equals(again)
     assert not drawn["member_id"].equals(other["member_id"])
     assert drawn.columns == table("campaign_assignments").column_names
@@ -37,11 +47,12 @@ def test_audience_and_arms_are_drawn_from_the_key_the_seed_and_the_member_alone(
     # (never all: a merchant would know that each who paid without redeeming was held out).
     key = noise_key()
     matching = plain["member_id"].sort()
-    assert drawn["member_id"].to_list() == matching.filter(pl.Series(reached(matching, 7, MAX_REACH, key))).to_list()
+    picked = pl.Series(reached(matching, "C00099", 7, MAX_REACH, key))
+    assert drawn["member_id"].to_list() == matching.filter(picked).to_list()
     lo, hi = stats.binom.ppf([0.0005, 0.9995], matching.len(), MAX_REACH)
     assert lo <= drawn.height <= hi < matching.len()
     held = drawn["arm"] == "holdout"
-    assert held.to_list() == holdout(drawn["member_id"], 7, 0.3, key).tolist()
+    assert held.to_list() == holdout(drawn["member_id"], "C00099", 7, 0.3, key).tolist()
     # The holdout's size is binomial: far inside a 99.9 % range for this audience.
     lo, hi = stats.binom.ppf([0.0005, 0.9995], drawn.height, 0.3)
     assert lo <= held.sum() <= hi
@@ -52,16 +63,18 @@ def test_audience_and_arms_are_drawn_from_the_key_the_seed_and_the_member_alone(
 def test_a_draw_of_many_ids_holds_out_the_declared_share():
     ids = pl.Series([f"M{i:08d}" for i in range(1, 200_001)])
     for share in (0.1, 0.5):
-        held = holdout(ids, 12345, share, SYNTHETIC_KEY)
+        held = holdout(ids, "C00001", 12345, share, SYNTHETIC_KEY)
         assert held.mean() == pytest.approx(share, abs=0.005)
     # Two campaigns' draws are independent: a member's arm in one says nothing of the other;
     # so are the draws of the same seed under two keys, and the reach and the holdout.
-    a, b = holdout(ids, 1, 0.5, SYNTHETIC_KEY), holdout(ids, 2, 0.5, SYNTHETIC_KEY)
+    a, b = holdout(ids, "C00001", 1, 0.5, SYNTHETIC_KEY), holdout(ids, "C00001", 2, 0.5, SYNTHETIC_KEY)
     assert (a & b).mean() == pytest.approx(0.25, abs=0.005)
-    c = holdout(ids, 1, 0.5, b"the operator's secret key")
+    c = holdout(ids, "C00001", 1, 0.5, b"the operator's secret key")
     assert (a & c).mean() == pytest.approx(0.25, abs=0.005)
-    d = reached(ids, 1, 0.5, SYNTHETIC_KEY)
+    d = reached(ids, "C00001", 1, 0.5, SYNTHETIC_KEY)
     assert (a & d).mean() == pytest.approx(0.25, abs=0.005)
+    e = holdout(ids, "C00002", 1, 0.5, SYNTHETIC_KEY)
+    assert (a & e).mean() == pytest.approx(0.25, abs=0.005)
 
 
 def test_knowing_some_treated_members_does_not_give_away_the_seed_without_the_key():
@@ -71,8 +84,8 @@ def test_knowing_some_treated_members_does_not_give_away_the_seed_without_the_ke
     (0.7^40 of them), and the true seed, tried without the key, is not among them."""
     ids = pl.Series([f"M{i:08d}" for i in range(1, 201)])
     secret = b"the operator's secret key"
-    treated = ids.filter(pl.Series(~holdout(ids, 424242, 0.3, secret))).head(40)
-    consistent = [s for s in range(424_000, 425_000) if not holdout(treated, s, 0.3, SYNTHETIC_KEY).any()]
+    treated = ids.filter(pl.Series(~holdout(ids, "C00101", 424242, 0.3, secret))).head(40)
+    consistent = [s for s in range(424_000, 425_000) if not holdout(treated, "C00101", s, 0.3, SYNTHETIC_KEY).any()]
     assert 424242 not in consistent
     assert len(consistent) <= 3
 
@@ -81,8 +94,12 @@ def test_knowing_some_treated_members_does_not_give_away_the_seed_without_the_ke
     ("extra", "message"),
     [
         (["--campaign", "X1"], "must look like C00042"),
-        (["--campaign", "C00001", "--holdout", "1.5"], "strictly between 0 and 1"),
-        (["--campaign", "C00001", "--reach", "1"], "at most 0.8"),
+        (["--campaign", "C00099", "--holdout", "1.5"], "from 0.05 to 0.5"),
+        (["--campaign", "C00099", "--holdout", "0.0001"], "from 0.05 to 0.5"),
+        (["--campaign", "C00099", "--reach", "1"], "at most 0.8"),
+        (["--campaign", "C00099", "--seed", "-1"], "from 0 to 2^63 - 1"),
+        (["--campaign", "C00099", "--seed", str(2**70)], "from 0 to 2^63 - 1"),
+        (["--campaign", "C00001"], "already in the snapshot"),
     ],
 )
 def test_bad_campaign_options_are_refused(tmp_path, extra, message):
@@ -91,3 +108,28 @@ def test_bad_campaign_options_are_refused(tmp_path, extra, message):
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_campaign_is_drawn_once(mart_con, tmp_path):
+    """The second audit's probe: the same campaign drawn again with a tiny holdout would treat
+    all it reaches, and its redemptions would show who the first draw held out. A redraw with
+    the same settings gives the same file; any other is refused."""
+    first, said = _audience(tmp_path, "a.csv", "--campaign", "C00097", "--holdout", "0.2")
+    seed = int(said.split("seed ")[1].split()[0])
+    same, _ = _audience(tmp_path, "b.csv", "--campaign", "C00097", "--holdout", "0.2")
+    assert same.equals(first)
+    args = [sys.executable, "-m", "pipelines", "audience", "--snapshot", "test", "--scene", "retail"]
+    for extra in (["--holdout", "0.05"], ["--holdout", "0.2", "--reach", "0.5"], ["--holdout", "0.2", "--seed", "1"]):
+        out = tmp_path / "probe.csv"
+        result = subprocess.run(
+            [*args, "--out", str(out), "--campaign", "C00097", *extra], capture_output=True, text=True
+        )
+        assert result.returncode != 0 and "was drawn before" in result.stderr, extra
+        assert not out.exists()
+    rule = subprocess.run(
+        [*args[:-2], "--scene", "transit", "--out", str(tmp_path / "r.csv"), "--campaign", "C00097"],
+        capture_output=True,
+        text=True,
+    )
+    assert rule.returncode != 0 and "was drawn before" in rule.stderr
+    assert f"seed {seed}" in rule.stderr

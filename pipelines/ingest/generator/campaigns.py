@@ -142,7 +142,7 @@ def plan(pop: Population, seed: int) -> Plan:
             parts["campaign"].append(np.full(len(chosen), index))
             parts["member"].append(chosen)
             members = pop.members["member_id"].gather(chosen)
-            parts["treated"].append(~holdout(members, campaign_seed, share, SYNTHETIC_KEY))
+            parts["treated"].append(~holdout(members, f"C{index + 1:05d}", campaign_seed, share, SYNTHETIC_KEY))
             parts["lift"].append(lift)
     campaigns = pl.DataFrame(rows, schema=table("campaigns").polars_schema)
     return Plan(

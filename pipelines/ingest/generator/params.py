@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from pipelines.core.schema import SCENES
 
-GENERATOR_VERSION = "2.2.0"
+GENERATOR_VERSION = "2.3.0"
 
 #: Commute patterns an employee can follow; "rail" is the system of the work station
 #: (MRT or light rail), "bus+rail" is a bus feeder leg then a rail leg.

@@ -1,0 +1,73 @@
+"""A campaign's audience and arms, drawn for the operator's own sending system (`audience
+--campaign`), with what keeps a merchant from picking the holdout apart:
+
+- the audience is a random share of the members who match the rule (`reach`, at most
+  MAX_REACH), so a matching customer who paid without redeeming was held out or never reached;
+- both draws are keyed by the operator's secret key, the campaign's ID and its seed
+  (pipelines/core/draw.py), so redemptions seen at a till do not give the seed away;
+- a holdout share from 5 % to 50 %: a second campaign of the same audience with a near-zero
+  holdout would treat everyone it reaches, and its redemptions would show who the first held
+  out (a second audit did so, 127 of 127 right, when campaigns could share a draw);
+- each campaign is drawn once: its settings are kept (data/privacy/published/campaign-draws/),
+  a redraw with the same settings gives the same file and one with others is refused, as is a
+  campaign the snapshot already carries.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import duckdb
+import polars as pl
+
+from pipelines.core import catalog
+from pipelines.core.draw import MAX_REACH, assignments, reached
+from pipelines.privacy.noise import noise_key
+from pipelines.privacy.published import once, published_path
+
+#: The holdout shares a campaign may declare.
+HOLDOUT_RANGE = (0.05, 0.5)
+
+
+def check_settings(holdout: float, reach: float, seed: int | None) -> None:
+    lo, hi = HOLDOUT_RANGE
+    if not lo <= holdout <= hi:
+        raise ValueError(
+            f"--holdout must lie from {lo} to {hi}, got {holdout}: a smaller holdout measures little and, beside "
+            "another campaign for the same members, would show which of them this one held out"
+        )
+    if not 0 < reach <= MAX_REACH:
+        raise ValueError(
+            f"--reach must lie above 0 and at most {MAX_REACH}, got {reach}: with every matching member in the "
+            "audience, a merchant would know that each who paid without redeeming was held out"
+        )
+    if seed is not None and not 0 <= seed < 2**63:
+        raise ValueError(f"--seed must be a whole number from 0 to 2^63 - 1, got {seed}")
+
+
+def draw(
+    con: duckdb.DuckDBPyConnection,
+    members: pl.Series,
+    campaign: str,
+    holdout: float,
+    reach: float,
+    seed: int | None,
+    rule: str,
+) -> tuple[pl.DataFrame, int]:
+    """The campaign's assignments (its reached members, each in an arm) and the seed used."""
+    check_settings(holdout, reach, seed)
+    known = catalog.frame(con, "SELECT count(*) AS n FROM campaigns WHERE campaign_id = $c", {"c": campaign})
+    if known["n"][0]:
+        raise ValueError(f"campaign {campaign} is already in the snapshot: it was sent; choose a new campaign ID")
+    wanted = {"holdout": holdout, "reach": reach, "rule": rule}
+    fresh = secrets.randbelow(2**63) if seed is None else seed
+    kept = once("campaign-draws", campaign, lambda: wanted | {"seed": fresh})
+    if {k: kept[k] for k in wanted} != wanted or (seed is not None and kept["seed"] != seed):
+        raise ValueError(
+            f"campaign {campaign} was drawn before with holdout {kept['holdout']}, reach {kept['reach']}, seed "
+            f"{kept['seed']} and the rule '{kept['rule']}' ({published_path('campaign-draws', campaign)}): a "
+            "second draw with other settings could show a merchant who was held out; choose a new campaign ID"
+        )
+    key = noise_key()
+    audience = members.filter(pl.Series(reached(members, campaign, kept["seed"], reach, key)))
+    return assignments(audience, campaign, kept["seed"], holdout, key), kept["seed"]
