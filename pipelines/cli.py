@@ -498,6 +498,13 @@ def audience(
             "treatment or holdout, as the campaign_assignments table; send the offer to the treatment arm only."
         ),
     ] = "",
+    owner: Annotated[
+        str,
+        typer.Option(
+            help="With --campaign: who pays for it, 'operator' or the outlet (S...) or chain (B...); a merchant or "
+            "chain may have 12 campaigns drawn a year."
+        ),
+    ] = "",
     holdout: Annotated[
         float, typer.Option(help="With --campaign: the share of the audience held out (sent nothing), 0.05 to 0.5.")
     ] = 0.2,
@@ -546,13 +553,15 @@ def audience(
         if not re.fullmatch(CAMPAIGN_ID, campaign):
             raise ValueError(f"--campaign must look like C00042 (C and five digits), got {campaign!r}")
         check_settings(holdout, reach, seed)
+        if not owner:
+            raise ValueError("--campaign needs --owner: 'operator', or the outlet (S...) or chain (B...) that pays")
     snap = require_passing(snapshot)
     marts.build(snap)
     with marts.connect(snap) as con:
         members = open_segmentation(con, snap, as_of).audience_members(criteria)
         matching = members.height
         if campaign:
-            members, seed = draw(con, members["member_id"], campaign, holdout, reach, seed, criteria.describe())
+            members, seed = draw(con, members["member_id"], campaign, owner, holdout, reach, seed, criteria.describe())
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     members.write_csv(partial)

@@ -35,10 +35,16 @@ def _audience(tmp_path, name: str, *extra: str) -> tuple[pl.DataFrame, str]:
 
 def test_audience_and_arms_are_drawn_from_the_key_the_seed_and_the_member_alone(mart_con, tmp_path):
     plain, _ = _audience(tmp_path, "plain.csv")
-    drawn, said = _audience(tmp_path, "a.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "7")
-    again, _ = _audience(tmp_path, "b.csv", "--campaign", "C00099", "--holdout", "0.3", "--seed", "7")
+    drawn, said = _audience(
+        tmp_path, "a.csv", "--campaign", "C00099", "--owner", "operator", "--holdout", "0.3", "--seed", "7"
+    )
+    again, _ = _audience(
+        tmp_path, "b.csv", "--campaign", "C00099", "--owner", "operator", "--holdout", "0.3", "--seed", "7"
+    )
     # Another campaign with the same seed draws on its own.
-    other, _ = _audience(tmp_path, "c.csv", "--campaign", "C00098", "--holdout", "0.3", "--seed", "7")
+    other, _ = _audience(
+        tmp_path, "c.csv", "--campaign", "C00098", "--owner", "operator", "--holdout", "0.3", "--seed", "7"
+    )
     assert drawn.equals(again)
     assert not drawn["member_id"].equals(other["member_id"])
     assert drawn.columns == table("campaign_assignments").column_names
@@ -99,7 +105,9 @@ def test_knowing_some_treated_members_does_not_give_away_the_seed_without_the_ke
         (["--campaign", "C00099", "--reach", "1"], "at most 0.8"),
         (["--campaign", "C00099", "--seed", "-1"], "from 0 to 2^63 - 1"),
         (["--campaign", "C00099", "--seed", str(2**70)], "from 0 to 2^63 - 1"),
-        (["--campaign", "C00001"], "already in the snapshot"),
+        (["--campaign", "C00001", "--owner", "operator"], "already in the snapshot"),
+        (["--campaign", "C00099"], "needs --owner"),
+        (["--campaign", "C00099", "--owner", "S99999"], "neither 'operator' nor an outlet"),
     ],
 )
 def test_bad_campaign_options_are_refused(tmp_path, extra, message):
@@ -114,22 +122,56 @@ def test_a_campaign_is_drawn_once(mart_con, tmp_path):
     """The second audit's probe: the same campaign drawn again with a tiny holdout would treat
     all it reaches, and its redemptions would show who the first draw held out. A redraw with
     the same settings gives the same file; any other is refused."""
-    first, said = _audience(tmp_path, "a.csv", "--campaign", "C00097", "--holdout", "0.2")
+    first, said = _audience(tmp_path, "a.csv", "--campaign", "C00097", "--owner", "operator", "--holdout", "0.2")
     seed = int(said.split("seed ")[1].split()[0])
-    same, _ = _audience(tmp_path, "b.csv", "--campaign", "C00097", "--holdout", "0.2")
+    same, _ = _audience(tmp_path, "b.csv", "--campaign", "C00097", "--owner", "operator", "--holdout", "0.2")
     assert same.equals(first)
     args = [sys.executable, "-m", "pipelines", "audience", "--snapshot", "test", "--scene", "retail"]
     for extra in (["--holdout", "0.05"], ["--holdout", "0.2", "--reach", "0.5"], ["--holdout", "0.2", "--seed", "1"]):
         out = tmp_path / "probe.csv"
         result = subprocess.run(
-            [*args, "--out", str(out), "--campaign", "C00097", *extra], capture_output=True, text=True
+            [*args, "--out", str(out), "--campaign", "C00097", "--owner", "operator", *extra],
+            capture_output=True,
+            text=True,
         )
         assert result.returncode != 0 and "was drawn before" in result.stderr, extra
         assert not out.exists()
     rule = subprocess.run(
-        [*args[:-2], "--scene", "transit", "--out", str(tmp_path / "r.csv"), "--campaign", "C00097"],
+        [
+            *args[:-2],
+            "--scene",
+            "transit",
+            "--out",
+            str(tmp_path / "r.csv"),
+            "--campaign",
+            "C00097",
+            "--owner",
+            "operator",
+        ],
         capture_output=True,
         text=True,
     )
     assert rule.returncode != 0 and "was drawn before" in rule.stderr
     assert f"seed {seed}" in rule.stderr
+
+
+def test_a_merchant_gets_a_dozen_campaigns_a_year(mart_con):
+    """The fifth audit ran 76 offers for one chain and read its customers' spending elsewhere
+    and home districts from who redeemed which: a merchant or chain gets at most a dozen
+    campaigns drawn a calendar year; a redraw of one of them, and the operator's own, still go."""
+    import datetime as dt
+
+    from pipelines.campaigns.audience import MERCHANT_CAMPAIGNS_PER_YEAR, draw
+
+    chain = mart_con.execute("SELECT min(brand_id) FROM merchants").fetchall()[0][0]
+    members = pl.Series([f"M{i:08d}" for i in range(1, 501)])
+    today = dt.date(2026, 11, 27)
+    for i in range(MERCHANT_CAMPAIGNS_PER_YEAR):
+        draw(mart_con, members, f"C9{i:04d}", chain, 0.2, 0.8, None, "rule", today)
+    with pytest.raises(ValueError, match=f"{chain} has had 12 campaigns drawn in 2026"):
+        draw(mart_con, members, "C99999", chain, 0.2, 0.8, None, "rule", today)
+    again, _ = draw(mart_con, members, "C90000", chain, 0.2, 0.8, None, "rule", today)
+    assert again.height > 0
+    draw(mart_con, members, "C99998", chain, 0.2, 0.8, None, "rule", dt.date(2027, 1, 1))
+    for i in range(MERCHANT_CAMPAIGNS_PER_YEAR + 1):
+        draw(mart_con, members, f"C8{i:04d}", "operator", 0.2, 0.8, None, "rule", today)
