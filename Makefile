@@ -44,7 +44,11 @@ setup: $(VENV)/.synced ## Create .venv from the lock file (runner and test set)
 data: setup ## Generate the default SYNTHETIC snapshot unless it exists (SCALE=1, SNAPSHOT=default)
 	$(PY) -m pipelines generate --snapshot $(SNAPSHOT) --scale $(SCALE) --if-absent
 
-validate: data ## Data-quality gate on the snapshot, compared with the previous one if any; verdict and page in data/validation/
+# Only the default snapshot is generated on demand: another ID must exist already (imported, or
+# made with `make data SNAPSHOT=ID`), so that an ID not yet imported never becomes SYNTHETIC data.
+SOURCE = $(if $(filter default,$(SNAPSHOT)),data,setup)
+
+validate: $(SOURCE) ## Data-quality gate on the snapshot, compared with the previous one if any; verdict and page in data/validation/
 	$(PY) -m pipelines validate --snapshot $(SNAPSHOT) --previous auto
 
 marts: validate ## Build the marts of the snapshot (data/marts/)

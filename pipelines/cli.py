@@ -468,9 +468,18 @@ def marts(
     """
     from pipelines.marts import build, marts_dir
 
+    built: list[str] = []
     with console.status("building marts ...") as status:
-        stamp = build(snapshot, force=force, progress=lambda m: status.update(f"building mart {m} ..."))
+
+        def progress(mart: str) -> None:
+            built.append(mart)
+            status.update(f"building mart {mart} ...")
+
+        stamp = build(snapshot, force=force, progress=progress)
     rows = ", ".join(f"{name} {n:,} rows" for name, n in stamp["marts"].items())
+    if not built:
+        console.print(f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)} are up to date: {rows}")
+        return
     console.print(f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)}: {rows}")
     if extended := stamp.get("extended"):
         reused = ", ".join(f"{name} {n:,} rows" for name, n in extended["rows_reused"].items())
@@ -651,6 +660,9 @@ def import_(
     )
     rows = sum(t["rows"] for t in manifest["tables"].values())
     console.print(f"[green]imported[/] {rows:,} rows as snapshot {snapshot!r}; validating ...")
+    if extends:
+        shared = [n for n, t in manifest["tables"].items() if t["files"] and all("from" in f for f in t["files"])]
+        console.print(f"taken whole from {extends!r} (left out of the extract): {', '.join(shared) or 'none'}")
     kept = False
     try:
         validate(snapshot=snapshot, previous=previous or extends or default_previous(snapshot))

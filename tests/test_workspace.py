@@ -108,3 +108,15 @@ def test_make_lab_runs_as_root_and_passes_options_through():
     lab = next(line for line in planned.splitlines() if "jupyter lab" in line)
     assert lab.endswith("--no-browser --port 8890")
     assert ("--allow-root" in lab) == (os.getuid() == 0)
+
+
+def test_make_generates_only_the_default_snapshot_on_demand():
+    """`make run SNAPSHOT=2025-07` before July is imported must not make up SYNTHETIC data under
+    that ID (a data engineer's first try did, and the real import was then refused)."""
+
+    def planned(*args: str) -> str:
+        return subprocess.run(["make", "-n", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout
+
+    assert "pipelines generate --snapshot default" in planned("run")
+    other = planned("run", "SNAPSHOT=2025-07")
+    assert "pipelines generate" not in other and "pipelines validate --snapshot 2025-07" in other

@@ -7,6 +7,7 @@ passing verdict under the current suites, so editing a suite invalidates old ver
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -148,6 +149,16 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str
     return batches
 
 
+def _current(con: duckdb.DuckDBPyConnection, batches: dict[str, str]) -> None:
+    """Schema "current", what the comparison with the previous snapshot reads: the tables, or
+    for a snapshot that extends another the new days of its event tables."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS current")
+    for spec in TABLES:
+        source = f'"{batches[spec.name]}"' if spec.name in batches else f'main."{spec.name}"'
+        with contextlib.suppress(duckdb.Error):  # a table the integrity check found broken
+            con.execute(f'CREATE VIEW current."{spec.name}" AS SELECT * FROM {source}')
+
+
 def _parent_passed(snap: Snapshot) -> Snapshot | None:
     """The parent whose verdict an extension stands on for the months they share; None when
     the snapshot extends nothing, or its parent was removed since (then every rule reads the
@@ -205,11 +216,12 @@ def validate(
         observed["campaign_balance"] = catalog.frame(con, "SELECT * FROM campaign_balance").to_dicts()
     if prev is not None:
         _views(con, prev, "previous", set())
+        _current(con, batches)
         scenes = [s for s in snap.scenes if s in prev.scenes]
         tables = [t.name for t in TABLES if t.kind != "event"] + [SCENE_TABLES[s] for s in scenes]
         changes = {
             "volume_change": {
-                "days": (snap.end - snap.start).days + 1,
+                "days": (snap.end - (snap.new_start if batches else snap.start)).days + 1,
                 "previous_days": (prev.end - prev.start).days + 1,
                 "tables": tables,
             },

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 
 import polars as pl
 import pytest
@@ -62,3 +65,12 @@ def test_the_marts_built_month_by_month_equal_a_build_from_scratch(chain):
         # DuckDB's threads may differ in the last bits.
         order = [c for c, t in frame.schema.items() if not t.is_float()]
         assert_frame_equal(got.sort(order), frame.sort(order), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_marts_built_already_are_said_to_be_up_to_date(chain):
+    env = {**os.environ, "CARD_INSIGHTS_DATA": str(chain), "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "marts", "-s", "to-05"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "are up to date" in done.stderr and "extended" not in done.stderr

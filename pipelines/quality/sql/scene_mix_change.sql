@@ -1,10 +1,10 @@
--- Each scene's share of events now and in the previous snapshot (schema "previous"), among the
--- scenes both run ($scenes).
+-- Each scene's share of events now (schema "current": for an extension, its new days) and in
+-- the previous snapshot (schema "previous"), among the scenes both run ($scenes).
 WITH now_mix AS (
-    SELECT 'transit' AS scene, count(*) AS n FROM main.trips
-    UNION ALL SELECT 'retail', count(*) FROM main.purchases
-    UNION ALL SELECT 'bills', count(*) FROM main.bill_payments
-    UNION ALL SELECT 'p2p', count(*) FROM main.transfers
+    SELECT 'transit' AS scene, count(*) AS n FROM current.trips
+    UNION ALL SELECT 'retail', count(*) FROM current.purchases
+    UNION ALL SELECT 'bills', count(*) FROM current.bill_payments
+    UNION ALL SELECT 'p2p', count(*) FROM current.transfers
 ),
 previous_mix AS (
     SELECT 'transit' AS scene, count(*) AS n FROM previous.trips
