@@ -126,10 +126,12 @@ def previous_of(snapshot: str) -> str | None:
     return max(earlier)[1] if earlier else None
 
 
-def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str]) -> dict[str, str]:
+def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, available: set[str]) -> dict[str, str]:
     """For a snapshot that extends another: a view of each event table's new rows, which its
-    own rules check (the months it shares passed the parent's gate), and `reused_ids`, the
-    new rows whose ID the months before already use. Returns the views the rules scan."""
+    own rules check (the months it shares passed the parent's gate); `reused_ids`, the new
+    rows whose ID the months before already use; and `dropped_campaigns`, the parent's
+    campaigns this snapshot lacks (an extract of the month's campaigns alone would drop the
+    earlier ones). Returns the views the rules scan."""
     batches = {}
     reused = []
     for name in EVENT_TABLES:
@@ -146,6 +148,10 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str
             )
     if reused and _derived(con, "reused_ids", {}, " UNION ALL ".join(reused)):
         available.add("reused_ids")
+    earlier = catalog.parquet_source(parent.files("campaigns"))
+    dropped = f"SELECT p.campaign_id FROM {earlier} p ANTI JOIN main.campaigns c USING (campaign_id)"
+    if "campaigns" in available and _derived(con, "dropped_campaigns", {}, dropped):
+        available.add("dropped_campaigns")
     return batches
 
 
@@ -207,7 +213,7 @@ def validate(
         params[f"{table}_min_rows"], params[f"{table}_max_rows"] = (0, 0) if absent else (1, None)
     con = catalog.configure(duckdb.connect(":memory:"))
     available = _views(con, snap, "main", broken)
-    batches = _new_days(con, snap, available) if parent else {}
+    batches = _new_days(con, snap, parent, available) if parent else {}
     observed = _volume(con, snap, available)
     if {"campaigns", "campaign_assignments", "purchases", "cards", "members"} <= available and _derived(
         con, "campaign_balance", {}

@@ -248,6 +248,14 @@ def relationships_suite():
             ["table_name", "id"],
             requires="parent",
         ),
+        _rows(
+            "dropped_campaigns",
+            "campaign_id",
+            "SELECT b.campaign_id FROM {batch} b",
+            "an extension keeps every campaign of the snapshot it extends",
+            ["campaign_id"],
+            requires="parent",
+        ),
     ]
     return ExpectationSuite(name="relationships", expectations=exps, meta={"kind": "relationships"})
 

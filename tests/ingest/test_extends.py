@@ -279,3 +279,20 @@ def test_a_half_loaded_new_month_fails_against_the_parent(may, tmp_path):
     seen = {r["table_name"]: r for r in verdict.document["observed"]["volume_change"]}
     assert seen["trips"]["rows_per_day_ratio"] == pytest.approx(0.5, abs=0.1)
     assert seen["purchases"]["rows_per_day_ratio"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_a_june_extract_with_junes_campaigns_alone_fails(may, tmp_path):
+    """Campaign tables are whole: an extract of the month's campaigns alone would drop the
+    earlier ones from the snapshot, and the rule names them."""
+    june_campaigns = _test_table("campaigns").filter(pl.col("start_date") >= JUNE)["campaign_id"]
+
+    def junes(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("campaign_id").is_in(june_campaigns.implode()))
+
+    change = {name: junes for name in ("campaigns", "campaign_assignments", "redemptions")}
+    import_source(june_extract(tmp_path / "june", change=change), "2025-06", JUNE, END, extends=may)
+    failures = validate("2025-06", now=NOW).failures
+    dropped = [o for o in failures if o.expectation["meta"]["table"] == "dropped_campaigns"]
+    earlier = sorted(_as_of("campaigns", _test_table("campaigns"), JUNE)["campaign_id"])
+    assert len(dropped) == 1 and dropped[0].result["observed_value"] == len(earlier) > 0
+    assert [r["campaign_id"] for r in dropped[0].result["details"]["unexpected_rows"]] == earlier[:5]

@@ -111,10 +111,10 @@ def test_same_extract_again_passes_the_comparison(isolated_data, tmp_path):
     import_source(extract(tmp_path / "b"), "two", START, END)
     verdict = validate("two", previous="one", now=NOW)
     assert verdict.success
-    # Every rule applies, the comparison with the previous snapshot too, but the one on the IDs
-    # of the days an extension adds: "two" extends nothing.
+    # Every rule applies, the comparison with the previous snapshot too, but those of a monthly
+    # extension (the new days' IDs, the parent's campaigns kept): "two" extends nothing.
     not_applicable = [o.expectation["meta"]["table"] for o in verdict.outcomes if o.success is None]
-    assert not_applicable == ["reused_ids"]
+    assert not_applicable == ["reused_ids", "dropped_campaigns"]
 
 
 def test_cli_import_validates_against_the_previous_import(isolated_data, tmp_path):
