@@ -18,6 +18,7 @@ from pathlib import Path
 from pipelines.campaigns import marts
 from pipelines.campaigns.report import check_params
 from pipelines.core.family import Family, query_list
+from pipelines.core.schema import CAMPAIGN_KINDS
 
 FAMILY = Family(
     name="campaigns",
@@ -26,8 +27,8 @@ FAMILY = Family(
     build=marts.build,
     reads=("rfm",),
     lists={
-        "@month_campaigns": query_list(marts.SQL, "rpt_list_month_campaigns"),
-        "@month_merchant_offers": query_list(marts.SQL, "rpt_list_month_merchant_offers"),
+        "@month_campaigns": query_list(marts.SQL, "rpt_list_month_campaigns", {"kinds": list(CAMPAIGN_KINDS)}),
+        "@month_merchant_offers": query_list(marts.SQL, "rpt_list_month_campaigns", {"kinds": ["merchant_offer"]}),
     },
     scenes=("retail",),
     check=check_params,

@@ -70,10 +70,9 @@ def _check_owner(con: duckdb.DuckDBPyConnection, owner: str, campaign: str, toda
         raise ValueError(
             f"--owner {owner!r} is neither 'operator' nor an outlet (S...) or chain (B...) of the snapshot"
         )
-    folder = published_path(KEPT, campaign).parent
-    drawn = [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.exists() else []
-    this_year = [d for d in drawn if d.get("owner") == owner and str(d.get("drawn_on", ""))[:4] == str(today.year)]
-    if campaign not in {p.stem for p in folder.glob("*.json")} and len(this_year) >= MERCHANT_CAMPAIGNS_PER_YEAR:
+    drawn = {p.stem: json.loads(p.read_text()) for p in published_path(KEPT, campaign).parent.glob("*.json")}
+    this_year = [d for d in drawn.values() if d.get("owner") == owner and d.get("drawn_on", "")[:4] == str(today.year)]
+    if campaign not in drawn and len(this_year) >= MERCHANT_CAMPAIGNS_PER_YEAR:
         raise ValueError(
             f"{owner} has had {len(this_year)} campaigns drawn in {today.year}, the most a merchant may: each "
             "offer's redemptions tell it which customers match the offer's rule"

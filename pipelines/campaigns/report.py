@@ -14,6 +14,7 @@ from pipelines.campaigns.effects import Settings
 from pipelines.campaigns.marts import SQL
 from pipelines.campaigns.settings import load_settings
 from pipelines.core import catalog
+from pipelines.core.schema import CAMPAIGN_KINDS
 from pipelines.core.snapshot import Snapshot
 from pipelines.privacy import K_MIN
 
@@ -91,7 +92,7 @@ def campaign_report(con: duckdb.DuckDBPyConnection, campaign: str) -> CampaignRe
 
 def default_campaign(con: duckdb.DuckDBPyConnection) -> str:
     """The first campaign of the snapshot's last campaign month: what a report shows by default."""
-    found = catalog.frame(con, SQL.load("rpt_list_month_campaigns"))["campaign_id"]
+    found = catalog.frame(con, SQL.load("rpt_list_month_campaigns"), {"kinds": list(CAMPAIGN_KINDS)})["campaign_id"]
     if found.len() == 0:
         raise ValueError("no campaign ended inside this snapshot: name one with the campaign parameter")
     return found[0]

@@ -82,11 +82,6 @@ class MartWriter:
         self.built: dict[str, int] = {}
         self.reused: dict[str, int] = {}
 
-    @property
-    def first_month(self) -> dt.date:
-        """The first month whose rows the marts compute: `since`, or the period's first."""
-        return self.since or dt.date(self.snapshot.start.year, self.snapshot.start.month, 1)
-
     def _target(self, name: str, kept: bool) -> Path:
         if self.progress:
             self.progress(name)
@@ -134,11 +129,13 @@ class MartWriter:
         return frame.height
 
 
-def query_list(sql: SqlFolder, name: str) -> Callable[[Connection], list[str]]:
-    """A named list for batch files: the first column of a query on the snapshot's tables."""
+def query_list(sql: SqlFolder, name: str, params: dict[str, Any] | None = None) -> Callable[[Connection], list[str]]:
+    """A named list for batch files: the first column of a query on the snapshot's tables,
+    with `params` bound (one query can then serve several lists)."""
 
     def resolve(con: Connection) -> list[str]:
-        return catalog.frame(con, sql.load(name)).to_series().to_list()
+        query = sql.load(name)
+        return catalog.frame(con, query, catalog.used_params(query, params or {})).to_series().to_list()
 
     return resolve
 

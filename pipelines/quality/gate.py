@@ -141,15 +141,15 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, 
         view = f"{name} (new days)"
         con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM {catalog.parquet_source(snap.own_files(name))}')
         batches[name] = view
-        if earlier := snap.shared_files(name):
+        if shared := snap.shared_files(name):
             reused.append(
                 f"SELECT '{name}' AS table_name, CAST(b.{key} AS VARCHAR) AS id FROM \"{view}\" b "
-                f"SEMI JOIN {catalog.parquet_source(earlier)} e ON e.{key} = b.{key}"
+                f"SEMI JOIN {catalog.parquet_source(shared)} e ON e.{key} = b.{key}"
             )
     if reused and _derived(con, "reused_ids", {}, " UNION ALL ".join(reused)):
         available.add("reused_ids")
-    earlier = catalog.parquet_source(parent.files("campaigns"))
-    dropped = f"SELECT p.campaign_id FROM {earlier} p ANTI JOIN main.campaigns c USING (campaign_id)"
+    parents = catalog.parquet_source(parent.files("campaigns"))
+    dropped = f"SELECT p.campaign_id FROM {parents} p ANTI JOIN main.campaigns c USING (campaign_id)"
     if "campaigns" in available and _derived(con, "dropped_campaigns", {}, dropped):
         available.add("dropped_campaigns")
     return batches
@@ -200,10 +200,12 @@ def validate(
     if progress:
         progress("file integrity")
     shared = validation_dir(parent.id) / INTEGRITY_CACHE if parent else None
+    # An extension's own rules and its drift against the parent read the days it adds.
+    first_day = snap.new_start if parent else snap.start
     integrity = check_files(snap, validation_dir(snapshot) / INTEGRITY_CACHE, full=True, shared=shared)
     broken = {p["table"] for p in integrity}
     params: dict[str, Any] = {
-        "period_start": f"{snap.new_start if parent else snap.start} 00:00:00",
+        "period_start": f"{first_day} 00:00:00",
         "period_end": f"{snap.end} 23:59:59.999999",
         "now": now.isoformat(sep=" "),
         **load_bands().params(),
@@ -227,7 +229,7 @@ def validate(
         tables = [t.name for t in TABLES if t.kind != "event"] + [SCENE_TABLES[s] for s in scenes]
         changes = {
             "volume_change": {
-                "days": (snap.end - (snap.new_start if batches else snap.start)).days + 1,
+                "days": (snap.end - first_day).days + 1,
                 "previous_days": (prev.end - prev.start).days + 1,
                 "tables": tables,
             },
