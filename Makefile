@@ -22,11 +22,12 @@ BENCH_PRIVACY_SCALE ?= 1
 BENCH_POPULATION_SCALE ?= 0
 BENCH_CAMPAIGNS_SCALE ?= 168
 BENCH_MONTHLY_SCALE ?= 20
+BENCH_SPARK_SCALE ?= 0
 # uv must use this machine's Python and never download one.
 export UV_PYTHON_DOWNLOADS := never
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser data validate marts run test lab bench lint format dictionary expectations env-file clean
+.PHONY: help setup browser java data validate marts run test lab bench lint format dictionary expectations env-file clean
 
 help: ## Show this list of targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,7 +59,7 @@ run: validate ## Main job: default snapshot, gate, marts and the monthly reports
 	$(PY) -m pipelines summary --snapshot $(SNAPSHOT)
 	$(PY) -m pipelines run --snapshot $(SNAPSHOT)
 
-test: setup browser ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
+test: setup browser java ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
 	$(PY) -m pytest
 
 browser: ## Install Debian's chromium and CJK fonts for the browser test, if missing (apt-get, as root or via sudo)
@@ -67,16 +68,24 @@ browser: ## Install Debian's chromium and CJK fonts for the browser test, if mis
 		echo "installing Debian's chromium and fonts-noto-cjk for the browser test ..."; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# Spark 4 runs on Java 17 or later; `java -version` prints e.g. 'openjdk version "17.0.15"'.
+java: ## Install Debian's Java 17 for the Spark engine (marts --engine spark) and its tests, if missing
+	@{ java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; } || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+		echo "installing Debian's openjdk-17-jre-headless for the Spark engine ..."; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
 lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks (options: LAB_ARGS="--no-browser --port 8890")
 	UV_PROJECT_ENVIRONMENT=$(LAB_VENV) $(UV) sync --frozen --compile-bytecode --group lab --python $(PYTHON)
 	$(LAB_VENV)/bin/jupyter lab notebooks/ $(LAB_ROOT) $(LAB_ARGS)
 
-bench: setup ## Benchmarks (BENCH_SCALES="1 20" BENCH_GATE_SCALE=55 BENCH_SEGMENTS_SCALE=41 BENCH_CARBON_SCALE=22 BENCH_MERCHANTS_SCALE=168 BENCH_REPORTS_SCALE=1 BENCH_PRIVACY_SCALE=1 BENCH_POPULATION_SCALE=0, e.g. 100; BENCH_CAMPAIGNS_SCALE=168 BENCH_MONTHLY_SCALE=20; 0 skips) -> benchmarks/RESULTS.md
+bench: setup ## Benchmarks (BENCH_SCALES="1 20" BENCH_GATE_SCALE=55 BENCH_SEGMENTS_SCALE=41 BENCH_CARBON_SCALE=22 BENCH_MERCHANTS_SCALE=168 BENCH_REPORTS_SCALE=1 BENCH_PRIVACY_SCALE=1 BENCH_POPULATION_SCALE=0, e.g. 100; BENCH_CAMPAIGNS_SCALE=168 BENCH_MONTHLY_SCALE=20 BENCH_SPARK_SCALE=0, e.g. 20; 0 skips) -> benchmarks/RESULTS.md
 	$(PY) -m pipelines bench $(foreach s,$(BENCH_SCALES),--scale $(s)) --gate-scale $(BENCH_GATE_SCALE) \
 		--segments-scale $(BENCH_SEGMENTS_SCALE) --carbon-scale $(BENCH_CARBON_SCALE) \
 		--merchants-scale $(BENCH_MERCHANTS_SCALE) --reports-scale $(BENCH_REPORTS_SCALE) \
 		--privacy-scale $(BENCH_PRIVACY_SCALE) --population-scale $(BENCH_POPULATION_SCALE) \
-		--campaigns-scale $(BENCH_CAMPAIGNS_SCALE) --monthly-scale $(BENCH_MONTHLY_SCALE)
+		--campaigns-scale $(BENCH_CAMPAIGNS_SCALE) --monthly-scale $(BENCH_MONTHLY_SCALE) \
+		--spark-scale $(BENCH_SPARK_SCALE)
 
 lint: setup ## ruff check and format check; layer rules (import-linter); both data dictionaries up to date
 	$(PY) -m ruff check .

@@ -9,17 +9,19 @@ swaps it in, and is skipped when nothing it depends on changed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from pipelines.core import catalog
+from pipelines.core.engine import DuckDBEngine, Engine
 from pipelines.core.family import MartWriter
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, REFERENCE_DIR, check_name, data_dir
@@ -29,6 +31,8 @@ from pipelines.families import FAMILIES, in_build_order
 from pipelines.quality.gate import require_passing
 
 MARTS_FILE = "marts.json"
+#: What the marts' SQL can run on: DuckDB in this process, or Apache Spark (pipelines/spark/).
+ENGINES = ("duckdb", "spark")
 CORE_DIR = Path(catalog.__file__).parent
 
 
@@ -74,8 +78,8 @@ def _reusable(snap: Snapshot) -> tuple[Path, dt.date] | None:
 
 def _with_family_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     for family in FAMILIES:
-        if family.views:
-            family.views(con)
+        for name, query in family.views.items():
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {query}')
     return con
 
 
@@ -85,20 +89,55 @@ def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
     con = _with_family_views(catalog.connect(snap))
     for path in sorted(marts_dir(snap).glob("*.parquet")):
-        con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({catalog.sql_literal(str(path))})')
+        source = catalog.sql_literal(catalog.parquet_path(path))
+        con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({source})')
     return con
 
 
+@contextlib.contextmanager
+def _open_engine(name: str, snap: Snapshot) -> Iterator[Engine]:
+    """The engine the marts' SQL runs on (ENGINES), over the snapshot's tables and with every
+    family's views."""
+    if name == "spark":
+        from pipelines.spark.engine import SparkEngine
+        from pipelines.spark.session import session
+
+        engine: Engine = SparkEngine(session(), snap)
+        _family_views(engine)
+        yield engine
+        return
+    with catalog.connect(snap) as con:
+        engine = DuckDBEngine(con)
+        _family_views(engine)
+        yield engine
+
+
+def _family_views(engine: Engine) -> None:
+    for family in FAMILIES:
+        for name, query in family.views.items():
+            engine.view(name, query)
+
+
 def build(
-    snapshot: Snapshot | str, force: bool = False, progress: Callable[[str], None] | None = None
+    snapshot: Snapshot | str,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    engine: str | None = None,
 ) -> dict[str, Any]:
-    """Build every family's marts of a validated snapshot; returns marts.json's content. A
-    snapshot that extends another whose marts are current reuses their months before the new
-    days (for the marts that have a month column and say so); `force` builds from scratch."""
+    """Build every family's marts of a validated snapshot on `engine` (ENGINES: the same SQL,
+    the same figures; None: DuckDB); returns marts.json's content. A snapshot that extends
+    another whose marts are current reuses their months before the new days (for the marts
+    that have a month column and say so); `force` builds from scratch. Marts that are current
+    are kept, whichever engine made them, unless `engine` names another."""
+    if engine not in (None, *ENGINES):
+        raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
     snap = snapshot if isinstance(snapshot, Snapshot) and snapshot.verdict else require_passing(snapshot)
     final = marts_dir(snap)
     if not force and is_current(snap):
-        return json.loads((final / MARTS_FILE).read_text())
+        stamp = json.loads((final / MARTS_FILE).read_text())
+        if engine in (None, stamp.get("engine", "duckdb")):
+            return stamp
+    engine = engine or "duckdb"
     final.parent.mkdir(parents=True, exist_ok=True)
     clear_stale(final.parent, f".incomplete-{snap.id}-", f".old-{snap.id}-")
     tmp = final.with_name(f".incomplete-{snap.id}-{os.getpid()}")
@@ -106,13 +145,13 @@ def build(
     tmp.mkdir(parents=True)
     try:
         reuse = None if force else _reusable(snap)
-        with _with_family_views(catalog.connect(snap)) as con:
+        with _open_engine(engine, snap) as runner:
             previous, since = reuse or (None, None)
-            out = MartWriter(con, snap, tmp, tmp / ".scratch", progress, previous=previous, since=since)
+            out = MartWriter(runner, snap, tmp, tmp / ".scratch", progress, previous=previous, since=since)
             for family in in_build_order():
                 family.build(out)
         shutil.rmtree(tmp / ".scratch", ignore_errors=True)
-        stamp = _stamp(snap) | {"marts": out.built}
+        stamp = _stamp(snap) | {"engine": engine, "marts": out.built}
         if reuse:
             stamp["extended"] = {"from": snap.extends, "since": str(since), "rows_reused": out.reused}
         (tmp / MARTS_FILE).write_text(json.dumps(stamp, indent=2) + "\n")

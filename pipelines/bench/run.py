@@ -21,6 +21,7 @@ from pipelines.bench import (
     privacy,
     reports,
     segments,
+    spark,
 )
 from pipelines.bench.harness import Measurement, machine, versions
 
@@ -44,6 +45,7 @@ def run_benchmarks(
     population_scale: float = 0,
     campaigns_scale: float = 0,
     monthly_scale: float = 0,
+    spark_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -59,6 +61,7 @@ def run_benchmarks(
         (population_scale, "per-member behaviour at scale 1 and", population.part),
         (campaigns_scale, "campaign marts against their floor and Polars", campaigns.part),
         (monthly_scale, "a monthly update against the whole history and the new month alone", monthly.part),
+        (spark_scale, "the marts on Spark in local mode next to DuckDB", spark.part),
     ]
     with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
         for scale, what, part in plan:
@@ -67,7 +70,7 @@ def run_benchmarks(
             parts.append(f"{what} at scale {scale:g}")
             log(f"benchmark: {parts[-1]} ...")
             measurements += part(scale, Path(tmp))
-            for folder in ("snapshots", "marts", "reports", "privacy", "extracts", "validation"):
+            for folder in ("snapshots", "marts", "reports", "privacy", "extracts", "validation", "ground_truth"):
                 shutil.rmtree(Path(tmp) / folder, ignore_errors=True)
     header = [
         f"## {dt.date.today().isoformat()}: {', '.join(parts)}",

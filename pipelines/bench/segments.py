@@ -25,7 +25,7 @@ from pipelines.bench.harness import Measurement, env, generated, measure
 from pipelines.core import catalog
 from pipelines.core.snapshot import Snapshot
 from pipelines.segments.config import load_config, register_config
-from pipelines.segments.marts import SQL, define_member_scene_months
+from pipelines.segments.marts import SQL, member_scene_months
 
 CONFIG = load_config()
 WINDOW = CONFIG.window_months
@@ -66,7 +66,7 @@ def _connection(events: str, snapshot: str) -> duckdb.DuckDBPyConnection:
     """A connection whose member_events is the prepared file, with member_scene_months defined."""
     con = catalog.configure(duckdb.connect())
     con.execute(f"CREATE VIEW member_events AS SELECT * FROM read_parquet({catalog.sql_literal(events)})")
-    define_member_scene_months(con, Snapshot.open(snapshot))
+    con.execute(f"CREATE VIEW member_scene_months AS {member_scene_months(Snapshot.open(snapshot))}")
     return con
 
 

@@ -9,7 +9,6 @@ import polars as pl
 
 from pipelines.campaigns.effects import effects, srm_pvalue
 from pipelines.campaigns.settings import load_settings
-from pipelines.core import catalog
 from pipelines.core.family import MartWriter
 from pipelines.core.sql import SqlFolder
 
@@ -18,7 +17,7 @@ SQL = SqlFolder.beside(__file__)
 
 def build(out: MartWriter) -> None:
     settings = load_settings()
-    out.con.execute(f"CREATE OR REPLACE TEMP VIEW stg_campaign_purchases AS {SQL.load('stg_campaign_purchases')}")
+    out.view("stg_campaign_purchases", SQL.load("stg_campaign_purchases"))
     out.query(
         "int_campaign_windows",
         SQL.load("int_campaign_windows"),
@@ -28,9 +27,9 @@ def build(out: MartWriter) -> None:
     out.query("int_campaign_hits", SQL.load("int_campaign_hits"), kept=False)
     out.query("campaign_members", SQL.load("mart_campaign_members"))
     out.query("campaign_arms", SQL.load("mart_campaign_arms"))
-    estimates = effects(catalog.frame(out.con, SQL.load("int_campaign_aggregates")), settings)
+    estimates = effects(out.fetch(SQL.load("int_campaign_aggregates")), settings)
     out.frame("campaign_effects", estimates)
-    out.frame("campaign_results", results(catalog.frame(out.con, SQL.load("int_campaign_results")), estimates))
+    out.frame("campaign_results", results(out.fetch(SQL.load("int_campaign_results")), estimates))
 
 
 def results(campaigns: pl.DataFrame, estimates: pl.DataFrame) -> pl.DataFrame:

@@ -8,12 +8,14 @@ import duckdb
 import polars as pl
 
 from pipelines.commute_carbon.detect import CommuteRule, detect, load_rule, summarise
-from pipelines.core import catalog
+from pipelines.core.engine import DuckDBEngine, Engine
 from pipelines.core.family import MartWriter
 from pipelines.core.network import distance_matrix
 from pipelines.core.sql import SqlFolder
 
 SQL = SqlFolder.beside(__file__)
+#: What one row of each mart is, by card number (the order the marts are written in).
+MART_KEYS = {"commute_days": ("card_no", "month"), "commute_pkm": ("card_no", "month", "mode")}
 #: One row per leg of a commute (commute_legs).
 LEG_COLUMNS = ("employer_id", "card_id", "month", "day", "journey_id", "time_window", "trip_id", "mode", "km")
 
@@ -25,25 +27,34 @@ def rail_distances() -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["origin_station_id", "destination_station_id", "km"], orient="row")
 
 
-def commute_legs(con: duckdb.DuckDBPyConnection, rule: CommuteRule | None = None) -> pl.DataFrame:
+def commute_legs(db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | None = None) -> pl.DataFrame:
     """Every leg of every detected commute, for all employers at once (columns LEG_COLUMNS)."""
-    cards, legs = _detected(con, rule or load_rule())
-    return _label(legs, cards).select(LEG_COLUMNS)
+    rule = rule or load_rule()
+    engine, cards = _staff_trips(db)
+    legs = engine.per_group(SQL.load("int_staff_trips"), "card_no", lambda trips: {"legs": detect(trips, rule)})
+    return _label(legs["legs"], cards).select(LEG_COLUMNS)
 
 
-def commute_marts(con: duckdb.DuckDBPyConnection, rule: CommuteRule | None = None) -> dict[str, pl.DataFrame]:
-    """commute_days and commute_pkm. Aggregating by card number before naming the cards keeps
-    this fast."""
-    cards, legs = _detected(con, rule or load_rule())
-    return {name: _label(frame, cards) for name, frame in summarise(legs, "card_no").items()}
+def commute_marts(db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | None = None) -> dict[str, pl.DataFrame]:
+    """commute_days and commute_pkm, for all employers at once. Detection runs per staff card
+    (each card's result depends on its own trips alone), so an engine may split the cards
+    among its workers; aggregating by card number before naming the cards keeps this fast."""
+    rule = rule or load_rule()
+    engine, cards = _staff_trips(db)
+    frames = engine.per_group(
+        SQL.load("int_staff_trips"), "card_no", lambda trips: summarise(detect(trips, rule), "card_no")
+    )
+    return {name: _label(frame.sort(MART_KEYS[name]), cards) for name, frame in frames.items()}
 
 
-def _detected(con: duckdb.DuckDBPyConnection, rule: CommuteRule) -> tuple[pl.DataFrame, pl.DataFrame]:
-    cards = catalog.frame(con, SQL.load("stg_staff_cards"))
-    con.register("staff_cards", cards.to_arrow())
-    con.register("rail_distances", rail_distances().to_arrow())
-    con.execute(SQL.load("int_district_enum"))
-    return cards, detect(catalog.frame(con, SQL.load("int_staff_trips")), rule)
+def _staff_trips(db: Engine | duckdb.DuckDBPyConnection) -> tuple[Engine, pl.DataFrame]:
+    """The engine with the views int_staff_trips reads, and the staff cards by number."""
+    engine = db if isinstance(db, Engine) else DuckDBEngine(db)
+    cards = engine.fetch(SQL.load("stg_staff_cards"))
+    engine.register("staff_cards", cards)
+    engine.register("rail_distances", rail_distances())
+    engine.view("district_codes", SQL.load("int_district_codes"))
+    return engine, cards
 
 
 def _label(frame: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
@@ -53,5 +64,5 @@ def _label(frame: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
 
 
 def build(out: MartWriter) -> None:
-    for name, frame in commute_marts(out.con).items():
+    for name, frame in commute_marts(out.engine).items():
         out.frame(name, frame)

@@ -88,6 +88,12 @@ def parquet_source(files: list[Path]) -> str:
     return f"read_parquet([{', '.join(sql_literal(str(f)) for f in files)}])"
 
 
+def parquet_path(path: Path) -> str:
+    """A Parquet file, or a folder of part files (as Spark writes a mart), as read_parquet
+    takes it."""
+    return str(path / "*.parquet") if path.is_dir() else str(path)
+
+
 def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from pipelines.core import catalog
 from pipelines.core.config import ConfigError, check_keys, read_toml
+from pipelines.core.engine import DuckDBEngine, Engine, GroupFunction, Reuse
 from pipelines.core.snapshot import Snapshot
 from pipelines.core.sql import SqlFolder
 
@@ -60,7 +61,8 @@ def read_mart_specs(path: Path) -> tuple[MartSpec, ...]:
 class MartWriter:
     """Where a family writes its marts during `marts.build`: each step becomes a Parquet file
     (published marts into the marts folder, intermediates into a scratch folder that is
-    deleted) and a view that later steps, and later families, read by name.
+    deleted) and a view that later steps, and later families, read by name. The SQL runs on
+    `engine` (DuckDB, or Spark: pipelines/core/engine.py); a family asks it for nothing else.
 
     When the snapshot extends another whose marts are current, `previous` is that snapshot's
     marts folder and `since` the first month the new days touch: a mart with a month column
@@ -68,7 +70,7 @@ class MartWriter:
 
     def __init__(
         self,
-        con: Connection,
+        engine: Engine | Connection,
         snapshot: Snapshot,
         folder: Path,
         scratch: Path,
@@ -76,7 +78,8 @@ class MartWriter:
         previous: Path | None = None,
         since: dt.date | None = None,
     ):
-        self.con, self.snapshot, self.folder, self.scratch = con, snapshot, folder, scratch
+        self.engine = engine if isinstance(engine, Engine) else DuckDBEngine(engine)
+        self.snapshot, self.folder, self.scratch = snapshot, folder, scratch
         self.progress = progress
         self.previous, self.since = previous, since
         self.built: dict[str, int] = {}
@@ -89,10 +92,6 @@ class MartWriter:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{name}.parquet"
 
-    def _view(self, name: str, target: Path) -> None:
-        source = catalog.sql_literal(str(target))
-        self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({source})')
-
     def query(
         self, name: str, sql: str, params: dict[str, Any] | None = None, kept: bool = True, reuse: str | None = None
     ) -> int:
@@ -101,32 +100,37 @@ class MartWriter:
         parent's rows before `since` are kept and `sql` gives the rest (it may compute only
         those: rows before `since` are dropped from it)."""
         target = self._target(name, kept)
+        extend = None
         if reuse and self.previous is not None and self.since is not None:
-            kept_rows = self.con.execute(
-                f"SELECT count(*) FROM read_parquet({self._old(name)}) WHERE {reuse} < DATE '{self.since}'"
-            ).fetchone()
-            self.reused[name] = kept_rows[0] if kept_rows else 0
-            sql = (
-                f"SELECT * FROM read_parquet({self._old(name)}) WHERE {reuse} < DATE '{self.since}' "
-                f"UNION ALL BY NAME SELECT * FROM ({sql}) WHERE {reuse} >= DATE '{self.since}'"
-            )
-        rows = catalog.write_parquet(self.con, sql, target, catalog.used_params(sql, params or {}))
+            extend = Reuse(self.previous / f"{name}.parquet", reuse, self.since)
+        rows, reused = self.engine.write(sql, params, target, extend)
+        if extend is not None:
+            self.reused[name] = reused
         if kept:
             self.built[name] = rows
-        self._view(name, target)
         return rows
-
-    def _old(self, name: str) -> str:
-        assert self.previous is not None
-        return catalog.sql_literal(str(self.previous / f"{name}.parquet"))
 
     def frame(self, name: str, frame: pl.DataFrame) -> int:
         """Write a Polars frame as the published mart `name`; returns its rows."""
-        target = self._target(name, kept=True)
-        frame.write_parquet(target, compression="zstd")
+        self.engine.write_frame(frame, self._target(name, kept=True))
         self.built[name] = frame.height
-        self._view(name, target)
         return frame.height
+
+    def view(self, name: str, sql: str) -> None:
+        """A temporary view of a query (not written), for later steps to read by name."""
+        self.engine.view(name, sql)
+
+    def register(self, name: str, frame: pl.DataFrame) -> None:
+        """A small Polars frame as a view."""
+        self.engine.register(name, frame)
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """A query's whole result as a Polars frame: for results that fit in memory."""
+        return self.engine.fetch(sql, params)
+
+    def per_group(self, sql: str, by: str, function: GroupFunction) -> dict[str, pl.DataFrame]:
+        """`function` over a query's rows, whole groups of `by` at a time (Engine.per_group)."""
+        return self.engine.per_group(sql, by, function)
 
 
 def query_list(sql: SqlFolder, name: str, params: dict[str, Any] | None = None) -> Callable[[Connection], list[str]]:
@@ -147,7 +151,7 @@ class Family:
     package: Path  # the family's folder
     build: Callable[[MartWriter], None]  # writes the family's marts (documented in marts.toml)
     reads: tuple[str, ...] = ()  # marts of other families it reads, by name, through their views
-    views: Callable[[Connection], None] | None = None  # views it adds to every connection
+    views: Mapping[str, str] = field(default_factory=dict)  # views (name: query) it adds to every connection
     lists: Mapping[str, Callable[[Connection], list[str]]] = field(default_factory=dict)
     #: Scenes whose events the family's reports stand on; a snapshot without any of them (an
     #: operator that does not run that scene) gets none of its reports.

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
 
 LAYERS = ("stg_", "int_", "mart_", "rpt_")
 
@@ -32,8 +36,27 @@ class SqlFolder:
         return sorted(p.stem for p in self.folder.glob("*.sql"))
 
 
+class SqlText(str):
+    """A query's text that remembers the file it came from, so an error can name it."""
+
+    path: Path
+
+    def __new__(cls, text: str, path: Path) -> SqlText:
+        self = super().__new__(cls, text)
+        self.path = path
+        return self
+
+
 @cache
-def _read(path: Path) -> str:
+def _read(path: Path) -> SqlText:
     if not path.exists():
         raise FileNotFoundError(f"no SQL file {path.name} in {path.parent}")
-    return path.read_text()
+    return SqlText(path.read_text(), path)
+
+
+def inline(query: str, values: dict[str, Any]) -> str:
+    """The query with its `$name` parameters replaced by literal values, for the few places
+    that union one query over several values of its parameters (values we make, never a
+    user's)."""
+    tree = exp.replace_placeholders(sqlglot.parse_one(query, read="duckdb"), **values)
+    return tree.sql(dialect="duckdb")

@@ -24,7 +24,7 @@ FAMILY = Family(
     title="Member segments",
     package=Path(__file__).parent,
     build=marts.build,
-    views=marts.define_member_events,
+    views={"member_events": marts.SQL.load("stg_member_events")},
     check=check_params,
     release=batch_audiences,
 )

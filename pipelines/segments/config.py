@@ -148,6 +148,11 @@ def load_config(path: Path | None = None, window_months: int | None = None, segm
     )
 
 
+def config_tables(config: RfmConfig) -> dict[str, pl.DataFrame]:
+    """The tables the segment SQL reads from the configuration: rf_segments and segment_info."""
+    return {"rf_segments": config.rf_map, "segment_info": config.segments}
+
+
 def register_config(con: duckdb.DuckDBPyConnection, config: RfmConfig) -> None:
-    con.register("rf_segments", config.rf_map.to_arrow())
-    con.register("segment_info", config.segments.to_arrow())
+    for name, table in config_tables(config).items():
+        con.register(name, table.to_arrow())

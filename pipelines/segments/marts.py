@@ -13,43 +13,36 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
-
 from pipelines.core.family import MartWriter
 from pipelines.core.period import month_starts
 from pipelines.core.schema import SCENES
 from pipelines.core.snapshot import Snapshot
-from pipelines.core.sql import SqlFolder
-from pipelines.segments.config import load_config, register_config
+from pipelines.core.sql import SqlFolder, inline
+from pipelines.segments.config import config_tables, load_config
 
 SQL = SqlFolder.beside(__file__)
 
 
-def define_member_events(con: duckdb.DuckDBPyConnection) -> None:
-    """The view member_events: every registered member's events in all four scenes."""
-    con.execute(f"CREATE OR REPLACE VIEW member_events AS {SQL.load('stg_member_events')}")
-
-
-def define_member_scene_months(con: duckdb.DuckDBPyConnection, snap: Snapshot, since: dt.date | None = None) -> None:
-    """The view member_scene_months that mart_member_month reads: one call of the
-    int_member_scene_month macro per scene and calendar month of the period (from `since`:
-    the months before are the parent snapshot's)."""
-    con.execute(SQL.load("int_member_scene_month"))
-    parts = [
-        f"SELECT * FROM member_scene_month(DATE '{m}', '{scene}')"
+def member_scene_months(snap: Snapshot, since: dt.date | None = None) -> str:
+    """The query member_month reads (the view member_scene_months): int_member_scene_month once
+    per scene and calendar month of the period (from `since`: the months before are the parent
+    snapshot's), unioned."""
+    query = SQL.load("int_member_scene_month")
+    return " UNION ALL ".join(
+        f"({inline(query, {'month_start': m, 'scene_name': scene})})"
         for m in month_starts(since or snap.start, snap.end)
         for scene in SCENES
-    ]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW member_scene_months AS {' UNION ALL '.join(parts)}")
+    )
 
 
 def build(out: MartWriter) -> None:
     config = load_config()
-    register_config(out.con, config)
+    for name, table in config_tables(config).items():
+        out.register(name, table)
     # Extending the parent's marts: member_month reads the new months' events only, and rfm
     # scores the new month ends from member_month (the whole history of it, members x months,
     # not the events); migration is recomputed from rfm.
-    define_member_scene_months(out.con, out.snapshot, out.since)
+    out.view("member_scene_months", member_scene_months(out.snapshot, out.since))
     out.query("member_month", SQL.load("mart_member_month"), reuse="month")
     out.query("rfm", SQL.load("mart_rfm"), config.sql_params(out.snapshot), reuse="month_end")
     out.query("migration", SQL.load("mart_migration"))

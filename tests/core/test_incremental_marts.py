@@ -74,3 +74,16 @@ def test_marts_built_already_are_said_to_be_up_to_date(chain):
     )
     assert done.returncode == 0, done.stderr
     assert "are up to date" in done.stderr and "extended" not in done.stderr
+
+
+def test_spark_extends_the_marts_month_by_month_as_duckdb_does(chain):
+    """The incremental path on Spark: May extends April's marts (made by DuckDB), June extends
+    May's (made by Spark, folders of parts); June's marts equal DuckDB's."""
+    from tests.spark.test_spark_marts import assert_same_marts, read_marts
+
+    expected = read_marts(marts.marts_dir("to-06"))
+    for snapshot, since in (("to-05", "2025-04-01"), ("to-06", "2025-06-01")):
+        stamp = marts.build(snapshot, engine="spark")
+        assert stamp["engine"] == "spark" and stamp["extended"]["since"] == since
+        assert stamp["extended"]["rows_reused"]["member_month"] > 0
+    assert_same_marts(read_marts(marts.marts_dir("to-06")), expected)

@@ -16,7 +16,7 @@ from pipelines.core.snapshot import Snapshot
 from pipelines.segments.analysis import open_segmentation
 from pipelines.segments.audience import Audience
 from pipelines.segments.config import CONFIG_DIR, load_config, register_config
-from pipelines.segments.marts import SQL, define_member_scene_months
+from pipelines.segments.marts import SQL, member_scene_months
 from pipelines.segments.subsidy import subsidy_plan
 
 D = dt.date
@@ -392,7 +392,7 @@ def test_member_month_on_hand_made_events():
     con = duckdb.connect()
     con.register("member_events", events.to_arrow())
     leap = Snapshot("leap", {"period": {"start": "2024-01-01", "end": "2024-02-29"}, "synthetic": True}, "")
-    define_member_scene_months(con, leap)
+    con.execute(f"CREATE VIEW member_scene_months AS {member_scene_months(leap)}")
     got = catalog.frame(con, SQL.load("mart_member_month") + " ORDER BY member_id, month, scene")
     jan, feb = D(2024, 1, 1), D(2024, 2, 1)
     last_jan = ts(2024, 1, 31, 23, 59, 59, 999999)

@@ -8,7 +8,8 @@
 --                   (ties by name), or 'nothing elsewhere'
 --   pick            a fixed pseudo-random number for the customer, unit and month, from the
 --                   customer's seed (merchant_payers): a release counts each customer at the
---                   units with the smallest picks
+--                   units with the smallest picks (the hash halved, to fit a signed BIGINT,
+--                   which every engine has)
 -- Unregistered cards are 'unregistered'; a member whose birth year, gender or home district
 -- the operator does not know is 'unknown'.
 WITH segments AS (
@@ -57,7 +58,7 @@ SELECT
     CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE coalesce(c.district, 'unknown') END AS home_district,
     coalesce(s.segment, CASE WHEN c.customer IS NULL THEN 'unregistered' ELSE 'not scored' END) AS segment,
     coalesce(m.category, 'nothing elsewhere') AS cross_category,
-    md5_number_lower(concat(d.seed, ' ', v.unit, ' ', v.month)) AS pick
+    CAST(md5_number_lower(concat(d.seed, ' ', v.unit, ' ', v.month)) // 2 AS BIGINT) AS pick
 FROM merchant_visits v
 JOIN seeds d ON d.customer = v.customer
 LEFT JOIN merchant_customers c ON c.customer = v.customer

@@ -26,15 +26,17 @@
 -- $f3_min, $f2_min.
 WITH month_ends AS (
     SELECT CAST(m + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS month_end, CAST(m AS DATE) AS month
-    FROM range(date_trunc('month', CAST($period_start AS DATE)), CAST($period_end AS DATE) + INTERVAL 1 DAY,
-               INTERVAL 1 MONTH) r(m)
+    FROM (
+        SELECT unnest(generate_series(CAST(date_trunc('month', CAST($period_start AS DATE)) AS TIMESTAMP),
+                                      CAST($period_end AS TIMESTAMP), INTERVAL 1 MONTH)) AS m
+    )
     WHERE m + INTERVAL 1 MONTH - INTERVAL 1 DAY <= CAST($period_end AS DATE)
 ),
 spend AS (
     SELECT member_id, month, sum(events) AS events, sum(amount_ntd) AS amount_ntd,
            bit_count(bit_or(days_mask)) AS days, max(last_at) AS last_at
     FROM member_month
-    WHERE scene IN (SELECT unnest(CAST($spend_scenes AS VARCHAR[])))
+    WHERE list_contains(CAST($spend_scenes AS VARCHAR[]), scene)
     GROUP BY member_id, month
 ),
 grid AS (

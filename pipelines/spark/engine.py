@@ -1,0 +1,113 @@
+"""The marts on Apache Spark: the families' DuckDB SQL, transpiled (transpile.py), run by Spark
+over the snapshot's Parquet files, each step written as Parquet where DuckDB writes it.
+
+A step written by Spark is a folder of part files (`<mart>.parquet/part-*.parquet`), Spark's
+own shape, which Spark on a cluster writes in parallel; every reader of the marts takes a file
+or such a folder alike. Marts that a family computes in Python (campaign effects, commute
+detection's per-card function) are Polars frames, written as one part in the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import pyarrow as pa
+
+from pipelines.core import catalog
+from pipelines.core.engine import Engine, GroupFunction, Reuse
+from pipelines.core.schema import TABLES
+from pipelines.core.snapshot import Snapshot
+from pipelines.spark.transpile import to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    """A Polars frame in the Arrow types Spark reads: plain strings for enums and categoricals,
+    signed integers for unsigned ones (Spark has none)."""
+    casts: dict[str, pl.DataType] = {}
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Enum | pl.Categorical):
+            casts[name] = pl.String()
+        elif dtype.is_unsigned_integer():
+            casts[name] = pl.Int64()
+    return frame.cast(casts).to_arrow(compat_level=pl.CompatLevel.oldest())
+
+
+class SparkEngine(Engine):
+    """A Spark session with a view per table of `snapshot` and `period_months`."""
+
+    name = "spark"
+
+    def __init__(self, spark: SparkSession, snapshot: Snapshot):
+        self.spark = spark
+        for spec in TABLES:
+            files = [str(f) for f in snapshot.files(spec.name)]
+            spark.read.parquet(*files).createOrReplaceTempView(spec.name)
+        self.register("period_months", snapshot.months())
+
+    def _sql(self, sql: str, params: dict[str, Any] | None = None) -> DataFrame:
+        return self.spark.sql(to_spark(sql), args=catalog.used_params(sql, params or {}))
+
+    def view(self, name: str, sql: str) -> None:
+        self._sql(sql).createOrReplaceTempView(name)
+
+    def register(self, name: str, frame: pl.DataFrame) -> None:
+        self.spark.createDataFrame(_arrow(frame)).createOrReplaceTempView(name)
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        return pl.from_arrow(self._sql(sql, params).toArrow())
+
+    def write(
+        self, sql: str, params: dict[str, Any] | None, target: Path, reuse: Reuse | None = None
+    ) -> tuple[int, int]:
+        # Spark's jobs carry the step's name: in a cluster's UI, and in the event log that
+        # `make bench` reads the shuffle sizes from.
+        self.spark.sparkContext.setJobGroup(target.stem, f"mart step {target.stem}")
+        frame = self._sql(sql, params)
+        reused = 0
+        if reuse is not None:
+            since = f"DATE '{reuse.since}'"
+            old = self.spark.read.parquet(str(reuse.previous)).where(f"{reuse.column} < {since}")
+            reused = old.count()
+            frame = old.unionByName(frame.where(f"{reuse.column} >= {since}"))
+        frame.write.mode("overwrite").parquet(str(target))
+        written = self.spark.read.parquet(str(target))
+        written.createOrReplaceTempView(target.stem)
+        return written.count(), reused
+
+    def write_frame(self, frame: pl.DataFrame, target: Path) -> None:
+        target.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(target / "part-00000.parquet", compression="zstd")
+        self.spark.read.parquet(str(target)).createOrReplaceTempView(target.stem)
+
+    def per_group(self, sql: str, by: str, function: GroupFunction) -> dict[str, pl.DataFrame]:
+        """Spark splits the rows among its tasks by `by`, so each task holds whole groups, and
+        runs `function` once per task on a Polars frame of its rows (mapInArrow). The output
+        schemas come from `function` on no rows."""
+        rows = self._sql(sql)
+        empty = pl.from_arrow(pa.Table.from_batches([], schema=rows.limit(0).toArrow().schema))
+        shapes = function(empty)
+        split = rows.repartition(by)
+        out = {}
+        for name, shape in shapes.items():
+            schema = _arrow(shape).schema
+
+            def run(batches: Iterator[pa.RecordBatch], name: str = name) -> Iterator[pa.RecordBatch]:
+                batches = list(batches)
+                part = pl.from_arrow(pa.Table.from_batches(batches)) if batches else empty
+                yield from _arrow(function(part)[name]).to_batches()
+
+            got = pl.from_arrow(split.mapInArrow(run, _spark_schema(schema)).toArrow())
+            out[name] = got.cast(shape.schema)
+        return out
+
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
