@@ -312,21 +312,42 @@ def validate(
             "another is compared with it unless another is given."
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where the checks' SQL runs: duckdb (this process) or spark (Apache Spark, as for marts "
+            "--engine spark). The same suites and the same verdict either way.",
+        ),
+    ] = "duckdb",
 ) -> None:
     """Run the expectation suites on a snapshot; exit 0 if it passes, 1 if not.
 
     Prints every failed expectation (table, column, rule, what was seen, sample keys) and
     stores the verdict (JSON) and a data-quality page (HTML) in data/validation/ID/.
     """
+    from pipelines.core.engine import ENGINES
     from pipelines.quality.describe import failure_lines, volume_lines
     from pipelines.quality.gate import previous_of
     from pipelines.quality.gate import validate as run_validate
 
+    connect = None
+    if engine == "spark":
+        from pipelines.spark.connection import SparkConnection
+        from pipelines.spark.session import session
+
+        def connect() -> SparkConnection:
+            return SparkConnection(session())
+
+    elif engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
     if previous == "auto":
         previous = previous_of(snapshot)
         console.print(f"comparing with the previous snapshot {previous}" if previous else "no previous snapshot")
     with console.status("validating ...") as status:
-        verdict = run_validate(snapshot, previous=previous, progress=lambda t: status.update(f"validating {t} ..."))
+        verdict = run_validate(
+            snapshot, previous=previous, progress=lambda t: status.update(f"validating {t} ..."), connect=connect
+        )
     for problem in verdict.integrity:
         console.print(f"[red]FAILED[/]  {problem['table']}: {problem['file']}: {problem['problem']}", highlight=False)
     for outcome in verdict.failures:

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from pipelines.core import catalog
-from pipelines.core.engine import DuckDBEngine, Engine
+from pipelines.core.engine import ENGINES, DuckDBEngine, Engine
 from pipelines.core.family import MartWriter
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, REFERENCE_DIR, check_name, data_dir
@@ -31,8 +31,6 @@ from pipelines.families import FAMILIES, in_build_order
 from pipelines.quality.gate import require_passing
 
 MARTS_FILE = "marts.json"
-#: What the marts' SQL can run on: DuckDB in this process, or Apache Spark (pipelines/spark/).
-ENGINES = ("duckdb", "spark")
 CORE_DIR = Path(catalog.__file__).parent
 
 

@@ -20,6 +20,18 @@ import polars as pl
 
 from pipelines.core import catalog
 
+#: What the SQL of the marts and the gate can run on: DuckDB in this process, or Apache Spark
+#: (pipelines/spark/).
+ENGINES = ("duckdb", "spark")
+
+
+class QueryError(Exception):
+    """A query an engine other than DuckDB could not run (DuckDB raises its own errors)."""
+
+
+#: What a query may raise, whichever engine runs it.
+QUERY_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, QueryError)
+
 #: Runs on a frame holding every row of some whole groups; returns named frames.
 GroupFunction = Callable[[pl.DataFrame], Mapping[str, pl.DataFrame]]
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.core.engine import QUERY_ERRORS
+
 SAMPLE_ROWS = 5
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -191,7 +193,7 @@ class TableRunner:
     def run(self, items: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
         try:
             self.types = {r[0]: r[1] for r in self._fetch(f"DESCRIBE {_q(self.table)}")}
-        except duckdb.Error as exc:
+        except QUERY_ERRORS as exc:
             return [Outcome(s, e, False, exception=f"{self.table} cannot be read: {exc}") for s, e in items]
         outcomes: dict[int, Outcome] = {}
         pending_map: list[int] = []
@@ -264,7 +266,7 @@ class TableRunner:
                     continue
                 plan.append((i, cond))
             row = self._fetch(f"SELECT {', '.join(exprs)} FROM {bind.source(self.table)}", bind.values)[0]
-        except (duckdb.Error, SuiteError):
+        except (*QUERY_ERRORS, SuiteError):
             # One broken expression (wrong type, unreadable page) must not hide the others.
             return {i: self._single(*items[i]) for i in idx}
         n, missing = row[0], dict(zip(columns, row[1 : 1 + len(columns)], strict=True))
@@ -299,7 +301,7 @@ class TableRunner:
     def _single(self, suite: str, exp: dict[str, Any]) -> Outcome:
         try:
             return self._evaluate(suite, exp)
-        except (duckdb.Error, SuiteError) as exc:
+        except (*QUERY_ERRORS, SuiteError) as exc:
             return Outcome(suite, exp, False, exception=f"{type(exc).__name__}: {exc}")
 
     def _evaluate(self, suite: str, exp: dict[str, Any]) -> Outcome:

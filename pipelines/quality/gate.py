@@ -22,6 +22,7 @@ import duckdb
 import pyarrow
 
 from pipelines.core import catalog
+from pipelines.core.engine import QUERY_ERRORS
 from pipelines.core.paths import check_name, data_dir
 from pipelines.core.period import month_end
 from pipelines.core.schema import EVENT_TABLES, SCENE_TABLES, TABLES
@@ -77,7 +78,7 @@ def _views(con: duckdb.DuckDBPyConnection, snap: Snapshot, schema: str, skip: se
                 f'CREATE VIEW {schema}."{spec.name}" AS SELECT * FROM {catalog.parquet_source(snap.files(spec.name))}'
             )
             made.add(spec.name)
-        except duckdb.Error:
+        except QUERY_ERRORS:
             continue
     return made
 
@@ -87,7 +88,7 @@ def _derived(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any], 
     try:
         con.register(name, con.sql(query or SQL.load(name), params=params).to_arrow_table())
         return True
-    except duckdb.Error:
+    except QUERY_ERRORS:
         return False
 
 
@@ -161,7 +162,7 @@ def _current(con: duckdb.DuckDBPyConnection, batches: dict[str, str]) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS current")
     for spec in TABLES:
         source = f'"{batches[spec.name]}"' if spec.name in batches else f'main."{spec.name}"'
-        with contextlib.suppress(duckdb.Error):  # a table the integrity check found broken
+        with contextlib.suppress(*QUERY_ERRORS):  # a table the integrity check found broken
             con.execute(f'CREATE VIEW current."{spec.name}" AS SELECT * FROM {source}')
 
 
@@ -187,10 +188,14 @@ def validate(
     previous: str | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    connect: Callable[[], Any] | None = None,
 ) -> Verdict:
     """Check a snapshot against every suite and store the verdict. A snapshot that extends
     another has its new days checked by the per-table rules, against the whole history by the
-    rules across tables and months, and is compared with its parent unless told otherwise."""
+    rules across tables and months, and is compared with its parent unless told otherwise.
+    `connect` gives the connection the checks' SQL runs on (default: an in-memory DuckDB; the
+    Spark one is pipelines.spark.connection.SparkConnection): the same SQL and the same
+    verdict either way."""
     snap = Snapshot.open(snapshot)
     parent = _parent_passed(snap)
     previous = previous or (parent.id if parent else None)
@@ -213,7 +218,8 @@ def validate(
     for table in SCENE_TABLES.values():
         absent = table in snap.absent_tables
         params[f"{table}_min_rows"], params[f"{table}_max_rows"] = (0, 0) if absent else (1, None)
-    con = catalog.configure(duckdb.connect(":memory:"))
+    con = connect() if connect else catalog.configure(duckdb.connect(":memory:"))
+    runs_on = getattr(con, "engine_name", "DuckDB")
     available = _views(con, snap, "main", broken)
     batches = _new_days(con, snap, parent, available) if parent else {}
     observed = _volume(con, snap, available)
@@ -257,7 +263,8 @@ def validate(
         "extends": snap.extends,
         "suites_hash": suites_hash(),
         "suites": sorted(suites),
-        "engine": f"card-insights DuckDB engine {ENGINE_VERSION} (GX {version('great-expectations')} suite format)",
+        "engine": f"card-insights engine {ENGINE_VERSION} on {runs_on} "
+        f"(GX {version('great-expectations')} suite format)",
         "validated_at": now.isoformat(sep=" ", timespec="seconds") + " Asia/Taipei",
         "suite_parameters": params,
         "statistics": {

@@ -9,6 +9,10 @@ naming the file and line, any construct that neither carries:
   rebuilt from Spark's hexadecimal `md5` as a DECIMAL(20,0) (Spark has no unsigned BIGINT).
 - `isodow(t)`: sqlglot writes `(DAYOFWEEK(t) % 7) + 1`, which is off by one day (Spark's
   DAYOFWEEK counts from Sunday = 1); here Monday = 1 ... Sunday = 7, as in DuckDB.
+- `regexp_full_match(s, p)`: Spark's RLIKE finds a match anywhere, so the pattern is anchored
+  whole, `^(?:p)$` (the patterns are the gate's ID formats, the same in RE2 and Java).
+- `list(x ORDER BY x)[a:b]`: sqlglot drops the ORDER BY and keeps DuckDB's slice syntax;
+  here `SLICE(ARRAY_SORT(COLLECT_LIST(x)), a, b - a + 1)`.
 - `query_table($name)` (a table named by a parameter): Spark's `IDENTIFIER(:name)`.
 - `first(x ORDER BY k1 DESC, k2)`: Spark has no ordered aggregates; `min_by(x, (-k1, k2))`
   picks the same row (a DESC key must be numeric, which Spark's analyser checks).
@@ -74,6 +78,22 @@ def _ordered_first(node: exp.First) -> exp.Expression:
     return exp.Anonymous(this="MIN_BY", expressions=[order.this.copy(), struct])
 
 
+def _sorted_list(order: exp.Order, where: str) -> exp.Expression:
+    keys = order.expressions
+    if len(keys) != 1 or keys[0].args.get("desc") or keys[0].this != order.this:
+        raise TranspileError(f"{where}:{_line(order) or '?'}: list(x ORDER BY ...) other than by x itself")
+    return _spark("ARRAY_SORT(COLLECT_LIST(__x))", x=order.this)
+
+
+def _slice(node: exp.Bracket, where: str) -> exp.Expression:
+    bounds = node.expressions[0]
+    lo, hi = bounds.this, bounds.expression
+    if not (isinstance(lo, exp.Literal) and isinstance(hi, exp.Literal) and not lo.is_string and not hi.is_string):
+        raise TranspileError(f"{where}:{_line(node) or '?'}: a list slice needs whole-number bounds")
+    start, stop = int(lo.name), int(hi.name)
+    return _spark(f"SLICE(__x, {start}, {stop - start + 1})", x=node.this)
+
+
 def _rewrite(node: exp.Expression, where: str) -> exp.Expression:
     if isinstance(node, exp.CTE) and node.args.get("materialized"):
         node.set("materialized", None)
@@ -87,6 +107,12 @@ def _rewrite(node: exp.Expression, where: str) -> exp.Expression:
         return _spark("((DAYOFWEEK(__t) + 5) % 7) + 1", t=node.this)
     if isinstance(node, exp.First) and isinstance(node.this, exp.Order):
         return _ordered_first(node)
+    if isinstance(node, exp.RegexpFullMatch):
+        return _spark("__s RLIKE CONCAT('^(?:', __p, ')$')", s=node.this, p=node.expression)
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _sorted_list(node.this, where)
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice):
+        return _slice(node, where)
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
         if name == "epoch_us" and len(node.expressions) == 1:
