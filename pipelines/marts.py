@@ -40,9 +40,10 @@ def marts_dir(snapshot: Snapshot | str) -> Path:
 
 def mart_inputs() -> list[Path]:
     """Everything that can change a mart's figures: the core package, this orchestration and
-    the registry, the disclosure module the families load, every family's package (Python,
-    SQL, configuration), the reference data and the lock (library versions)."""
-    own = [Path(__file__).with_name(name) for name in ("__init__.py", "marts.py", "families.py", "privacy")]
+    the registry, the disclosure module the families load, the Spark engine and its
+    transpiler, every family's package (Python, SQL, configuration), the reference data and the
+    lock (library versions)."""
+    own = [Path(__file__).with_name(name) for name in ("__init__.py", "marts.py", "families.py", "privacy", "spark")]
     return [CORE_DIR, *own, *(f.package for f in FAMILIES), REFERENCE_DIR, LOCK_FILE]
 
 
@@ -74,18 +75,12 @@ def _reusable(snap: Snapshot) -> tuple[Path, dt.date] | None:
     return marts_dir(parent), dt.date(snap.new_start.year, snap.new_start.month, 1)
 
 
-def _with_family_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    for family in FAMILIES:
-        for name, query in family.views.items():
-            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {query}')
-    return con
-
-
 def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection:
     """The snapshot's catalog, every family's views (member_events) and a view per built mart
     (build them first with `build`)."""
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
-    con = _with_family_views(catalog.connect(snap))
+    con = catalog.connect(snap)
+    _family_views(DuckDBEngine(con))
     for path in sorted(marts_dir(snap).glob("*.parquet")):
         source = catalog.sql_literal(catalog.parquet_path(path))
         con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({source})')
@@ -123,19 +118,20 @@ def build(
     engine: str | None = None,
 ) -> dict[str, Any]:
     """Build every family's marts of a validated snapshot on `engine` (ENGINES: the same SQL,
-    the same figures; None: DuckDB); returns marts.json's content. A snapshot that extends
-    another whose marts are current reuses their months before the new days (for the marts
-    that have a month column and say so); `force` builds from scratch. Marts that are current
-    are kept, whichever engine made them, unless `engine` names another."""
+    the same figures; None: the engine that made the marts there are, else DuckDB); returns
+    marts.json's content. A snapshot that extends another whose marts are current reuses their
+    months before the new days (for the marts that have a month column and say so); `force`
+    builds from scratch. Marts that are current are kept, whichever engine made them, unless
+    `engine` names another."""
     if engine not in (None, *ENGINES):
         raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
     snap = snapshot if isinstance(snapshot, Snapshot) and snapshot.verdict else require_passing(snapshot)
     final = marts_dir(snap)
-    if not force and is_current(snap):
-        stamp = json.loads((final / MARTS_FILE).read_text())
-        if engine in (None, stamp.get("engine", "duckdb")):
-            return stamp
-    engine = engine or "duckdb"
+    made = json.loads((final / MARTS_FILE).read_text()) if (final / MARTS_FILE).exists() else {}
+    if not force and is_current(snap) and engine in (None, made.get("engine", "duckdb")):
+        return made
+    # A scheduled run that finds the marts stale rebuilds them where they were built.
+    engine = engine or made.get("engine", "duckdb")
     final.parent.mkdir(parents=True, exist_ok=True)
     clear_stale(final.parent, f".incomplete-{snap.id}-", f".old-{snap.id}-")
     tmp = final.with_name(f".incomplete-{snap.id}-{os.getpid()}")

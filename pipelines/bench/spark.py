@@ -34,7 +34,15 @@ def build_step(snapshot: str, engine: str, event_log: str = "") -> dict:
         from pipelines.spark.session import session
 
         Path(event_log).mkdir(parents=True, exist_ok=True)
-        session({"spark.eventLog.enabled": "true", "spark.eventLog.dir": Path(event_log).as_uri()})
+        session(
+            {
+                "spark.eventLog.enabled": "true",
+                "spark.eventLog.dir": Path(event_log).as_uri(),
+                # Plain JSON lines, read by shuffled_bytes.
+                "spark.eventLog.compress": "false",
+                "spark.eventLog.rolling.enabled": "false",
+            }
+        )
     began = time.perf_counter()
     stamp = marts.build(snapshot, force=True, engine=engine)
     return {"seconds": time.perf_counter() - began, "rows": sum(stamp["marts"].values())}
@@ -45,7 +53,7 @@ def shuffled_bytes(event_log: str) -> dict[str, int]:
     group is the step's name: SparkEngine.write sets it)."""
     group_of_stage: dict[int, str] = {}
     written: dict[int, int] = defaultdict(int)
-    for path in Path(event_log).iterdir():
+    for path in (p for p in Path(event_log).rglob("*") if p.is_file()):
         for line in path.read_text().splitlines():
             event = json.loads(line)
             kind = event.get("Event")

@@ -49,8 +49,6 @@ class Reuse:
 class Engine:
     """What a family's build may ask of the engine that runs its SQL (DuckDB dialect)."""
 
-    name = "engine"
-
     def view(self, name: str, sql: str) -> None:
         """A temporary view of a query, for later steps to read by name."""
         raise NotImplementedError
@@ -83,8 +81,6 @@ class Engine:
 
 class DuckDBEngine(Engine):
     """The snapshot's DuckDB connection (catalog.connect): the SQL runs as written."""
-
-    name = "duckdb"
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con

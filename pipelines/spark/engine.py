@@ -41,8 +41,6 @@ def _arrow(frame: pl.DataFrame) -> pa.Table:
 class SparkEngine(Engine):
     """A Spark session with a view per table of `snapshot` and `period_months`."""
 
-    name = "spark"
-
     def __init__(self, spark: SparkSession, snapshot: Snapshot):
         self.spark = spark
         for spec in TABLES:
@@ -59,15 +57,19 @@ class SparkEngine(Engine):
     def register(self, name: str, frame: pl.DataFrame) -> None:
         self.spark.createDataFrame(_arrow(frame)).createOrReplaceTempView(name)
 
+    def _step(self, name: str) -> None:
+        """Name the jobs that follow, in a cluster's UI and in the event log that `make bench`
+        reads the shuffle sizes from."""
+        self.spark.sparkContext.setJobGroup(name, f"mart step {name}")
+
     def fetch(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        self._step("fetched by Python")
         return pl.from_arrow(self._sql(sql, params).toArrow())
 
     def write(
         self, sql: str, params: dict[str, Any] | None, target: Path, reuse: Reuse | None = None
     ) -> tuple[int, int]:
-        # Spark's jobs carry the step's name: in a cluster's UI, and in the event log that
-        # `make bench` reads the shuffle sizes from.
-        self.spark.sparkContext.setJobGroup(target.stem, f"mart step {target.stem}")
+        self._step(target.stem)
         frame = self._sql(sql, params)
         reused = 0
         if reuse is not None:
@@ -90,6 +92,7 @@ class SparkEngine(Engine):
         runs `function` once per task on a Polars frame of its rows (mapInArrow). The output
         schemas come from `function` on no rows."""
         rows = self._sql(sql)
+        self._step(f"per {by}")
         empty = pl.from_arrow(pa.Table.from_batches([], schema=rows.limit(0).toArrow().schema))
         shapes = function(empty)
         split = rows.repartition(by)

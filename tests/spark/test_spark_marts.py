@@ -4,6 +4,7 @@ marts as DuckDB; a construct that cannot be carried fails with its file and line
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -140,6 +141,28 @@ def test_current_marts_are_kept_whichever_engine_made_them(built, snapshot):
         marts.build(snapshot, engine="polars")
 
 
+def test_stale_marts_are_rebuilt_where_they_were_built_and_kept_if_that_fails(built, snapshot, monkeypatch):
+    """A scheduled run finding Spark's marts stale builds them on Spark again; a build that
+    fails half-way leaves them as they were."""
+    stamp, expected, _ = built
+    path = marts.marts_dir(snapshot) / marts.MARTS_FILE
+    stale = {**stamp, "code_sha256": "an older version"}
+    path.write_text(json.dumps(stale))
+    opened = []
+
+    def failing(name, snap):
+        opened.append(name)
+        raise RuntimeError("the cluster went away")
+
+    monkeypatch.setattr(marts, "_open_engine", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        marts.build(snapshot)
+    assert opened == ["spark"]
+    assert json.loads(path.read_text()) == stale
+    assert_same_marts(read_marts(marts.marts_dir(snapshot)), expected)
+    path.write_text(json.dumps(stamp))
+
+
 def test_without_java_spark_says_what_to_install(monkeypatch):
     from pipelines.spark import session as spark_session
 
@@ -147,3 +170,20 @@ def test_without_java_spark_says_what_to_install(monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(spark_session.SparkUnavailable, match="make java"):
         spark_session.session()
+
+
+def test_the_master_and_settings_come_from_configuration(tmp_path, monkeypatch):
+    from pipelines.core.config import ConfigError
+    from pipelines.spark.session import settings
+
+    shipped = settings()
+    assert shipped.master == "local[*]" and shipped.conf["spark.sql.session.timeZone"] == "UTC"
+    monkeypatch.setenv("CARD_INSIGHTS_SPARK_MASTER", "spark://head:7077")
+    assert settings().master == "spark://head:7077"
+    (tmp_path / "cluster.toml").write_text('master = "yarn"\n[conf]\n"spark.executor.memory" = "8g"\n')
+    monkeypatch.delenv("CARD_INSIGHTS_SPARK_MASTER")
+    monkeypatch.setenv("CARD_INSIGHTS_SPARK_CONFIG", str(tmp_path / "cluster.toml"))
+    assert settings().master == "yarn" and settings().conf == {"spark.executor.memory": "8g"}
+    (tmp_path / "cluster.toml").write_text('master = "yarn"\nexecutors = 4\n')
+    with pytest.raises(ConfigError, match="executors"):
+        settings()
