@@ -82,7 +82,7 @@ def machine() -> str:
 
 
 def versions() -> str:
-    names = ("duckdb", "polars", "numpy", "great-expectations", "papermill")
+    names = ("duckdb", "polars", "numpy", "great-expectations", "papermill", "pyspark", "sqlglot")
     return ", ".join(f"{n} {version(n)}" for n in names) + f", Python {platform.python_version()}"
 
 
