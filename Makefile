@@ -12,13 +12,25 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 SNAPSHOT ?= default
 SCALE ?= 1
+# Where validate and marts run their SQL: duckdb or spark (Apache Spark: pipelines/spark/config/
+# spark.toml; needs `make java`). Unset: DuckDB, and marts kept whichever engine made them.
+ENGINE ?=
+ENGINE_OPT = $(if $(ENGINE),--engine $(ENGINE))
 BENCH_SCALES ?= 1 20
 BENCH_GATE_SCALE ?= 55
 BENCH_SEGMENTS_SCALE ?= 41
 BENCH_CARBON_SCALE ?= 22
 BENCH_MERCHANTS_SCALE ?= 168
 BENCH_REPORTS_SCALE ?= 1
+# Where validate and marts run their SQL: duckdb or spark (Apache Spark: pipelines/spark/config/
+# spark.toml; needs `make java`). Unset: DuckDB, and marts kept whichever engine made them.
+ENGINE ?=
+ENGINE_OPT = $(if $(ENGINE),--engine $(ENGINE))
 BENCH_PRIVACY_SCALE ?= 1
+# Where validate and marts run their SQL: duckdb or spark (Apache Spark: pipelines/spark/config/
+# spark.toml; needs `make java`). Unset: DuckDB, and marts kept whichever engine made them.
+ENGINE ?=
+ENGINE_OPT = $(if $(ENGINE),--engine $(ENGINE))
 BENCH_POPULATION_SCALE ?= 0
 BENCH_CAMPAIGNS_SCALE ?= 168
 BENCH_MONTHLY_SCALE ?= 20
@@ -49,11 +61,11 @@ data: setup ## Generate the default SYNTHETIC snapshot unless it exists (SCALE=1
 # made with `make data SNAPSHOT=ID`), so that an ID not yet imported never becomes SYNTHETIC data.
 SOURCE = $(if $(filter default,$(SNAPSHOT)),data,setup)
 
-validate: $(SOURCE) ## Data-quality gate on the snapshot, compared with the previous one if any; verdict and page in data/validation/
-	$(PY) -m pipelines validate --snapshot $(SNAPSHOT) --previous auto
+validate: $(SOURCE) ## Data-quality gate on the snapshot, compared with the previous one if any; verdict and page in data/validation/ (ENGINE=spark: on Spark)
+	$(PY) -m pipelines validate --snapshot $(SNAPSHOT) --previous auto $(ENGINE_OPT)
 
-marts: validate ## Build the marts of the snapshot (data/marts/)
-	$(PY) -m pipelines marts --snapshot $(SNAPSHOT)
+marts: validate ## Build the marts of the snapshot (data/marts/; ENGINE=spark: on Apache Spark, the same figures)
+	$(PY) -m pipelines marts --snapshot $(SNAPSHOT) $(ENGINE_OPT)
 
 run: validate ## Main job: default snapshot, gate, marts and the monthly reports; prints index.html's path
 	$(PY) -m pipelines summary --snapshot $(SNAPSHOT)

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipelines.core.config import ConfigError
+from pipelines.core.engine import QueryError
 from pipelines.core.paths import BadNameError
 from pipelines.core.snapshot import SnapshotError
 from pipelines.ingest.importer import ContractError
@@ -79,6 +80,7 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             RunError,
             ConfigError,
             ValueError,
+            QueryError,
         ) as exc:
             _error(str(exc))
         except OSError as exc:
@@ -307,17 +309,19 @@ def validate(
     previous: Annotated[
         str | None,
         typer.Option(
-            help="Earlier snapshot to compare volumes and scene mix with; 'auto': the snapshot whose "
-            "period ends last before this one's, if any (what `make run` passes). A snapshot that extends "
-            "another is compared with it unless another is given."
+            help="Earlier snapshot to compare volumes and scene mix with; 'auto' (what `make run` passes): "
+            "the snapshot this one extends, else the one whose period ends last before this one's, if any. "
+            "A snapshot that extends another is compared with it unless another is named."
         ),
     ] = None,
     engine: Annotated[
         str,
         typer.Option(
             "--engine",
-            help="Where the checks' SQL runs: duckdb (this process) or spark (Apache Spark, as for marts "
-            "--engine spark). The same suites and the same verdict either way.",
+            help="Where the checks' SQL runs: duckdb (this process) or spark (Apache Spark: master and "
+            "settings from pipelines/spark/config/spark.toml, or the file CARD_INSIGHTS_SPARK_CONFIG names, "
+            "master overridden by CARD_INSIGHTS_SPARK_MASTER; needs Java 17: make java). The same suites "
+            "and the same verdict either way.",
         ),
     ] = "duckdb",
 ) -> None:
@@ -482,10 +486,11 @@ def marts(
         str | None,
         typer.Option(
             "--engine",
-            help="Where the marts' SQL runs: duckdb (this process), or spark (Apache Spark; master and "
-            "settings from pipelines/spark/config/spark.toml or CARD_INSIGHTS_SPARK_MASTER; needs Java 17: "
-            "make java). The same SQL and the same figures either way. Default: keep current marts "
-            "whichever engine made them, else duckdb.",
+            help="Where the marts' SQL runs: duckdb (this process), or spark (Apache Spark: master and "
+            "settings from pipelines/spark/config/spark.toml, or the file CARD_INSIGHTS_SPARK_CONFIG names, "
+            "master overridden by CARD_INSIGHTS_SPARK_MASTER; needs Java 17: make java). The same SQL and "
+            "the same figures either way. Default: the engine that made the marts there are, else duckdb; "
+            "current marts are kept whichever engine made them.",
         ),
     ] = None,
 ) -> None:
@@ -509,7 +514,10 @@ def marts(
         stamp = build(snapshot, force=force, progress=progress, engine=engine)
     rows = ", ".join(f"{name} {n:,} rows" for name, n in stamp["marts"].items())
     if not built:
-        console.print(f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)} are up to date: {rows}")
+        console.print(
+            f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)} are up to date "
+            f"(built on {stamp.get('engine', 'duckdb')}): {rows}"
+        )
         return
     console.print(f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)}, built on {stamp['engine']}: {rows}")
     if extended := stamp.get("extended"):
@@ -692,8 +700,13 @@ def import_(
     rows = sum(t["rows"] for t in manifest["tables"].values())
     console.print(f"[green]imported[/] {rows:,} rows as snapshot {snapshot!r}; validating ...")
     if extends:
+        from pipelines.core.schema import EVENT_TABLES
+
         shared = [n for n, t in manifest["tables"].items() if t["files"] and all("from" in f for f in t["files"])]
-        console.print(f"taken whole from {extends!r} (left out of the extract): {', '.join(shared) or 'none'}")
+        taken = [n for n in shared if n not in EVENT_TABLES]
+        console.print(f"taken whole from {extends!r} (left out of the extract): {', '.join(taken) or 'none'}")
+        if idle := [n for n in shared if n in EVENT_TABLES]:
+            console.print(f"no new rows in: {', '.join(idle)}")
     kept = False
     try:
         validate(snapshot=snapshot, previous=previous or extends or default_previous(snapshot))

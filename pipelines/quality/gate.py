@@ -120,10 +120,15 @@ def _volume(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str])
 
 
 def previous_of(snapshot: str) -> str | None:
-    """The snapshot to compare volumes and scene mix with: of those whose period ends before
-    this one's, the one that ends last (ties: the last by ID); None when there is none."""
-    end = Snapshot.open(snapshot).end
-    earlier = [(s.end, s.id) for s in map(Snapshot.open, list_snapshots()) if s.end < end]
+    """The snapshot to compare volumes and scene mix with: the one it extends, if that is still
+    here; else, of those whose period ends before this one's, the one that ends last (ties: the
+    last by ID); None when there is none."""
+    snap = Snapshot.open(snapshot)
+    snapshots = list_snapshots()
+    if snap.extends in snapshots:
+        return snap.extends
+    end = snap.end
+    earlier = [(s.end, s.id) for s in map(Snapshot.open, snapshots) if s.end < end]
     return max(earlier)[1] if earlier else None
 
 
@@ -136,7 +141,8 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, 
     batches = {}
     reused = []
     for name in EVENT_TABLES:
-        if name not in available:
+        # A scene the snapshot does not run has no new days to check.
+        if name not in available or not snap.own_files(name):
             continue
         key = table_spec(name).primary_key
         view = f"{name} (new days)"

@@ -20,6 +20,7 @@ from pipelines.core import catalog
 from pipelines.core.engine import Engine, GroupFunction, Reuse
 from pipelines.core.schema import TABLES
 from pipelines.core.snapshot import Snapshot
+from pipelines.spark.session import spark_errors
 from pipelines.spark.transpile import to_spark
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class SparkEngine(Engine):
         self.register("period_months", snapshot.months())
 
     def _sql(self, sql: str, params: dict[str, Any] | None = None) -> DataFrame:
-        return self.spark.sql(to_spark(sql), args=catalog.used_params(sql, params or {}))
+        with spark_errors():
+            return self.spark.sql(to_spark(sql), args=catalog.used_params(sql, params or {}))
 
     def view(self, name: str, sql: str) -> None:
         self._sql(sql).createOrReplaceTempView(name)
@@ -64,7 +66,9 @@ class SparkEngine(Engine):
 
     def fetch(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
         self._step("fetched by Python")
-        return pl.from_arrow(self._sql(sql, params).toArrow())
+        frame = self._sql(sql, params)
+        with spark_errors():
+            return pl.from_arrow(frame.toArrow())
 
     def write(
         self, sql: str, params: dict[str, Any] | None, target: Path, reuse: Reuse | None = None
@@ -74,13 +78,15 @@ class SparkEngine(Engine):
         reused = 0
         if reuse is not None:
             since = f"DATE '{reuse.since}'"
-            old = self.spark.read.parquet(str(reuse.previous)).where(f"{reuse.column} < {since}")
-            reused = old.count()
+            with spark_errors():
+                old = self.spark.read.parquet(str(reuse.previous)).where(f"{reuse.column} < {since}")
+                reused = old.count()
             frame = old.unionByName(frame.where(f"{reuse.column} >= {since}"))
-        frame.write.mode("overwrite").parquet(str(target))
-        written = self.spark.read.parquet(str(target))
-        written.createOrReplaceTempView(target.stem)
-        return written.count(), reused
+        with spark_errors():
+            frame.write.mode("overwrite").parquet(str(target))
+            written = self.spark.read.parquet(str(target))
+            written.createOrReplaceTempView(target.stem)
+            return written.count(), reused
 
     def write_frame(self, frame: pl.DataFrame, target: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
@@ -105,7 +111,8 @@ class SparkEngine(Engine):
                 part = pl.from_arrow(pa.Table.from_batches(batches)) if batches else empty
                 yield from _arrow(function(part)[name]).to_batches()
 
-            got = pl.from_arrow(split.mapInArrow(run, _spark_schema(schema)).toArrow())
+            with spark_errors():
+                got = pl.from_arrow(split.mapInArrow(run, _spark_schema(schema)).toArrow())
             out[name] = got.cast(shape.schema)
         return out
 

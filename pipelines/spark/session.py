@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.core.config import ConfigError, check_keys, read_toml
+from pipelines.core.engine import QueryError
+from pipelines.core.paths import data_dir
+from pipelines.spark.transpile import TranspileError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 CONFIG_FILE = Path(__file__).parent / "config" / "spark.toml"
+
+
+class SparkQueryError(QueryError):
+    """A query Spark could not run (or the transpiler could not carry). The gate counts it as a
+    rule that could not be evaluated, as it counts DuckDB's errors; the command line says it."""
+
+
+@contextlib.contextmanager
+def spark_errors() -> Iterator[None]:
+    """Spark's and the transpiler's errors as SparkQueryError, with Spark's first line (the
+    rest is a Java stack)."""
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, TranspileError) as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise SparkQueryError(lines[0] if lines else type(exc).__name__) from None
 
 
 class SparkUnavailable(ConfigError):
@@ -56,14 +80,26 @@ def session(extra: dict[str, Any] | None = None) -> SparkSession:
     # Python workers must be this interpreter, with this environment's Polars.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # When the JVM goes (Ctrl-C, a lost cluster) py4j logs every broken call at length; the
+    # error that matters reaches Python anyway.
+    logging.getLogger("py4j").setLevel(logging.CRITICAL)
     s = settings()
     if s.master.startswith("local"):
         # In local mode the driver and its executors talk over loopback only.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(s.master).appName(s.app_name)
-    for key, value in {**s.conf, **(extra or {})}.items():
+    # Spark's default warehouse is a folder in the working directory; nothing here uses it.
+    conf = {"spark.sql.warehouse.dir": str(data_dir() / ".spark-warehouse"), **s.conf, **(extra or {})}
+    for key, value in conf.items():
         builder = builder.config(key, str(value))
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # Py4J, a JVM that would not start, a master that does not answer
+        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise SparkUnavailable(
+            f"Spark did not start on master {s.master!r} ({reason}); check CARD_INSIGHTS_SPARK_MASTER and "
+            f"the settings in {os.environ.get('CARD_INSIGHTS_SPARK_CONFIG') or CONFIG_FILE}"
+        ) from None
     # A failing query raises in Python with Spark's message; its log would repeat it as JSON.
     spark.sparkContext.setLogLevel("FATAL")
     return spark

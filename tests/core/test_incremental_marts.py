@@ -87,3 +87,16 @@ def test_spark_extends_the_marts_month_by_month_as_duckdb_does(chain):
         assert stamp["engine"] == "spark" and stamp["extended"]["since"] == since
         assert stamp["extended"]["rows_reused"]["member_month"] > 0
     assert_same_marts(read_marts(marts.marts_dir("to-06")), expected)
+
+
+def test_the_gate_of_an_extension_on_spark_gives_duckdbs_verdict(chain):
+    """The new days' own views, the IDs reused from earlier months and the comparison with the
+    parent, on Spark."""
+    from pipelines.spark.connection import SparkConnection
+    from pipelines.spark.session import session
+    from tests.spark.test_spark_gate import _same_verdict
+
+    duck = validate("to-06", now=NOW)
+    spark = validate("to-06", now=NOW, connect=lambda: SparkConnection(session()))
+    assert duck.success and duck.document["previous_snapshot"] == "to-05"
+    _same_verdict(duck, spark)

@@ -16,7 +16,7 @@ from pipelines.core import catalog
 from pipelines.core.schema import EVENT_TABLES, TABLES, table
 from pipelines.core.snapshot import Snapshot, remove_snapshot
 from pipelines.ingest.importer import ContractError, import_source
-from pipelines.quality.gate import GateError, require_passing, validate
+from pipelines.quality.gate import GateError, previous_of, require_passing, validate
 from tests.ingest.test_import import NOW, _test_table
 
 START, PARENT_END, END = dt.date(2025, 1, 1), dt.date(2025, 5, 31), dt.date(2025, 6, 30)
@@ -296,3 +296,30 @@ def test_a_june_extract_with_junes_campaigns_alone_fails(may, tmp_path):
     earlier = sorted(_as_of("campaigns", _test_table("campaigns"), JUNE)["campaign_id"])
     assert len(dropped) == 1 and dropped[0].result["observed_value"] == len(earlier) > 0
     assert [r["campaign_id"] for r in dropped[0].result["details"]["unexpected_rows"]] == earlier[:5]
+
+
+def test_an_operator_without_bill_payments_extends_month_by_month(isolated_data, tmp_path):
+    """A scene the operator does not run has no new days: the extension imports, passes and is
+    compared with its parent, even when another snapshot's period ends as late."""
+    no_bills = ("bill_payments",)
+    parent = import_source(
+        extract_as_of(tmp_path / "may", None, JUNE, leave_out=no_bills),
+        "2025-05",
+        START,
+        PARENT_END,
+        absent_scenes=("bills",),
+    )["snapshot"]
+    _passed(parent)
+    import_source(may_extract(tmp_path / "other"), "other-may", START, PARENT_END)
+    june = import_source(
+        june_extract(tmp_path / "june", leave_out=no_bills),
+        "2025-06",
+        JUNE,
+        END,
+        absent_scenes=("bills",),
+        extends=parent,
+    )["snapshot"]
+    verdict = validate(june, previous=previous_of(june), now=NOW)
+    assert verdict.success, [o.expectation.get("description") for o in verdict.failures]
+    assert verdict.document["previous_snapshot"] == parent
+    assert Snapshot.open(june).own_files("bill_payments") == []

@@ -39,8 +39,16 @@ def test_met_rules_are_folded_away_with_what_they_saw(snapshot):
 def test_the_previous_snapshot_is_the_one_that_ends_last_before(monkeypatch):
     ends = {"jan": dt.date(2025, 1, 31), "feb": dt.date(2025, 2, 28), "feb-big": dt.date(2025, 2, 28)}
     monkeypatch.setattr(gate, "list_snapshots", lambda: sorted(ends))
-    monkeypatch.setattr(gate.Snapshot, "open", staticmethod(lambda s: SimpleNamespace(id=s, end=ends[s])))
+    parents = {"mar-ext": "jan"}
+    monkeypatch.setattr(
+        gate.Snapshot, "open", staticmethod(lambda s: SimpleNamespace(id=s, end=ends[s], extends=parents.get(s)))
+    )
     assert gate.previous_of("feb") == "jan"
     assert gate.previous_of("jan") is None
     ends["mar"] = dt.date(2025, 3, 31)
     assert gate.previous_of("mar") == "feb-big"
+    # A monthly extension is compared with its parent, whichever snapshot ends later.
+    ends["mar-ext"] = dt.date(2025, 3, 31)
+    assert gate.previous_of("mar-ext") == "jan"
+    parents["mar-ext"] = "removed since"
+    assert gate.previous_of("mar-ext") == "feb-big"

@@ -12,14 +12,15 @@ previous_mix AS (
     UNION ALL SELECT 'bills', count(*) FROM previous.bill_payments
     UNION ALL SELECT 'p2p', count(*) FROM previous.transfers
 ),
+-- (Aliases are not column names: Spark reads `n.scene` as the field of a column n.)
 shares AS (
     SELECT
-        n.scene,
-        100.0 * n.n / sum(n.n) OVER () AS share_pct,
-        100.0 * p.n / sum(p.n) OVER () AS previous_share_pct
-    FROM now_mix n
-    JOIN previous_mix p USING (scene)
-    WHERE list_contains(CAST($scenes AS VARCHAR[]), n.scene)
+        cur.scene,
+        100.0 * cur.n / sum(cur.n) OVER () AS share_pct,
+        100.0 * prev.n / sum(prev.n) OVER () AS previous_share_pct
+    FROM now_mix cur
+    JOIN previous_mix prev USING (scene)
+    WHERE list_contains(CAST($scenes AS VARCHAR[]), cur.scene)
 )
 SELECT scene, share_pct, previous_share_pct, share_pct - previous_share_pct AS share_change_pp
 FROM shares
