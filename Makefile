@@ -22,15 +22,7 @@ BENCH_SEGMENTS_SCALE ?= 41
 BENCH_CARBON_SCALE ?= 22
 BENCH_MERCHANTS_SCALE ?= 168
 BENCH_REPORTS_SCALE ?= 1
-# Where validate and marts run their SQL: duckdb or spark (Apache Spark: pipelines/spark/config/
-# spark.toml; needs `make java`). Unset: DuckDB, and marts kept whichever engine made them.
-ENGINE ?=
-ENGINE_OPT = $(if $(ENGINE),--engine $(ENGINE))
 BENCH_PRIVACY_SCALE ?= 1
-# Where validate and marts run their SQL: duckdb or spark (Apache Spark: pipelines/spark/config/
-# spark.toml; needs `make java`). Unset: DuckDB, and marts kept whichever engine made them.
-ENGINE ?=
-ENGINE_OPT = $(if $(ENGINE),--engine $(ENGINE))
 BENCH_POPULATION_SCALE ?= 0
 BENCH_CAMPAIGNS_SCALE ?= 168
 BENCH_MONTHLY_SCALE ?= 20

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,6 +19,9 @@ from pipelines.core import catalog
 from pipelines.core.paths import ground_truth_dir
 from pipelines.core.snapshot import Snapshot
 from pipelines.reporting.nbtools import TEST_NOISE_KEY, TEST_SNAPSHOT, make_test_snapshot
+
+#: Spark's settings for the tests: fewer shuffle partitions for the tiny test data.
+SPARK_TEST_CONFIG = Path(__file__).parent / "tests" / "spark" / "spark-test.toml"
 
 # Speed is measured by `make bench`, never asserted in a test: Hypothesis's default deadline
 # of 200 ms per example would fail a correct test on a busy machine.
@@ -34,6 +38,7 @@ def pytest_configure(config):
     # Keep DuckDB modest so parallel kernels and tests never compete for the machine.
     os.environ.setdefault("CARD_INSIGHTS_DUCKDB_MEMORY", "2GB")
     os.environ["CARD_INSIGHTS_NOISE_KEY"] = TEST_NOISE_KEY
+    os.environ.setdefault("CARD_INSIGHTS_SPARK_CONFIG", str(SPARK_TEST_CONFIG))
     make_test_snapshot()
     config._card_insights_data = data
 

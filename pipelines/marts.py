@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
+from polars.testing import assert_frame_equal
 
 from pipelines.core import catalog
 from pipelines.core.engine import ENGINES, DuckDBEngine, Engine
@@ -85,6 +87,23 @@ def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection
         source = catalog.sql_literal(catalog.parquet_path(path))
         con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({source})')
     return con
+
+
+def read_folder(folder: Path) -> dict[str, pl.DataFrame]:
+    """Every mart of a marts folder as a frame, whichever engine wrote it (a file, or a folder
+    of month or part files)."""
+    return {p.stem: pl.read_parquet(catalog.parquet_path(p)) for p in sorted(folder.glob("*.parquet"))}
+
+
+def check_same(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
+    """Raise AssertionError, naming the mart, unless both hold the same marts with the same
+    columns, types and rows. Marts are not sorted, so rows are compared in one order; floats
+    within 1e-9 relative, as sums over threads or Spark's tasks add in another order."""
+    assert sorted(got) == sorted(expected), (sorted(got), sorted(expected))
+    for name, frame in expected.items():
+        assert got[name].schema == frame.schema, name
+        order = [c for c, t in frame.schema.items() if not t.is_float()]
+        assert_frame_equal(got[name].sort(order), frame.sort(order), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
 @contextlib.contextmanager

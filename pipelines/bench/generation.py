@@ -8,11 +8,15 @@ from pathlib import Path
 from pipelines.bench.harness import Measurement, env, generated, measure
 
 
-def generate(snapshot: str, scale: float) -> dict:
+def generate(snapshot: str, scale: float, months: int | None = None) -> dict:
+    """Generate at `scale` (and over `months` months from the default start; None: the
+    default half year)."""
     from pipelines.ingest.generator import generate as run_generate
+    from pipelines.ingest.generator.params import GeneratorParams
 
     start = time.perf_counter()
-    manifest = run_generate(snapshot, scale=scale, seed=42)
+    params = GeneratorParams(months=months) if months else None
+    manifest = run_generate(snapshot, scale=scale, seed=42, params=params)
     tables = {name: t["rows"] for name, t in manifest["tables"].items()}
     return {
         "seconds": time.perf_counter() - start,

@@ -107,9 +107,11 @@ def note_limit(part: str, *steps: Measurement) -> None:
         m.detail["note"] = f"{note + '; ' if note else ''}DuckDB memory limit {DUCKDB_MEMORY[part]}"
 
 
-def generated(snapshot: str, scale: float, environment: dict[str, str]) -> Measurement:
-    """Generate a benchmark snapshot, measuring the generator on the way."""
-    gen = measure(f"generate scale {scale:g}", "generation", "generate", environment, snapshot=snapshot, scale=scale)
+def generated(snapshot: str, scale: float, environment: dict[str, str], months: int | None = None) -> Measurement:
+    """Generate a benchmark snapshot (over `months` months; None: the default half year),
+    measuring the generator on the way."""
+    label = f"generate scale {scale:g}" + (f", {months} months" if months else "")
+    gen = measure(label, "generation", "generate", environment, snapshot=snapshot, scale=scale, months=months)
     gen.detail["rows_per_s"] = gen.detail["rows"] / gen.seconds
     return gen
 

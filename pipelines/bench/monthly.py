@@ -1,22 +1,26 @@
 """A monthly update next to the same work from scratch, for `make bench` (#20).
 
-A generated half year is cut into the extract of its first five months and that of the sixth,
-as an operator sends them. Measured, each in its own process: the first five months imported,
-gated and their marts built whole; the sixth imported as an extension (sharing the five
-months' files), gated (its own rows, the rules across months) and its marts built on the
-parent's; and, for the goal "the marts step no more than 1.5x the cost of building the new
-month alone", the sixth month imported alone as a snapshot, gated and its marts built.
+A generated period of h + 1 months is cut into the extract of its first h months and that of
+the last, as an operator sends them, for h = 3, 6 and 12 (HISTORIES). Measured, each in its
+own process: the h months imported, gated and their marts built whole; the last month
+imported as an extension (sharing the history's files), gated (its own rows, the rules across
+months), its marts built on the parent's and the monthly report batch run on it; and, for the
+goal "the marts step no more than 1.5x the cost of building the new month alone", the last
+month imported alone as a snapshot, gated and its marts built. The goal "flat within 20 %"
+compares the updates on the three histories.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import time
 from pathlib import Path
 
 from pipelines import marts
 from pipelines.bench.harness import Measurement, env, generated, measure
+from pipelines.bench.reports import run_batch
 from pipelines.core import catalog
 from pipelines.core.schema import TABLES
 from pipelines.core.snapshot import Snapshot
@@ -83,8 +87,18 @@ def marts_step(snapshot: str) -> dict:
     stamp = marts.build(snapshot)
     seconds = time.perf_counter() - began
     extended = stamp.get("extended")
-    note = f"reused {', '.join(f'{k} {v:,} rows' for k, v in extended['rows_reused'].items())}" if extended else ""
+    note = ""
+    if extended:
+        kept = extended["rows_reused"]
+        note = f"{sum(kept.values()):,} rows of the parent's months shared by {len(kept)} marts"
     return {"seconds": seconds, "rows": _rows(snapshot), "note": note}
+
+
+def batch_step(snapshot: str) -> dict:
+    """The monthly report batch on the snapshot, as `run` does it (reports.run_batch)."""
+    done = run_batch(snapshot, BATCH)
+    per = done["seconds"] / done["reports"]
+    return {"seconds": done["seconds"], "rows": _rows(snapshot), "note": f"{done['reports']} reports, {per:.2f} s each"}
 
 
 def _rows(snapshot: str) -> int:
@@ -92,49 +106,91 @@ def _rows(snapshot: str) -> int:
     return sum(tables[t.name]["rows"] for t in TABLES if t.kind == "event")
 
 
-def part(scale: float, data: Path) -> list[Measurement]:
-    """The monthly update next to the whole history and the new month alone."""
-    environment = env(data)
-    gen = generated("bench-monthly-source", scale, environment)
-    os.environ.update(environment)
-    folder = data / "extracts"
+#: Months of history the monthly update is measured on; goal: its time flat within 20 %.
+HISTORIES = (3, 6, 12)
+#: The report batch a monthly update runs.
+BATCH = "monthly"
+
+
+def _history(h: int, scale: float, data: Path, environment: dict[str, str]) -> list[Measurement]:
+    """`h` months whole, then month h + 1 extending them (import, gate, marts, the monthly
+    batch), then month h + 1 alone as a snapshot."""
+    source = f"bench-monthly-{h}"
+    gen = generated(source, scale, environment, months=h + 1)
+    folder = data / f"extracts-{h}"
     cut = measure(
-        "extracts", "monthly", "write_extracts", environment, snapshot="bench-monthly-source", folder=str(folder)
+        f"extracts, {h} months", "monthly", "write_extracts", environment, snapshot=source, folder=str(folder)
     )
     start, last, end = cut.detail["start"], cut.detail["last"], cut.detail["end"]
     before = str(dt.date.fromisoformat(last) - dt.timedelta(days=1))
-    history, month, alone = (str(folder / name) for name in ("history", "month", "alone"))
+    whole, update, alone = f"whole-{h}", f"update-{h}", f"alone-{h}"
+    extracts = {name: str(folder / name) for name in ("history", "month", "alone")}
     steps = [
         (
-            "import, five months whole",
+            "import",
+            "whole",
             "import_step",
-            {"folder": history, "snapshot": "five", "start": start, "end": before},
+            {"folder": extracts["history"], "snapshot": whole, "start": start, "end": before},
         ),
-        ("gate, five months whole", "gate_step", {"snapshot": "five"}),
-        ("marts, five months whole", "marts_step", {"snapshot": "five"}),
+        ("gate", "whole", "gate_step", {"snapshot": whole}),
+        ("marts", "whole", "marts_step", {"snapshot": whole}),
         (
-            "import, month six extending them",
+            "import",
+            "update",
             "import_step",
-            {"folder": month, "snapshot": "six", "start": last, "end": end, "extends": "five"},
+            {"folder": extracts["month"], "snapshot": update, "start": last, "end": end, "extends": whole},
         ),
-        ("gate, month six extending them", "gate_step", {"snapshot": "six"}),
-        ("marts, month six extending them", "marts_step", {"snapshot": "six"}),
-        ("import, month six alone", "import_step", {"folder": alone, "snapshot": "alone", "start": last, "end": end}),
-        ("gate, month six alone", "gate_step", {"snapshot": "alone"}),
-        ("marts, month six alone", "marts_step", {"snapshot": "alone"}),
+        ("gate", "update", "gate_step", {"snapshot": update}),
+        ("marts", "update", "marts_step", {"snapshot": update}),
+        ("monthly batch", "update", "batch_step", {"snapshot": update}),
+        ("import", "alone", "import_step", {"folder": extracts["alone"], "snapshot": alone, "start": last, "end": end}),
+        ("gate", "alone", "gate_step", {"snapshot": alone}),
+        ("marts", "alone", "marts_step", {"snapshot": alone}),
     ]
+    what = {
+        "whole": f"the {h} months whole",
+        "update": f"month {h + 1} extending them",
+        "alone": f"month {h + 1} alone",
+    }
     out = [gen]
-    by_name = {}
-    for label, function, kwargs in steps:
-        m = measure(label, "monthly", function, environment, **kwargs)
-        by_name[label] = m
+    by = {}
+    for step, kind, function, kwargs in steps:
+        m = measure(f"{step}, {what[kind]}", "monthly", function, environment, **kwargs)
+        by[step, kind] = m
         out.append(m)
-    for what in ("gate", "marts"):
-        extending, alone = by_name[f"{what}, month six extending them"], by_name[f"{what}, month six alone"]
-        whole = by_name[f"{what}, five months whole"]
-        ratio = (
-            f"{extending.seconds / alone.seconds:.2f}x the new month alone, "
-            f"{extending.seconds / whole.seconds:.2f}x the five months whole"
-        )
+    for step in ("gate", "marts"):
+        extending, new = by[step, "update"], by[step, "alone"]
+        ratio = f"{extending.seconds / new.seconds:.2f}x the new month alone"
         extending.detail["note"] = "; ".join(filter(None, [ratio, extending.detail.get("note")]))
+    parts = [by[step, "update"] for step in ("import", "gate", "marts", "monthly batch")]
+    seconds = sum(m.seconds for m in parts)
+    total = Measurement(
+        f"monthly update on {h} months of history (import, gate, marts, monthly batch)",
+        seconds,
+        max(m.peak_mb for m in parts),
+        {
+            "rows": by["import", "update"].detail["rows"],
+            "note": ", ".join(f"{m.name.split(',')[0]} {m.seconds:.1f} s" for m in parts),
+        },
+    )
+    return [*out, total]
+
+
+def part(scale: float, data: Path) -> list[Measurement]:
+    """The monthly update on 3, 6 and 12 months of history, each next to the history whole and
+    the new month alone; the updates compared with each other (goal: flat within 20 %)."""
+    environment = env(data) | {"CARD_INSIGHTS_REPORTS": str(data / "reports")}
+    os.environ.update(environment)
+    out = []
+    totals = []
+    for h in HISTORIES:
+        rows = _history(h, scale, data, environment)
+        totals.append(rows[-1])
+        out += rows
+        # Each history's snapshots, marts and extracts go before the next is generated.
+        for folder in ("snapshots", "marts", "validation", "ground_truth", "reports", f"extracts-{h}"):
+            shutil.rmtree(data / folder, ignore_errors=True)
+    fastest = min(m.seconds for m in totals)
+    for m in totals:
+        m.detail["note"] = f"{m.seconds / fastest:.2f}x the fastest update; " + m.detail["note"]
     return out

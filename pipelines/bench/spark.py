@@ -16,12 +16,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import polars as pl
-from polars.testing import assert_frame_equal
-
 from pipelines import marts
 from pipelines.bench.harness import Measurement, env, generated, measure
-from pipelines.core.catalog import parquet_path
 from pipelines.core.snapshot import Snapshot
 from pipelines.quality.gate import validate
 
@@ -72,19 +68,9 @@ def shuffled_bytes(event_log: str) -> dict[str, int]:
     return dict(sorted(by_step.items(), key=lambda kv: -kv[1]))
 
 
-def read_marts(snapshot: str) -> dict[str, pl.DataFrame]:
-    return {p.stem: pl.read_parquet(parquet_path(p)) for p in sorted(marts.marts_dir(snapshot).glob("*.parquet"))}
-
-
 def check_step(snapshot: str, golden: str) -> dict:
     """Spark's marts against DuckDB's (kept in `golden`): same marts, columns, types, rows."""
-    expected = {p.stem: pl.read_parquet(p) for p in sorted(Path(golden).glob("*.parquet"))}
-    got = read_marts(snapshot)
-    assert sorted(got) == sorted(expected), (sorted(got), sorted(expected))
-    for name, frame in expected.items():
-        assert got[name].schema == frame.schema, name
-        order = [c for c, t in frame.schema.items() if not t.is_float()]
-        assert_frame_equal(got[name].sort(order), frame.sort(order), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    marts.check_same(marts.read_folder(marts.marts_dir(snapshot)), marts.read_folder(Path(golden)))
     return {"seconds": 0.0}
 
 

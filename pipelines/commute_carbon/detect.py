@@ -7,10 +7,13 @@ The rule, step by step (parameters in config/commute.toml, read into CommuteRule
 2. Journeys: a leg that taps in within `max_gap_minutes` of the previous leg's tap-out on the
    same card continues that journey (bus then MRT is one journey of two legs). A journey
    starts where its first leg boards and ends where its last leg alights.
-3. Areas, learned from the employee's own repeated trips: home is the district where the
-   card's weekday morning journeys most often start, work where they most often end (ties go
-   to the lower district ID). Cards with fewer than `min_morning_journeys` such journeys in
-   the period have no areas and so no commutes.
+3. Areas, learned from the employee's own repeated trips each calendar month: home is the
+   district where the card's weekday morning journeys that month most often start, work where
+   they most often end (ties go to the lower district ID). A card with fewer than
+   `min_morning_journeys` such journeys in a month has no areas and so no commutes that month.
+   Areas of the month follow an employee who moves house or job, and leave every month's
+   commutes to its own trips, so a new month never changes an earlier one (an extension of a
+   snapshot computes its new months alone).
 4. Commutes: weekday journeys starting in the morning window (`am_from`..`am_to`, minutes
    after midnight, both ends included) from home to work, or in the evening window
    (`pm_from`..`pm_to`) from work to home. Leisure rides, weekend rides and rides between
@@ -110,9 +113,10 @@ def detect(trips: pl.DataFrame, rule: CommuteRule) -> pl.DataFrame:
         .cast(WINDOWS)
         .alias("time_window"),
     )
+    journeys = journeys.with_columns(pl.col("day").dt.month_start().alias("month"))
     areas = _areas(journeys.filter(pl.col("time_window") == "morning"), rule.min_morning_journeys)
     is_commute = (
-        journeys.join(areas, on="card_no", how="left", maintain_order="left")
+        journeys.join(areas, on=["card_no", "month"], how="left", maintain_order="left")
         .select(
             (
                 (pl.col("time_window") == "morning")
@@ -133,7 +137,7 @@ def detect(trips: pl.DataFrame, rule: CommuteRule) -> pl.DataFrame:
         legs.with_columns(
             journeys["time_window"].gather(at),
             journeys["day"].gather(at),
-            journeys["day"].dt.month_start().gather(at).alias("month"),
+            journeys["month"].gather(at),
             is_commute.gather(at).alias("commute"),
         )
         .filter("commute")
@@ -142,14 +146,14 @@ def detect(trips: pl.DataFrame, rule: CommuteRule) -> pl.DataFrame:
 
 
 def _areas(morning: pl.DataFrame, min_journeys: int) -> pl.DataFrame:
-    """Home and work district per card: where its morning journeys most often start and end."""
+    """Home and work district per card and month: where its morning journeys that month most
+    often start and end."""
+    key = ["card_no", "month"]
 
     def most_often(column: str, name: str) -> pl.DataFrame:
-        counts = morning.group_by("card_no", column).len()
-        top = counts.sort(["card_no", "len", column], descending=[False, True, False]).unique("card_no", keep="first")
-        return top.select("card_no", pl.col(column).alias(name))
+        counts = morning.group_by(*key, column).len()
+        top = counts.sort([*key, "len", column], descending=[False, False, True, False]).unique(key, keep="first")
+        return top.select(*key, pl.col(column).alias(name))
 
-    enough = morning.group_by("card_no").len().filter(pl.col("len") >= min_journeys).select("card_no")
-    return enough.join(most_often("from_district", "home"), on="card_no").join(
-        most_often("to_district", "work"), on="card_no"
-    )
+    enough = morning.group_by(key).len().filter(pl.col("len") >= min_journeys).select(key)
+    return enough.join(most_often("from_district", "home"), on=key).join(most_often("to_district", "work"), on=key)

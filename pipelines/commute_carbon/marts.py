@@ -1,8 +1,12 @@
 """The commute family's marts, for all employers at once: commute_days (per staff card and
 month: commuting days, commute trips) and commute_pkm (per staff card, month and mode: legs
-and passenger-metres). The staff trips come from SQL; detection (detect.py) runs in Polars."""
+and passenger-metres). The staff trips come from SQL; detection (detect.py) runs in Polars.
+A month's commutes stand on that month's trips alone, so an extension of a snapshot detects
+its new months only and shares its parent's earlier ones."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 import polars as pl
@@ -11,11 +15,13 @@ from pipelines.commute_carbon.detect import CommuteRule, detect, load_rule, summ
 from pipelines.core.engine import DuckDBEngine, Engine
 from pipelines.core.family import MartWriter
 from pipelines.core.network import distance_matrix
-from pipelines.core.sql import SqlFolder
+from pipelines.core.sql import SqlFolder, inline
 
 SQL = SqlFolder.beside(__file__)
 #: What one row of each mart is, by card number (the order the marts are written in).
 MART_KEYS = {"commute_days": ("card_no", "month"), "commute_pkm": ("card_no", "month", "mode")}
+#: `since` for the whole period (ISO dates before year 1000 do not parse everywhere).
+BEFORE_ANY_TRIP = dt.date(1970, 1, 1)
 #: One row per leg of a commute (commute_legs).
 LEG_COLUMNS = ("employer_id", "card_id", "month", "day", "journey_id", "time_window", "trip_id", "mode", "km")
 
@@ -31,20 +37,26 @@ def commute_legs(db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | Non
     """Every leg of every detected commute, for all employers at once (columns LEG_COLUMNS)."""
     rule = rule or load_rule()
     engine, cards = _staff_trips(db)
-    legs = engine.per_group(SQL.load("int_staff_trips"), "card_no", lambda trips: {"legs": detect(trips, rule)})
+    legs = engine.per_group(_trips(), "card_no", lambda trips: {"legs": detect(trips, rule)})
     return _label(legs["legs"], cards).select(LEG_COLUMNS)
 
 
-def commute_marts(db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | None = None) -> dict[str, pl.DataFrame]:
-    """commute_days and commute_pkm, for all employers at once. Detection runs per staff card
-    (each card's result depends on its own trips alone), so an engine may split the cards
-    among its workers; aggregating by card number before naming the cards keeps this fast."""
+def commute_marts(
+    db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | None = None, since: dt.date | None = None
+) -> dict[str, pl.DataFrame]:
+    """commute_days and commute_pkm, for all employers at once, from the month `since` on (None:
+    the whole period). Detection runs per staff card (each card's result depends on its own
+    trips alone), so an engine may split the cards among its workers; aggregating by card
+    number before naming the cards keeps this fast."""
     rule = rule or load_rule()
     engine, cards = _staff_trips(db)
-    frames = engine.per_group(
-        SQL.load("int_staff_trips"), "card_no", lambda trips: summarise(detect(trips, rule), "card_no")
-    )
+    frames = engine.per_group(_trips(since), "card_no", lambda trips: summarise(detect(trips, rule), "card_no"))
     return {name: _label(frame.sort(MART_KEYS[name]), cards) for name, frame in frames.items()}
+
+
+def _trips(since: dt.date | None = None) -> str:
+    """The staff trips query from the month `since` on (None: the whole period)."""
+    return inline(SQL.load("int_staff_trips"), {"since": since or BEFORE_ANY_TRIP})
 
 
 def _staff_trips(db: Engine | duckdb.DuckDBPyConnection) -> tuple[Engine, pl.DataFrame]:
@@ -64,5 +76,5 @@ def _label(frame: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
 
 
 def build(out: MartWriter) -> None:
-    for name, frame in commute_marts(out.engine).items():
-        out.frame(name, frame)
+    for name, frame in commute_marts(out.engine, since=out.since).items():
+        out.frame(name, frame, reuse="month")

@@ -10,6 +10,8 @@ card) reaches the engine as `per_group`, which each engine runs its own way.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +39,22 @@ GroupFunction = Callable[[pl.DataFrame], Mapping[str, pl.DataFrame]]
 
 
 @dataclass(frozen=True)
-class Reuse:
-    """A mart extended from its parent's: the parent's rows with `column` before `since` are
-    kept, the query gives the rest."""
+class Months:
+    """A mart with a month column (a DATE), written a file per month so that an extension can
+    share its parent's months; when extending, the parent's rows before `since` are kept and
+    the query gives the rest."""
 
-    previous: Path  # the parent's Parquet of the mart
-    column: str  # its month column (a DATE)
-    since: dt.date
+    column: str
+    previous: Path | None = None  # the parent's Parquet of the mart, when extending it
+    since: dt.date | None = None
+
+    @property
+    def extending(self) -> bool:
+        return self.previous is not None and self.since is not None
+
+    def before(self) -> str:
+        """The condition on the parent's rows that are kept."""
+        return f"{self.column} < DATE '{self.since}'"
 
 
 class Engine:
@@ -62,14 +73,20 @@ class Engine:
         raise NotImplementedError
 
     def write(
-        self, sql: str, params: dict[str, Any] | None, target: Path, reuse: Reuse | None = None
+        self, sql: str, params: dict[str, Any] | None, target: Path, months: Months | None = None
     ) -> tuple[int, int]:
         """Write a query's result as Parquet at `target` and make it the view named after the
         file's stem; returns (rows written, rows of them reused from the parent)."""
         raise NotImplementedError
 
-    def write_frame(self, frame: pl.DataFrame, target: Path) -> None:
-        """Write a Polars frame as Parquet at `target`, with a view named after its stem."""
+    def earlier(self, name: str, months: Months) -> None:
+        """A view `name` of the rows of the parent's mart (`months.previous`) that an extension
+        keeps: those before `months.since`."""
+        raise NotImplementedError
+
+    def write_frame(self, frame: pl.DataFrame, target: Path, months: Months | None = None) -> tuple[int, int]:
+        """Write a Polars frame as Parquet at `target`, with a view named after its stem, as
+        `write` writes a query's result."""
         raise NotImplementedError
 
     def per_group(self, sql: str, by: str, function: GroupFunction) -> dict[str, pl.DataFrame]:
@@ -95,26 +112,96 @@ class DuckDBEngine(Engine):
         return catalog.frame(self.con, sql, catalog.used_params(sql, params or {}))
 
     def write(
-        self, sql: str, params: dict[str, Any] | None, target: Path, reuse: Reuse | None = None
+        self, sql: str, params: dict[str, Any] | None, target: Path, months: Months | None = None
     ) -> tuple[int, int]:
+        bound = catalog.used_params(sql, params or {})
+        if months is None:
+            rows = catalog.write_parquet(self.con, sql, target, bound)
+            self._view(catalog.sql_literal(str(target)), target.stem)
+            return rows, 0
+        target.mkdir(parents=True)
         reused = 0
-        if reuse is not None:
-            parent = catalog.sql_literal(catalog.parquet_path(reuse.previous))
-            old = f"read_parquet({parent}) WHERE {reuse.column} < DATE '{reuse.since}'"
-            reused = self.con.execute(f"SELECT count(*) FROM {old}").fetchone()[0]
-            new = f"SELECT * FROM ({sql}) WHERE {reuse.column} >= DATE '{reuse.since}'"
-            sql = f"SELECT * FROM {old} UNION ALL BY NAME {new}"
-        rows = catalog.write_parquet(self.con, sql, target, catalog.used_params(sql, params or {}))
-        self._view(target)
-        return rows, reused
+        if months.extending:
+            reused = self._keep_earlier(months, target)
+            sql = f"SELECT * FROM ({sql}) WHERE NOT ({months.before()})"
+        rows = self._write_months(sql, bound, months.column, target)
+        self._view(catalog.sql_literal(catalog.parquet_path(target)), target.stem)
+        return rows + reused, reused
 
-    def write_frame(self, frame: pl.DataFrame, target: Path) -> None:
+    def _keep_earlier(self, months: Months, target: Path) -> int:
+        """The parent's months before `since` into `target`: its month files hard-linked (they
+        never change), any other file's earlier rows copied (a parent Spark built). Returns the
+        rows kept."""
+        assert months.previous is not None and months.since is not None
+        files = sorted(months.previous.glob("*.parquet")) if months.previous.is_dir() else [months.previous]
+        linked, other = [], []
+        for path in files:
+            month = _month_of(path)
+            if month is None:
+                other.append(path)
+            elif month < months.since:
+                os.link(path, target / path.name)
+                linked.append(path)
+        kept = 0
+        if linked:
+            names = ", ".join(catalog.sql_literal(str(p)) for p in linked)
+            kept = self.con.execute(f"SELECT count(*) FROM read_parquet([{names}])").fetchone()[0]
+        if other:
+            names = ", ".join(catalog.sql_literal(str(p)) for p in other)
+            old = f"SELECT * FROM read_parquet([{names}]) WHERE {months.before()}"
+            kept += self._write_months(old, None, months.column, target)
+        return kept
+
+    def _write_months(self, sql: str, params: Any, column: str, target: Path) -> int:
+        """A query's rows into `target`, a file per value of `column` named after it
+        (2025-06-01.parquet); a query without rows writes its empty schema as none.parquet,
+        so the folder always reads as the mart."""
+        staging = target / ".months"
+        copy = (
+            f"COPY ({sql}) TO {catalog.sql_literal(str(staging))} "
+            f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY ({column}), WRITE_PARTITION_COLUMNS true)"
+        )
+        rows = self.con.execute(copy, params).fetchone()[0]
+        for folder in sorted(staging.glob(f"{column}=*")):
+            month = dt.date.fromisoformat(folder.name.split("=", 1)[1])
+            parts = sorted(folder.glob("*.parquet"))
+            if len(parts) == 1:
+                parts[0].rename(target / f"{month}.parquet")
+            else:
+                names = ", ".join(catalog.sql_literal(str(p)) for p in parts)
+                catalog.write_parquet(self.con, f"SELECT * FROM read_parquet([{names}])", target / f"{month}.parquet")
+        shutil.rmtree(staging, ignore_errors=True)
+        if not any(target.glob("*.parquet")):
+            catalog.write_parquet(self.con, f"SELECT * FROM ({sql}) LIMIT 0", target / "none.parquet", params)
+        return rows
+
+    def earlier(self, name: str, months: Months) -> None:
+        assert months.previous is not None
+        source = catalog.sql_literal(catalog.parquet_path(months.previous))
+        rows = f"SELECT * FROM read_parquet({source}) WHERE {months.before()}"
+        self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {rows}')
+
+    def write_frame(self, frame: pl.DataFrame, target: Path, months: Months | None = None) -> tuple[int, int]:
+        if months is not None:
+            self.con.register(f"{target.stem}__frame", frame.to_arrow())
+            try:
+                return self.write(f'SELECT * FROM "{target.stem}__frame"', None, target, months)
+            finally:
+                self.con.unregister(f"{target.stem}__frame")
         frame.write_parquet(target, compression="zstd")
-        self._view(target)
+        self._view(catalog.sql_literal(str(target)), target.stem)
+        return frame.height, 0
 
-    def _view(self, target: Path) -> None:
-        source = catalog.sql_literal(str(target))
-        self.con.execute(f'CREATE OR REPLACE VIEW "{target.stem}" AS SELECT * FROM read_parquet({source})')
+    def _view(self, source: str, name: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({source})')
 
     def per_group(self, sql: str, by: str, function: GroupFunction) -> dict[str, pl.DataFrame]:
         return dict(function(self.fetch(sql)))
+
+
+def _month_of(path: Path) -> dt.date | None:
+    """The month a mart's month file holds (its name, as Months writes it), else None."""
+    try:
+        return dt.date.fromisoformat(path.stem)
+    except ValueError:
+        return None

@@ -17,7 +17,7 @@ import polars as pl
 
 from pipelines.core import catalog
 from pipelines.core.config import ConfigError, check_keys, read_toml
-from pipelines.core.engine import DuckDBEngine, Engine, GroupFunction, Reuse
+from pipelines.core.engine import DuckDBEngine, Engine, GroupFunction, Months
 from pipelines.core.snapshot import Snapshot
 from pipelines.core.sql import SqlFolder
 
@@ -64,9 +64,11 @@ class MartWriter:
     deleted) and a view that later steps, and later families, read by name. The SQL runs on
     `engine` (DuckDB, or Spark: pipelines/core/engine.py); a family asks it for nothing else.
 
-    When the snapshot extends another whose marts are current, `previous` is that snapshot's
-    marts folder and `since` the first month the new days touch: a mart with a month column
-    keeps the parent's rows before it and computes the rest (`query(..., reuse=column)`)."""
+    A mart with a month column (`query(..., reuse=column)`) is written a file per month. When
+    the snapshot extends another whose marts are current, `previous` is that snapshot's marts
+    folder and `since` the first month the new days touch: such a mart shares the parent's
+    month files before it and computes the rest; `earlier` shows a family those kept rows (the
+    state a mart carries across months, such as who was seen before)."""
 
     def __init__(
         self,
@@ -100,21 +102,55 @@ class MartWriter:
         parent's rows before `since` are kept and `sql` gives the rest (it may compute only
         those: rows before `since` are dropped from it)."""
         target = self._target(name, kept)
-        extend = None
-        if reuse and self.previous is not None and self.since is not None:
-            extend = Reuse(self.previous / f"{name}.parquet", reuse, self.since)
-        rows, reused = self.engine.write(sql, params, target, extend)
-        if extend is not None:
+        months = self._months(name, reuse) if reuse else None
+        rows, reused = self.engine.write(sql, params, target, months)
+        self._count(name, rows, reused, months, kept)
+        return rows
+
+    def _count(self, name: str, rows: int, reused: int, months: Months | None, kept: bool) -> None:
+        if months is not None and months.extending:
             self.reused[name] = reused
         if kept:
             self.built[name] = rows
-        return rows
 
-    def frame(self, name: str, frame: pl.DataFrame) -> int:
-        """Write a Polars frame as the published mart `name`; returns its rows."""
-        self.engine.write_frame(frame, self._target(name, kept=True))
-        self.built[name] = frame.height
-        return frame.height
+    @property
+    def extending(self) -> bool:
+        """Whether the marts extend the parent's (the new months alone are computed)."""
+        return self.previous is not None and self.since is not None
+
+    def _months(self, mart: str, column: str) -> Months:
+        if not self.extending:
+            return Months(column)
+        assert self.previous is not None
+        return Months(column, self.previous / f"{mart}.parquet", self.since)
+
+    def computed(self, mart: str, column: str) -> str:
+        """The name of a view of the rows of mart `mart` (month column `column`) this build
+        computed: when extending, those from `since` on (later steps then aggregate the new
+        months alone); else the whole mart."""
+        if not self.extending:
+            return mart
+        name = f"{mart}__computed"
+        self.engine.view(name, f'SELECT * FROM "{mart}" WHERE NOT ({self._months(mart, column).before()})')
+        return name
+
+    def earlier(self, name: str, mart: str, column: str, columns: Mapping[str, str]) -> None:
+        """A view `name` of the rows of the published mart `mart` (month column `column`) that
+        come before the months being computed: when extending, the parent's kept rows; else
+        none (`columns`, name: DuckDB type, give the empty view its shape)."""
+        if self.extending:
+            self.engine.earlier(name, self._months(mart, column))
+            return
+        shape = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
+        self.engine.view(name, f"SELECT {shape} WHERE false")
+
+    def frame(self, name: str, frame: pl.DataFrame, reuse: str | None = None) -> int:
+        """Write a Polars frame as the published mart `name`; returns its rows. `reuse`: as for
+        `query` (the frame holds the months computed)."""
+        months = self._months(name, reuse) if reuse else None
+        rows, reused = self.engine.write_frame(frame, self._target(name, kept=True), months)
+        self._count(name, rows, reused, months, kept=True)
+        return rows
 
     def view(self, name: str, sql: str) -> None:
         """A temporary view of a query (not written), for later steps to read by name."""

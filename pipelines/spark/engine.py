@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipelines.core import catalog
-from pipelines.core.engine import Engine, GroupFunction, Reuse
+from pipelines.core.engine import Engine, GroupFunction, Months
 from pipelines.core.schema import TABLES
 from pipelines.core.snapshot import Snapshot
 from pipelines.spark.session import spark_errors
@@ -71,27 +71,43 @@ class SparkEngine(Engine):
             return pl.from_arrow(frame.toArrow())
 
     def write(
-        self, sql: str, params: dict[str, Any] | None, target: Path, reuse: Reuse | None = None
+        self, sql: str, params: dict[str, Any] | None, target: Path, months: Months | None = None
     ) -> tuple[int, int]:
         self._step(target.stem)
         frame = self._sql(sql, params)
         reused = 0
-        if reuse is not None:
-            since = f"DATE '{reuse.since}'"
+        if months is not None and months.extending:
             with spark_errors():
-                old = self.spark.read.parquet(str(reuse.previous)).where(f"{reuse.column} < {since}")
+                old = self._earlier(months)
                 reused = old.count()
-            frame = old.unionByName(frame.where(f"{reuse.column} >= {since}"))
+            frame = old.unionByName(frame.where(f"NOT ({months.before()})"))
         with spark_errors():
             frame.write.mode("overwrite").parquet(str(target))
             written = self.spark.read.parquet(str(target))
             written.createOrReplaceTempView(target.stem)
             return written.count(), reused
 
-    def write_frame(self, frame: pl.DataFrame, target: Path) -> None:
+    def _earlier(self, months: Months) -> Any:
+        return self.spark.read.parquet(str(months.previous)).where(months.before())
+
+    def earlier(self, name: str, months: Months) -> None:
+        with spark_errors():
+            self._earlier(months).createOrReplaceTempView(name)
+
+    def write_frame(self, frame: pl.DataFrame, target: Path, months: Months | None = None) -> tuple[int, int]:
+        """Written by Polars, not Spark, so the mart keeps the frame's types (Spark has no
+        unsigned integers); an extension's kept rows are read by Polars too (frames are small)."""
+        reused = 0
+        if months is not None and months.extending:
+            assert months.previous is not None
+            before = pl.col(months.column) < months.since
+            old = pl.read_parquet(catalog.parquet_path(months.previous)).filter(before)
+            reused = old.height
+            frame = pl.concat([old, frame.filter(~before)])
         target.mkdir(parents=True, exist_ok=True)
         frame.write_parquet(target / "part-00000.parquet", compression="zstd")
         self.spark.read.parquet(str(target)).createOrReplaceTempView(target.stem)
+        return frame.height, reused
 
     def per_group(self, sql: str, by: str, function: GroupFunction) -> dict[str, pl.DataFrame]:
         """Spark splits the rows among its tasks by `by`, so each task holds whole groups, and

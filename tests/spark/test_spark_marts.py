@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -14,26 +13,11 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines import marts
-from pipelines.core.catalog import parquet_path
 from pipelines.core.paths import data_dir
 from pipelines.core.sql import SqlFolder
 from pipelines.families import FAMILIES
 from pipelines.spark.session import session
 from pipelines.spark.transpile import TranspileError, to_spark
-
-
-def read_marts(folder: Path) -> dict[str, pl.DataFrame]:
-    """Every mart in a marts folder, whether a file (DuckDB) or a folder of parts (Spark)."""
-    return {p.stem: pl.read_parquet(parquet_path(p)) for p in sorted(folder.glob("*.parquet"))}
-
-
-def assert_same_marts(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) -> None:
-    """Same marts, columns, types and rows; floats within 1e-9 relative (sums in another order)."""
-    assert sorted(got) == sorted(expected)
-    for name, frame in expected.items():
-        assert got[name].schema == frame.schema, name
-        order = [c for c, t in frame.schema.items() if not t.is_float()]
-        assert_frame_equal(got[name].sort(order), frame.sort(order), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
@@ -111,18 +95,18 @@ def built(snapshot, mart_con, tmp_path_factory):
     home = tmp_path_factory.mktemp("spark-data")
     for part in ("snapshots", "validation"):
         shutil.copytree(data_dir() / part / snapshot, home / part / snapshot)
-    expected = read_marts(marts.marts_dir(snapshot))
+    expected = marts.read_folder(marts.marts_dir(snapshot))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CARD_INSIGHTS_DATA", str(home))
         stamp = marts.build(snapshot, engine="spark")
-        yield stamp, expected, read_marts(marts.marts_dir(snapshot))
+        yield stamp, expected, marts.read_folder(marts.marts_dir(snapshot))
 
 
 def test_every_mart_built_on_spark_equals_duckdbs(built):
     stamp, expected, got = built
     assert stamp["engine"] == "spark"
     assert stamp["marts"] == {name: frame.height for name, frame in got.items()}
-    assert_same_marts(got, expected)
+    marts.check_same(got, expected)
 
 
 def test_notebooks_read_spark_marts_as_duckdb_marts(built, snapshot):
@@ -131,7 +115,7 @@ def test_notebooks_read_spark_marts_as_duckdb_marts(built, snapshot):
     _, expected, _ = built
     with marts.connect(snapshot) as con:
         got = {name: pl.from_arrow(con.sql(f'SELECT * FROM "{name}"').to_arrow_table()) for name in expected}
-    assert_same_marts(got, expected)
+    marts.check_same(got, expected)
 
 
 def test_current_marts_are_kept_whichever_engine_made_them(built, snapshot):
@@ -159,7 +143,7 @@ def test_stale_marts_are_rebuilt_where_they_were_built_and_kept_if_that_fails(bu
         marts.build(snapshot)
     assert opened == ["spark"]
     assert json.loads(path.read_text()) == stale
-    assert_same_marts(read_marts(marts.marts_dir(snapshot)), expected)
+    marts.check_same(marts.read_folder(marts.marts_dir(snapshot)), expected)
     path.write_text(json.dumps(stamp))
 
 

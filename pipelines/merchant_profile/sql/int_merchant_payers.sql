@@ -1,11 +1,10 @@
 -- Who paid: every card and wallet account with its customer (the member's integer key from
--- merchant_customers; an unregistered card is a customer of its own, keyed < 0) and the
--- customer's seed, a hash of the member's (or the unregistered card's) own ID. The keys are
--- positions, so one member more or less shifts everyone after them; the seed does not, and it
--- is what a release's pseudo-random choice of units is drawn from.
+-- merchant_customers; an unregistered card is a customer of its own, keyed < 0 by its number,
+-- K and nine digits, plus one) and the customer's seed, a hash of the member's (or the
+-- unregistered card's) own ID, from which a release's pseudo-random choice of units is drawn.
 SELECT
     c.card_id AS payer_id,
-    coalesce(m.customer, -CAST(row_number() OVER (ORDER BY c.card_id) AS INTEGER)) AS customer,
+    coalesce(m.customer, -(CAST(substr(c.card_id, 2) AS INTEGER) + 1)) AS customer,
     md5_number_lower(coalesce(c.member_id, c.card_id)) AS seed
 FROM cards c
 LEFT JOIN merchant_customers m USING (member_id)

@@ -2,8 +2,8 @@
 -- and NT$ there, visit frequency, customer type, age band, gender, home district, RFM
 -- segment (fixed_segment: the member's alone, see rfm), and where else they spent most. Customer level: only a release reads it
 -- (pipelines/merchant_profile/release.py), to bound each member's contribution before noise.
---   customer_type   new (first visit at the unit this month), returning, or no history (the
---                   snapshot's first month, when nothing earlier is known)
+--   customer_type   new (first visit at the unit this month: merchant_first_visits), returning,
+--                   or no history (the snapshot's first month, when nothing earlier is known)
 --   cross_category  the category the customer spent most NT$ in at other outlets that month
 --                   (ties by name), or 'nothing elsewhere'
 --   pick            a fixed pseudo-random number for the customer, unit and month, from the
@@ -34,6 +34,9 @@ elsewhere AS (
 seeds AS (
     SELECT DISTINCT customer, seed FROM merchant_payers
 ),
+firsts AS (
+    SELECT unit, customer, first_month FROM merchant_first_visits WHERE first_month >= CAST($since AS DATE)
+),
 main AS (
     SELECT unit, customer, month, first(category ORDER BY ntd DESC, category) AS category
     FROM elsewhere
@@ -49,7 +52,7 @@ SELECT
     CASE WHEN v.visits = 1 THEN '1' WHEN v.visits = 2 THEN '2' WHEN v.visits <= 4 THEN '3-4' ELSE '5+' END
         AS visit_frequency,
     CASE WHEN v.month = date_trunc('month', CAST($period_start AS DATE)) THEN 'no history'
-         WHEN v.first_month = v.month THEN 'new' ELSE 'returning' END AS customer_type,
+         WHEN f.first_month = v.month THEN 'new' ELSE 'returning' END AS customer_type,
     CASE WHEN c.customer IS NULL THEN 'unregistered' WHEN c.birth_year IS NULL THEN 'unknown'
          WHEN year(v.month) - c.birth_year < 20 THEN '14-19' WHEN year(v.month) - c.birth_year < 30 THEN '20-29'
          WHEN year(v.month) - c.birth_year < 40 THEN '30-39' WHEN year(v.month) - c.birth_year < 50 THEN '40-49'
@@ -64,3 +67,4 @@ JOIN seeds d ON d.customer = v.customer
 LEFT JOIN merchant_customers c ON c.customer = v.customer
 LEFT JOIN segments s ON s.customer = v.customer AND s.month_end = last_day(v.month)
 LEFT JOIN main m ON m.unit = v.unit AND m.customer = v.customer AND m.month = v.month
+LEFT JOIN firsts f ON f.unit = v.unit AND f.customer = v.customer

@@ -1,10 +1,11 @@
--- The merchant register as units with small integer keys, so the large customer-level marts
--- group and join on integers rather than ID strings: outlets (key > 0), and chain brands
--- (key < 0) over all their outlets. An outlet's category and district are its own; a chain's
+-- The merchant register as units with integer keys, so the large customer-level marts group and
+-- join on integers rather than ID strings: outlets (key > 0: S and seven digits, the number plus
+-- one), and chain brands (key < 0: B and four digits, minus the number plus one) over all their
+-- outlets. Keys follow the IDs, so a unit keeps its key in every snapshot. An outlet's category and district are its own; a chain's
 -- the most common of its outlets', a tie going to the first in order (mode() would pick
 -- either, and two builds of the same data would differ). `chain` is the outlet's brand key.
 WITH brands AS (
-    SELECT brand_id, -CAST(row_number() OVER (ORDER BY brand_id) AS INTEGER) AS unit
+    SELECT brand_id, -(CAST(substr(brand_id, 2) AS INTEGER) + 1) AS unit
     FROM (SELECT DISTINCT brand_id FROM merchants WHERE brand_id IS NOT NULL)
 ),
 counted AS (
@@ -18,7 +19,7 @@ most_common AS (
     SELECT brand_id, what, first(value ORDER BY n DESC, value) AS value FROM counted GROUP BY ALL
 )
 SELECT
-    CAST(row_number() OVER (ORDER BY m.merchant_id) AS INTEGER) AS unit,
+    CAST(substr(m.merchant_id, 2) AS INTEGER) + 1 AS unit,
     'outlet' AS level,
     m.merchant_id AS unit_id,
     m.merchant_name AS unit_name,
