@@ -63,8 +63,10 @@ run: validate ## Main job: default snapshot, gate, marts and the monthly reports
 	$(PY) -m pipelines summary --snapshot $(SNAPSHOT)
 	$(PY) -m pipelines run --snapshot $(SNAPSHOT)
 
-test: setup browser java ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot
-	$(PY) -m pytest
+# Two pytest-xdist workers, each with its own test snapshot; a test file (a notebook's cells
+# included) stays on one worker.
+test: setup browser java ## Run the tests (pytest, and nbval over notebooks/) on a generated test snapshot, two at a time
+	$(PY) -m pytest -n 2 --dist loadfile
 
 browser: ## Install Debian's chromium and CJK fonts for the browser test, if missing (apt-get, as root or via sudo)
 	@{ command -v chromium >/dev/null && fc-list :lang=zh-tw | grep -q .; } || { \

@@ -6,8 +6,10 @@ temporary data folder holding only the test snapshot, so the latest snapshot is 
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,8 +32,19 @@ settings.load_profile("card-insights")
 
 
 def pytest_configure(config):
+    # Under pytest-xdist (`make test` runs two workers) the controller runs no test: each
+    # worker makes its own data folder and test snapshot, so no two tests share a folder.
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        return
     if os.environ.get("CARD_INSIGHTS_TEST_DATA"):
         return
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        # An xdist worker's main module has neither spec nor file; pyspark.sql.connect, which
+        # Great Expectations imports, then takes the run for pyspark's doctests and exits. A
+        # spec named __main__ is also what multiprocessing's spawn expects of a main module
+        # that its children need not import (the generator's workers).
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
     data = tempfile.mkdtemp(prefix="card-insights-test-")
     os.environ["CARD_INSIGHTS_DATA"] = data
     os.environ["CARD_INSIGHTS_TEST_DATA"] = data

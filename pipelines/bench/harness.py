@@ -107,11 +107,15 @@ def note_limit(part: str, *steps: Measurement) -> None:
         m.detail["note"] = f"{note + '; ' if note else ''}DuckDB memory limit {DUCKDB_MEMORY[part]}"
 
 
-def generated(snapshot: str, scale: float, environment: dict[str, str], months: int | None = None) -> Measurement:
-    """Generate a benchmark snapshot (over `months` months; None: the default half year),
-    measuring the generator on the way."""
-    label = f"generate scale {scale:g}" + (f", {months} months" if months else "")
-    gen = measure(label, "generation", "generate", environment, snapshot=snapshot, scale=scale, months=months)
+def generated(
+    snapshot: str, scale: float, environment: dict[str, str], months: int | None = None, first: str | None = None
+) -> Measurement:
+    """Generate a benchmark snapshot (over `months` months from the month `first`; None: the
+    default half year), measuring the generator on the way."""
+    label = f"generate scale {scale:g}" + (f", {months} months from {first[:7]}" if months and first else "")
+    gen = measure(
+        label, "generation", "generate", environment, snapshot=snapshot, scale=scale, months=months, first=first
+    )
     gen.detail["rows_per_s"] = gen.detail["rows"] / gen.seconds
     return gen
 

@@ -27,8 +27,10 @@ from pipelines.core.snapshot import Snapshot
 from pipelines.ingest.importer import import_source
 from pipelines.quality.gate import validate
 
-#: The benchmark's "now": after the generated half year, so that nothing lies in the future.
-NOW = dt.datetime(2026, 1, 1)
+#: The benchmark's "now": after every generated period (all end in December 2025), so that
+#: nothing lies in the future, the history's cards and members (whole, as of the period's end)
+#: included.
+NOW = dt.datetime(2030, 1, 1)
 
 
 def _where(name: str, time_column: str | None, start: dt.date | None, stop: dt.date, alone: bool) -> str:
@@ -116,7 +118,11 @@ def _history(h: int, scale: float, data: Path, environment: dict[str, str]) -> l
     """`h` months whole, then month h + 1 extending them (import, gate, marts, the monthly
     batch), then month h + 1 alone as a snapshot."""
     source = f"bench-monthly-{h}"
-    gen = generated(source, scale, environment, months=h + 1)
+    # Every period ends with December 2025: the history's cards and members are those at the
+    # end of the new month, and ages (birth years) must not cross a year between the two.
+    years, month = divmod(11 - h, 12)
+    first = dt.date(2025 + years, month + 1, 1)
+    gen = generated(source, scale, environment, months=h + 1, first=first.isoformat())
     folder = data / f"extracts-{h}"
     cut = measure(
         f"extracts, {h} months", "monthly", "write_extracts", environment, snapshot=source, folder=str(folder)

@@ -15,13 +15,14 @@ from pipelines.commute_carbon.detect import CommuteRule, detect, load_rule, summ
 from pipelines.core.engine import DuckDBEngine, Engine
 from pipelines.core.family import MartWriter
 from pipelines.core.network import distance_matrix
+from pipelines.core.period import month_starts, next_month
 from pipelines.core.sql import SqlFolder, inline
 
 SQL = SqlFolder.beside(__file__)
 #: What one row of each mart is, by card number (the order the marts are written in).
 MART_KEYS = {"commute_days": ("card_no", "month"), "commute_pkm": ("card_no", "month", "mode")}
-#: `since` for the whole period (ISO dates before year 1000 do not parse everywhere).
-BEFORE_ANY_TRIP = dt.date(1970, 1, 1)
+#: Bounds for the whole period (ISO dates before year 1000 do not parse everywhere).
+BEFORE_ANY_TRIP, AFTER_ANY_TRIP = dt.date(1970, 1, 1), dt.date(9999, 1, 1)
 #: One row per leg of a commute (commute_legs).
 LEG_COLUMNS = ("employer_id", "card_id", "month", "day", "journey_id", "time_window", "trip_id", "mode", "km")
 
@@ -42,21 +43,36 @@ def commute_legs(db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | Non
 
 
 def commute_marts(
-    db: Engine | duckdb.DuckDBPyConnection, rule: CommuteRule | None = None, since: dt.date | None = None
+    db: Engine | duckdb.DuckDBPyConnection,
+    rule: CommuteRule | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """commute_days and commute_pkm, for all employers at once, from the month `since` on (None:
-    the whole period). Detection runs per staff card (each card's result depends on its own
-    trips alone), so an engine may split the cards among its workers; aggregating by card
-    number before naming the cards keeps this fast."""
+    """commute_days and commute_pkm, for all employers at once. Given the months `since` to
+    `until` (their first days), one month at a time: a month's commutes stand on its own trips
+    (detect.py), so memory holds one month's staff trips whatever the history; None: the whole
+    period at once. Detection runs per staff card (each card's result depends on its own trips
+    alone), so an engine may split the cards among its workers; aggregating by card number
+    before naming the cards keeps this fast."""
     rule = rule or load_rule()
     engine, cards = _staff_trips(db)
-    frames = engine.per_group(_trips(since), "card_no", lambda trips: summarise(detect(trips, rule), "card_no"))
+    months = [(since, None)] if since is None or until is None else _months(since, until)
+    parts = [
+        engine.per_group(_trips(lo, hi), "card_no", lambda trips: summarise(detect(trips, rule), "card_no"))
+        for lo, hi in months
+    ]
+    frames = {name: pl.concat([p[name] for p in parts]) for name in parts[0]}
     return {name: _label(frame.sort(MART_KEYS[name]), cards) for name, frame in frames.items()}
 
 
-def _trips(since: dt.date | None = None) -> str:
-    """The staff trips query from the month `since` on (None: the whole period)."""
-    return inline(SQL.load("int_staff_trips"), {"since": since or BEFORE_ANY_TRIP})
+def _trips(since: dt.date | None = None, until: dt.date | None = None) -> str:
+    """The staff trips query from `since` to before `until` (None: without that bound)."""
+    return inline(SQL.load("int_staff_trips"), {"since": since or BEFORE_ANY_TRIP, "until": until or AFTER_ANY_TRIP})
+
+
+def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The first day of each month that overlaps `first`..`last`, with the next month's."""
+    return [(m, next_month(m)) for m in month_starts(first, last)]
 
 
 def _staff_trips(db: Engine | duckdb.DuckDBPyConnection) -> tuple[Engine, pl.DataFrame]:
@@ -76,5 +92,6 @@ def _label(frame: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
 
 
 def build(out: MartWriter) -> None:
-    for name, frame in commute_marts(out.engine, since=out.since).items():
+    first = out.since or out.snapshot.start
+    for name, frame in commute_marts(out.engine, since=first, until=out.snapshot.end).items():
         out.frame(name, frame, reuse="month")

@@ -2,8 +2,8 @@
 -- (staff_cards), times as whole seconds of local wall-clock time, districts as codes
 -- (district_codes), and the distance of the leg: MRT and light rail along the lines
 -- (rail_distances: transfers at R10/O5, the light-rail loop the shorter way round); bus, TRA
--- and bike as recorded on the trip. From the month $since on (a month's commutes stand on its
--- own trips: pipelines/commute_carbon/detect.py).
+-- and bike as recorded on the trip. From $since to before $until (a month's commutes stand on
+-- its own trips: pipelines/commute_carbon/detect.py).
 SELECT
     t.trip_id,
     c.card_no,
@@ -19,4 +19,4 @@ LEFT JOIN district_codes o ON o.district_id = t.origin_district_id
 LEFT JOIN district_codes d ON d.district_id = t.destination_district_id
 LEFT JOIN rail_distances r
     ON r.origin_station_id = t.origin_station_id AND r.destination_station_id = t.destination_station_id
-WHERE t.tap_in_at >= CAST($since AS TIMESTAMP)
+WHERE t.tap_in_at >= CAST($since AS TIMESTAMP) AND t.tap_in_at < CAST($until AS TIMESTAMP)
