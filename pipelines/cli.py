@@ -40,7 +40,15 @@ out = Console()
 DEFAULT_SNAPSHOT = "default"
 
 
+#: Set by the handler below: libraries that catch the KeyboardInterrupt and raise their own
+#: error instead (DuckDB reading a registered Arrow table, its "Query interrupted") still end
+#: as an interrupt, never a traceback.
+_signalled = False
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
+    global _signalled
+    _signalled = True
     raise KeyboardInterrupt
 
 
@@ -63,6 +71,10 @@ def _interrupted() -> None:
     os._exit(130)
 
 
+#: Failures the user can act on from their message alone.
+EXPECTED = (SnapshotError, BadNameError, GateError, ContractError, RunError, ConfigError, ValueError, QueryError)
+
+
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures into a one-line message and exit code 1, never a traceback."""
 
@@ -70,30 +82,21 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         # A scheduler's SIGTERM takes the same clean-up path as Ctrl-C.
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        signal.signal(signal.SIGINT, _raise_interrupt)
         try:
             return func(*args, **kwargs)
-        except (
-            SnapshotError,
-            BadNameError,
-            GateError,
-            ContractError,
-            RunError,
-            ConfigError,
-            ValueError,
-            QueryError,
-        ) as exc:
-            _error(str(exc))
-        except OSError as exc:
-            # A full disk, a read-only or missing folder: the system's words, and where.
-            where = f" {exc.filename}" if exc.filename else ""
-            _error(f"cannot use{where}: {exc.strerror or exc}")
         except KeyboardInterrupt:
             _interrupted()
-        except RuntimeError as exc:
-            # DuckDB answers Ctrl-C in a query by raising this instead of KeyboardInterrupt.
-            if str(exc) != "Query interrupted":
-                raise
-            _interrupted()
+        except Exception as exc:
+            if _signalled:
+                _interrupted()
+            if isinstance(exc, EXPECTED):
+                _error(str(exc))
+            if isinstance(exc, OSError):
+                # A full disk, a read-only or missing folder: the system's words, and where.
+                where = f" {exc.filename}" if exc.filename else ""
+                _error(f"cannot use{where}: {exc.strerror or exc}")
+            raise
 
     return wrapper
 

@@ -83,3 +83,28 @@ def test_ctrl_c_at_random_moments_never_hangs_and_leaves_nothing(validated, tmp_
         assert (latest / "index.html").exists()
     assert outcomes.count(130) + outcomes.count(-signal.SIGINT) >= RUNS // 2  # most were interrupted
     shutil.rmtree(scratch)
+
+
+WRAPPED = """
+import os, signal
+from pipelines.cli import friendly
+
+@friendly
+def command():
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt as exc:
+        raise {error}("reading the object registered as 'period_months' failed") from exc
+
+command()
+"""
+
+
+@pytest.mark.parametrize("error", ["RuntimeError", "ValueError", "OSError"])
+def test_ctrl_c_that_a_library_wraps_in_its_own_error_still_ends_as_an_interrupt(error):
+    """DuckDB, reading a registered Arrow table, catches the KeyboardInterrupt and raises its own
+    error: the command must still end as interrupted, not with a traceback or an error line."""
+    done = subprocess.run([sys.executable, "-c", WRAPPED.format(error=error)], capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and "error:" not in done.stderr
+    assert "interrupted: nothing was published" in done.stderr
