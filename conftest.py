@@ -7,10 +7,12 @@ temporary data folder holding only the test snapshot, so the latest snapshot is 
 from __future__ import annotations
 
 import importlib.machinery
+import json
 import os
 import shutil
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import polars as pl
@@ -21,9 +23,11 @@ from pipelines.core import catalog
 from pipelines.core.paths import ground_truth_dir
 from pipelines.core.snapshot import Snapshot
 from pipelines.reporting.nbtools import TEST_NOISE_KEY, TEST_SNAPSHOT, make_test_snapshot
+from pipelines.spark.session import CONFIG_FILE as SPARK_CONFIG_FILE
 
-#: Spark's settings for the tests: fewer shuffle partitions for the tiny test data.
-SPARK_TEST_CONFIG = Path(__file__).parent / "tests" / "spark" / "spark-test.toml"
+#: Spark's settings for the tests, over the shipped ones: each shuffle partition is a task to
+#: start, and the test snapshot is tiny.
+SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.driver.memory": "2g"}
 
 # Speed is measured by `make bench`, never asserted in a test: Hypothesis's default deadline
 # of 200 ms per example would fail a correct test on a busy machine.
@@ -51,9 +55,21 @@ def pytest_configure(config):
     # Keep DuckDB modest so parallel kernels and tests never compete for the machine.
     os.environ.setdefault("CARD_INSIGHTS_DUCKDB_MEMORY", "2GB")
     os.environ["CARD_INSIGHTS_NOISE_KEY"] = TEST_NOISE_KEY
-    os.environ.setdefault("CARD_INSIGHTS_SPARK_CONFIG", str(SPARK_TEST_CONFIG))
+    os.environ.setdefault("CARD_INSIGHTS_SPARK_CONFIG", str(_spark_test_config(Path(data))))
     make_test_snapshot()
     config._card_insights_data = data
+
+
+def _spark_test_config(folder: Path) -> Path:
+    """The shipped Spark settings with SPARK_TEST_CONF over them, as a file in `folder`."""
+    shipped = tomllib.loads(SPARK_CONFIG_FILE.read_text())
+    conf = {**shipped["conf"], **SPARK_TEST_CONF}
+    # JSON's strings are TOML's basic strings.
+    lines = [f"{key} = {json.dumps(shipped[key])}" for key in ("master", "app_name")]
+    lines += ["[conf]", *(f"{json.dumps(k)} = {json.dumps(str(v))}" for k, v in conf.items())]
+    path = folder / "spark-test.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def pytest_unconfigure(config):

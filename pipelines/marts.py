@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from polars.testing import assert_frame_equal
 
 from pipelines.core import catalog
 from pipelines.core.engine import ENGINES, DuckDBEngine, Engine
@@ -99,11 +98,19 @@ def check_same(got: dict[str, pl.DataFrame], expected: dict[str, pl.DataFrame]) 
     """Raise AssertionError, naming the mart, unless both hold the same marts with the same
     columns, types and rows. Marts are not sorted, so rows are compared in one order; floats
     within 1e-9 relative, as sums over threads or Spark's tasks add in another order."""
-    assert sorted(got) == sorted(expected), (sorted(got), sorted(expected))
+    # Imported here: polars.testing is for this comparison alone, never for building marts.
+    from polars.testing import assert_frame_equal
+
+    if sorted(got) != sorted(expected):
+        raise AssertionError(f"marts differ: {sorted(got)} against {sorted(expected)}")
     for name, frame in expected.items():
-        assert got[name].schema == frame.schema, name
+        if got[name].schema != frame.schema:
+            raise AssertionError(f"{name}: columns {got[name].schema} against {frame.schema}")
         order = [c for c, t in frame.schema.items() if not t.is_float()]
-        assert_frame_equal(got[name].sort(order), frame.sort(order), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+        try:
+            assert_frame_equal(got[name].sort(order), frame.sort(order), check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import datetime as dt
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines import marts
@@ -80,7 +81,10 @@ def gate_step(snapshot: str) -> dict:
     began = time.perf_counter()
     verdict = validate(snapshot, now=NOW)
     seconds = time.perf_counter() - began
-    assert verdict.success, f"{snapshot} failed the gate"
+    if not verdict.success:
+        failed = [f"{o.expectation['meta']['table']}: {o.expectation.get('description')}" for o in verdict.failures]
+        problems = [f"{p['file'] or p['table']}: {p['problem']}" for p in verdict.integrity]
+        raise RuntimeError(f"{snapshot} failed the gate: " + "; ".join([*problems, *failed][:5]))
     return {"seconds": seconds, "rows": _rows(snapshot)}
 
 
@@ -114,7 +118,7 @@ HISTORIES = (3, 6, 12)
 BATCH = "monthly"
 
 
-def _history(h: int, scale: float, data: Path, environment: dict[str, str]) -> list[Measurement]:
+def _history(h: int, scale: float, data: Path, environment: dict[str, str]) -> Iterator[Measurement]:
     """`h` months whole, then month h + 1 extending them (import, gate, marts, the monthly
     batch), then month h + 1 alone as a snapshot."""
     source = f"bench-monthly-{h}"
@@ -158,12 +162,12 @@ def _history(h: int, scale: float, data: Path, environment: dict[str, str]) -> l
         "update": f"month {h + 1} extending them",
         "alone": f"month {h + 1} alone",
     }
-    out = [gen]
+    yield gen
     by = {}
     for step, kind, function, kwargs in steps:
         m = measure(f"{step}, {what[kind]}", "monthly", function, environment, **kwargs)
         by[step, kind] = m
-        out.append(m)
+        yield m
     for step in ("gate", "marts"):
         extending, new = by[step, "update"], by[step, "alone"]
         ratio = f"{extending.seconds / new.seconds:.2f}x the new month alone"
@@ -179,24 +183,22 @@ def _history(h: int, scale: float, data: Path, environment: dict[str, str]) -> l
             "note": ", ".join(f"{m.name.split(',')[0]} {m.seconds:.1f} s" for m in parts),
         },
     )
-    return [*out, total]
+    yield total
 
 
-def part(scale: float, data: Path) -> list[Measurement]:
+def part(scale: float, data: Path) -> Iterator[Measurement]:
     """The monthly update on 3, 6 and 12 months of history, each next to the history whole and
     the new month alone; the updates compared with each other (goal: flat within 20 %)."""
     environment = env(data) | {"CARD_INSIGHTS_REPORTS": str(data / "reports")}
     os.environ.update(environment)
-    out = []
     totals = []
     for h in HISTORIES:
-        rows = _history(h, scale, data, environment)
-        totals.append(rows[-1])
-        out += rows
+        for m in _history(h, scale, data, environment):
+            yield m
+        totals.append(m)  # the last row of a history is its update's total
         # Each history's snapshots, marts and extracts go before the next is generated.
         for folder in ("snapshots", "marts", "validation", "ground_truth", "reports", f"extracts-{h}"):
             shutil.rmtree(data / folder, ignore_errors=True)
     fastest = min(m.seconds for m in totals)
     for m in totals:
         m.detail["note"] = f"{m.seconds / fastest:.2f}x the fastest update; " + m.detail["note"]
-    return out

@@ -63,15 +63,34 @@ def run_benchmarks(
         (monthly_scale, "a monthly update against the whole history and the new month alone", monthly.part),
         (spark_scale, "the marts on Spark in local mode next to DuckDB", spark.part),
     ]
-    with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
-        for scale, what, part in plan:
-            if not scale:  # a scale of 0 skips the part
-                continue
-            parts.append(f"{what} at scale {scale:g}")
-            log(f"benchmark: {parts[-1]} ...")
-            measurements += part(scale, Path(tmp))
-            for folder in ("snapshots", "marts", "reports", "privacy", "extracts", "validation", "ground_truth"):
-                shutil.rmtree(Path(tmp) / folder, ignore_errors=True)
+    stopped = ""
+    try:
+        with tempfile.TemporaryDirectory(prefix="card-insights-bench-") as tmp:
+            for scale, what, part in plan:
+                if not scale:  # a scale of 0 skips the part
+                    continue
+                parts.append(f"{what} at scale {scale:g}")
+                log(f"benchmark: {parts[-1]} ...")
+                # A part may yield its rows as it goes: those measured before a failure are kept.
+                for m in part(scale, Path(tmp)):
+                    measurements.append(m)
+                for folder in ("snapshots", "marts", "reports", "privacy", "extracts", "validation", "ground_truth"):
+                    shutil.rmtree(Path(tmp) / folder, ignore_errors=True)
+    except BaseException as exc:
+        # Hours of measurements are worth keeping: write them, say where the run stopped, go on failing.
+        stopped = f"Stopped in {parts[-1] if parts else 'setup'}: {type(exc).__name__}: {exc}".strip()
+        _write(results, parts, measurements, stopped, log)
+        raise
+    _write(results, parts, measurements, stopped, log)
+    return measurements
+
+
+def _write(
+    results: Path, parts: list[str], measurements: list[Measurement], stopped: str, log: Callable[[str], None]
+) -> None:
+    """Append the run's table (and, if it stopped early, why) to the results file."""
+    if not measurements:
+        return
     header = [
         f"## {dt.date.today().isoformat()}: {', '.join(parts)}",
         "",
@@ -84,9 +103,9 @@ def run_benchmarks(
         "| step | rows | seconds | million rows/s | peak MB | note |",
         "|---|---|---|---|---|---|",
     ]
-    text = "\n".join([*header, *map(_row, measurements)]) + "\n\n"
+    footer = ["", f"**{stopped}**"] if stopped else []
+    text = "\n".join([*header, *map(_row, measurements), *footer]) + "\n\n"
     results.parent.mkdir(parents=True, exist_ok=True)
     with open(results, "a") as f:
         f.write(text)
     log(text)
-    return measurements

@@ -99,14 +99,31 @@ def _month_days(snap: Snapshot) -> pyarrow.Table:
     return pyarrow.table({"month": pyarrow.array(months, pyarrow.date32()), "days": days})
 
 
-def _volume(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str]) -> dict[str, list[dict]]:
+#: The columns of volume_by_month, as a verdict keeps them for an extension to carry forward.
+VOLUME_BY_MONTH = pyarrow.schema(
+    [
+        ("table_name", pyarrow.string()),
+        ("month", pyarrow.date32()),
+        ("rows", pyarrow.int64()),
+        ("payers", pyarrow.int64()),
+    ]
+)
+
+
+def _volume(
+    con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str], carried: Carried
+) -> dict[str, list[dict]]:
     """The volume views the suite checks, for the scenes the snapshot runs; returns what was
-    observed, for the console, the verdict and the page."""
+    observed, for the console, the verdict and the page (volume_by_month among it, which a
+    later extension carries)."""
     present = [t for t in SCENE_TABLES.values() if t not in snap.absent_tables and t in available]
     observed: dict[str, list[dict]] = {}
     con.register("period_month_days", _month_days(snap))
-    if not _derived(con, "volume_by_month", {}):
+    earlier = [{**row, "month": dt.date.fromisoformat(row["month"])} for row in carried.volume_by_month]
+    con.register("volume_by_month_earlier", pyarrow.Table.from_pylist(earlier, VOLUME_BY_MONTH))
+    if not _derived(con, "volume_by_month", {"since": carried.since.isoformat()}):
         return observed
+    observed["volume_by_month"] = catalog.frame(con, "SELECT * FROM volume_by_month ORDER BY ALL").to_dicts()
     days = (snap.end - snap.start).days + 1
     if _derived(con, "volume", {"tables": present, "days": days}):
         observed["volume"] = catalog.frame(con, "SELECT * FROM volume ORDER BY table_name").to_dicts()
@@ -117,6 +134,26 @@ def _volume(con: duckdb.DuckDBPyConnection, snap: Snapshot, available: set[str])
         available.add("monthly_volume")
         observed["monthly_volume"] = catalog.frame(con, "SELECT * FROM monthly_volume ORDER BY ALL").to_dicts()
     return observed
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a monthly extension takes from its parent's verdict instead of reading the parent's
+    files again: the months before `since` (the first month its new days touch), their
+    per-month volumes, and the parent's profile. A snapshot that extends nothing carries
+    nothing (`since` before any event)."""
+
+    since: dt.date = dt.date(1, 1, 1)
+    volume_by_month: tuple[dict[str, Any], ...] = ()
+    profile: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, snap: Snapshot, parent: Snapshot | None) -> Carried:
+        if parent is None:
+            return cls()
+        document = json.loads((validation_dir(parent.id) / RESULT).read_text())
+        since = dt.date(snap.new_start.year, snap.new_start.month, 1)
+        return cls(since, tuple(document["observed"].get("volume_by_month", ())), tuple(document.get("profile", ())))
 
 
 def previous_of(snapshot: str) -> str | None:
@@ -149,9 +186,11 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, 
         con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM {catalog.parquet_source(snap.own_files(name))}')
         batches[name] = view
         if shared := snap.shared_files(name):
+            # The history on the probe side: the new days' key range, pushed into its scan,
+            # skips the row groups of earlier months (IDs that grow with time never overlap).
             reused.append(
-                f"SELECT '{name}' AS table_name, CAST(b.{key} AS VARCHAR) AS id FROM \"{view}\" b "
-                f"SEMI JOIN {catalog.parquet_source(shared)} e ON e.{key} = b.{key}"
+                f"SELECT '{name}' AS table_name, CAST(e.{key} AS VARCHAR) AS id "
+                f'FROM {catalog.parquet_source(shared)} e SEMI JOIN "{view}" b ON b.{key} = e.{key}'
             )
     if reused and _derived(con, "reused_ids", {}, " UNION ALL ".join(reused)):
         available.add("reused_ids")
@@ -160,6 +199,40 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, 
     if "campaigns" in available and _derived(con, "dropped_campaigns", {}, dropped):
         available.add("dropped_campaigns")
     return batches
+
+
+#: The campaigns of an extension whose draw its parent's gate did not check: new ones, and any
+#: whose row or assignments changed.
+CHANGED_CAMPAIGNS = """
+SELECT campaign_id FROM (SELECT * FROM main.campaigns EXCEPT SELECT * FROM parent.campaigns)
+UNION
+SELECT campaign_id FROM (
+    (SELECT campaign_id, member_id, arm FROM main.campaign_assignments
+     EXCEPT ALL SELECT campaign_id, member_id, arm FROM parent.campaign_assignments)
+    UNION ALL
+    (SELECT campaign_id, member_id, arm FROM parent.campaign_assignments
+     EXCEPT ALL SELECT campaign_id, member_id, arm FROM main.campaign_assignments)
+)
+"""
+
+
+def _balance(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot | None) -> bool:
+    """The campaign_balance view, over every campaign, or for an extension those its parent's
+    gate did not check; reads purchases from the first day a checked campaign's pre-period
+    opens. False when a table it needs is unreadable."""
+    try:
+        if parent is None:
+            con.execute("CREATE VIEW checked_campaigns AS SELECT campaign_id FROM campaigns")
+        else:
+            _views(con, parent, "parent", {t.name for t in TABLES} - {"campaigns", "campaign_assignments"})
+            con.execute(f"CREATE VIEW checked_campaigns AS {CHANGED_CAMPAIGNS}")
+        first = con.execute(
+            "SELECT min(start_date) FROM campaigns WHERE campaign_id IN (SELECT campaign_id FROM checked_campaigns)"
+        ).fetchall()[0][0]
+    except QUERY_ERRORS:
+        return False
+    opens = first - dt.timedelta(days=28) if first else snap.end + dt.timedelta(days=1)
+    return _derived(con, "campaign_balance", {"from": opens.isoformat()})
 
 
 def _current(con: duckdb.DuckDBPyConnection, batches: dict[str, str]) -> None:
@@ -228,9 +301,10 @@ def validate(
     runs_on = getattr(con, "engine_name", "DuckDB")
     available = _views(con, snap, "main", broken)
     batches = _new_days(con, snap, parent, available) if parent else {}
-    observed = _volume(con, snap, available)
-    if {"campaigns", "campaign_assignments", "purchases", "cards", "members"} <= available and _derived(
-        con, "campaign_balance", {}
+    carried = Carried.of(snap, parent)
+    observed = _volume(con, snap, available, carried)
+    if {"campaigns", "campaign_assignments", "purchases", "cards", "members"} <= available and _balance(
+        con, snap, parent
     ):
         available.add("campaign_balance")
         observed["campaign_balance"] = catalog.frame(con, "SELECT * FROM campaign_balance").to_dicts()
@@ -251,7 +325,7 @@ def validate(
             if _derived(con, name, args):
                 available.add(name)
                 observed[name] = catalog.frame(con, f"SELECT * FROM {name} ORDER BY ALL").to_dicts()
-    holds = profile(con, available)
+    holds = profile(con, available, batches, carried.profile)
     keys = {t.name: t.key_columns for t in TABLES} | {
         "volume_change": ["table_name"],
         "scene_mix_change": ["scene"],

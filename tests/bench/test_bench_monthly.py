@@ -7,6 +7,7 @@ import datetime as dt
 import os
 
 import polars as pl
+import pytest
 
 from pipelines.bench import monthly
 from pipelines.core import catalog
@@ -34,3 +35,23 @@ def test_the_two_extracts_import_back_into_the_snapshot_they_were_cut_from(
             want = pl.read_parquet(files[t.name]).select(got.columns).sort(t.key_columns)
             assert got.equals(want), t.name
     assert six["rows"] == sum(source.manifest["tables"][t.name]["rows"] for t in TABLES if t.kind == "event")
+
+
+def test_a_benchmark_that_fails_half_way_keeps_what_it_measured(monkeypatch, tmp_path):
+    """An hour of measurements is not lost to a failure in the last history: the rows measured
+    before it are written with where and why the run stopped, and the error still ends the run."""
+    from pipelines.bench import run
+    from pipelines.bench.harness import Measurement
+
+    def half_way(scale, data):
+        yield Measurement("update on 3 months", 12.5, 800.0, {"rows": 1000, "note": "measured"})
+        raise RuntimeError("bench-12 failed the gate: purchases: no event in the future")
+
+    monkeypatch.setattr(run.monthly, "part", half_way)
+    results = tmp_path / "RESULTS.md"
+    with pytest.raises(RuntimeError, match="failed the gate"):
+        run.run_benchmarks([], 0, results, monthly_scale=3, log=lambda text: None)
+    text = results.read_text()
+    assert "| update on 3 months | 1,000 | 12.50 |  | 800 | measured |" in text
+    assert "Stopped in a monthly update against the whole history and the new month alone at scale 3" in text
+    assert "RuntimeError: bench-12 failed the gate: purchases: no event in the future" in text

@@ -323,3 +323,66 @@ def test_an_operator_without_bill_payments_extends_month_by_month(isolated_data,
     assert verdict.success, [o.expectation.get("description") for o in verdict.failures]
     assert verdict.document["previous_snapshot"] == parent
     assert Snapshot.open(june).own_files("bill_payments") == []
+
+
+def _whole(tmp_path: Path) -> dict:
+    """The verdict of the same six months imported whole, as a second way to the figures."""
+    import_source(extract_as_of(tmp_path / "whole", None, JULY), "whole", START, END)
+    return validate("whole", now=NOW).document
+
+
+def test_the_volumes_and_profile_an_extension_carries_equal_those_of_the_whole_period(may, tmp_path):
+    """The extension reads its parent's per-month volumes and profile from the parent's verdict
+    and scans June alone: together they are what a scan of all six months gives."""
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    june = validate("2025-06", now=NOW).document
+    whole = _whole(tmp_path)
+    assert june["observed"]["volume_by_month"] == whole["observed"]["volume_by_month"]
+    for name in ("volume", "monthly_volume"):
+        assert june["observed"][name] == whole["observed"][name], name
+    assert june["profile"] == whole["profile"]
+    # And by hand: June's purchases and their payers, from the test snapshot's rows.
+    purchases = _test_table("purchases").filter(pl.col("purchased_at") >= JUNE)
+    row = next(
+        r
+        for r in june["observed"]["volume_by_month"]
+        if r["table_name"] == "purchases" and str(r["month"]) == "2025-06-01"
+    )
+    payers = purchases.select(pl.coalesce("card_id", "account_id").n_unique()).item()
+    assert (row["rows"], row["payers"]) == (purchases.height, payers)
+
+
+def test_the_balance_of_new_campaigns_and_of_changed_ones_is_checked_again(may, tmp_path):
+    """Campaigns the parent's gate checked are not read again, unless the June extract changed
+    them: an earlier campaign redrawn with every member held out fails its balance rule."""
+    earlier = _as_of("campaigns", _test_table("campaigns"), JUNE)["campaign_id"].sort()
+    new = _test_table("campaigns").filter(pl.col("start_date") >= JUNE)["campaign_id"].sort()
+    assert len(earlier) and len(new)
+    import_source(june_extract(tmp_path / "june"), "2025-06", JUNE, END, extends=may)
+    seen = validate("2025-06", now=NOW).document["observed"]["campaign_balance"]
+    assert sorted(r["campaign_id"] for r in seen) == new.to_list()
+    whole = {r["campaign_id"]: r for r in _whole(tmp_path)["observed"]["campaign_balance"]}
+    # The same figures; sums over threads add in another order, so floats within 1e-12.
+    for got, c in zip(seen, new, strict=True):
+        want = whole[c]
+        assert got.keys() == want.keys()
+        assert all(got[k] == pytest.approx(want[k], rel=1e-12) for k in want if k != "campaign_id"), c
+
+    redrawn = earlier[0]
+
+    def hold_out(frame: pl.DataFrame) -> pl.DataFrame:
+        mine = pl.col("campaign_id") == redrawn
+        return frame.with_columns(pl.when(mine).then(pl.lit("holdout")).otherwise("arm").alias("arm"))
+
+    import_source(
+        june_extract(tmp_path / "june-redrawn", change={"campaign_assignments": hold_out}),
+        "2025-06-redrawn",
+        JUNE,
+        END,
+        extends=may,
+    )
+    verdict = validate("2025-06-redrawn", now=NOW)
+    balance = {r["campaign_id"]: r for r in verdict.document["observed"]["campaign_balance"]}
+    assert set(balance) == {redrawn, *new}
+    assert balance[redrawn]["holdout_share"] == 1.0
+    assert any(o.expectation["meta"]["table"] == "campaign_balance" for o in verdict.failures)

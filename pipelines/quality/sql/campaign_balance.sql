@@ -3,15 +3,22 @@
 -- freedom); pre_spend_z compares the arms' retail NT$ per member, anywhere, in the 28 days
 -- before the start (Welch's z): a random draw leaves the arms alike in how much they shop.
 -- Either far from 0 means the arms were not drawn as declared.
-WITH payer AS (
+-- The campaigns checked are those in checked_campaigns (a monthly extension: the campaigns new
+-- or changed since its parent, whose gate checked the others on the same purchases); $from is
+-- the first day any of their 28-day windows opens, so older purchases are never read.
+WITH checked AS (
+    SELECT c.* FROM campaigns c SEMI JOIN checked_campaigns k ON k.campaign_id = c.campaign_id
+),
+payer AS (
     SELECT p.purchased_at, p.amount, coalesce(c.member_id, m.member_id) AS member_id
     FROM purchases p
     LEFT JOIN cards c ON c.card_id = p.card_id
     LEFT JOIN members m ON m.account_id = p.account_id
+    WHERE p.purchased_at >= CAST($from AS TIMESTAMP)
 ),
 pre AS (
     SELECT c.campaign_id, p.member_id, sum(p.amount) AS ntd
-    FROM campaigns c
+    FROM checked c
     JOIN payer p ON p.purchased_at >= c.start_date - 28 AND p.purchased_at < c.start_date
     WHERE p.member_id IN (SELECT member_id FROM campaign_assignments a WHERE a.campaign_id = c.campaign_id)
     GROUP BY ALL
@@ -20,6 +27,7 @@ members_pre AS (
     SELECT a.campaign_id, a.arm, coalesce(pre.ntd, 0) AS ntd
     FROM campaign_assignments a
     LEFT JOIN pre USING (campaign_id, member_id)
+    WHERE a.campaign_id IN (SELECT campaign_id FROM checked_campaigns)
 ),
 arms AS (
     SELECT
@@ -45,6 +53,6 @@ SELECT
         0
     ) AS srm_z,
     coalesce((a.mean_t - a.mean_h) / nullif(sqrt(a.var_t / a.n_t + a.var_h / a.holdout), 0), 0) AS pre_spend_z
-FROM campaigns c
+FROM checked c
 LEFT JOIN arms a USING (campaign_id)
 ORDER BY c.campaign_id
