@@ -154,7 +154,7 @@ class Profile:
         that may be shown hold less than `SHOWN_ENOUGH` of the hours, by day and part of the
         day: sums of the release's noisy hour cells (post-processing: nothing new is
         released), each again left empty under K_MIN. Returns the grain ("hour" or
-        "part_of_day") and day, slot, customers, share_pct (of the hours shown or not)."""
+        "part_of_day") and day, slot, customers, share_pct (of the hours shown)."""
         if not self.enough_customers:
             return "hour", _nothing().select(pl.lit(0).alias("day"), pl.lit("").alias("slot"), "customers", "share_pct")
         hours = self.cells.filter(pl.col("dimension") == "hour_of_week").select(
@@ -173,7 +173,9 @@ class Profile:
                 .group_by("day", "slot")
                 .agg(pl.col("customers").sum())
             )
-        grid = hours.with_columns((100 * pl.col("customers") / total).round(1).alias("share_pct")).sort("day", "slot")
+        # Shares of the hours shown, as in every table (_shown).
+        base = max(int(hours.filter(pl.col("customers") >= privacy.K_MIN)["customers"].sum()), 1)
+        grid = hours.with_columns((100 * pl.col("customers") / base).round(1).alias("share_pct")).sort("day", "slot")
         suppressed = privacy.suppress(grid, additive=False, figures=["customers", "share_pct"], noisy=True)
         return grain, suppressed.select("day", "slot", "customers", "share_pct")
 
@@ -193,7 +195,10 @@ def _shown(cells: pl.DataFrame, dimension: str, customers: int) -> pl.DataFrame:
         raise ValueError(f"unknown dimension {dimension!r}; known: {', '.join(DIMENSIONS)}")
     _, additive = DIMENSIONS[dimension]
     rows = cells.filter(pl.col("dimension") == dimension).sort("value")
-    base = pl.col("customers").sum() if additive else pl.lit(max(customers, 1))
+    # Shares of the cells shown: a base that held the hidden cells would let their noisy
+    # counts be solved for from the shown shares and counts.
+    shown = pl.col("customers").filter(pl.col("customers") >= privacy.K_MIN).sum()
+    base = pl.max_horizontal(shown, 1) if additive else pl.lit(max(customers, 1))
     rows = rows.select("value", "customers", (100 * pl.col("customers") / base).round(1).alias("share_pct"))
     return privacy.no_identifiers(privacy.suppress(rows, noisy=True))
 

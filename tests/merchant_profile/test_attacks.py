@@ -31,10 +31,11 @@ def batch(con, release, merchants, month="2025-06"):
 
 
 def _count(p: merchant_profile.Profile, dimension: str, value: str) -> int:
-    """What a reader can read off a published cell: its share of the published total, as a count."""
+    """What a reader can work out of a published cell: its noisy count (a table's shares are of
+    its shown cells' counts, to 0.1 %, which pins the counts down); 0 for a cell left empty."""
     row = p.table(dimension).filter(pl.col("value") == value)
-    share = row["share_pct"][0] if row.height else None
-    return 0 if share is None else round(share * p.totals["customers"] / 100)
+    count = row["customers"][0] if row.height else None
+    return 0 if count is None else count
 
 
 def _attack_results(con, attack, truth: int) -> tuple[bool, float, float]:
@@ -140,3 +141,20 @@ def test_the_same_release_publishes_the_same_figures(release):
     con = customer_marts(people(40, ["S0000001"], JUNE))
     first, again = (batch(con, release, ["S0000001"])[0] for _ in range(2))
     assert first.totals == again.totals and first.cells.equals(again.cells)
+
+
+@pytest.mark.parametrize("dimension", ["customer_type", "age_band"])
+def test_a_hidden_cells_noisy_count_changes_nothing_its_table_shows(dimension):
+    """Shares of every cell, hidden ones included, let a reader solve for a hidden cell's noisy
+    count (with shares to 0.1 % and the cells as integers, only one count fits): the shares are
+    of the shown cells, so whatever the hidden cell holds, the table reads the same."""
+    values = FIXED_VALUES[dimension]
+
+    def shown(hidden: int) -> pl.DataFrame:
+        counts = [12, 15, hidden, *[0] * (len(values) - 3)]
+        cells = pl.DataFrame({"dimension": dimension, "value": values, "customers": counts})
+        return merchant_profile._shown(cells, dimension, customers=32)
+
+    tables = [shown(hidden) for hidden in range(10)]
+    assert all(t.equals(tables[0]) for t in tables)
+    assert tables[0]["share_pct"].drop_nulls().to_list() == pytest.approx([100 * 12 / 27, 100 * 15 / 27], abs=0.05)

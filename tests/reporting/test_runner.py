@@ -415,6 +415,12 @@ def test_the_same_merchants_again_show_the_published_figures_at_no_cost(validate
     with marts.connect(snap) as con:
         assert profile(con, snap, merchant).release.id == released[0]
     assert merchant_releases() == released
+    # The same through the command line (`run --notebook`): no second noisy draw to average.
+    single = runner.run(validated, notebook="merchant_profile", params=[("merchant", merchant)])
+    assert single.ok and merchant_releases() == released
+    assert json.loads((single.folder / "manifest.json").read_text())["privacy_releases"].keys() == set(released)
+    name = first.outcomes[0].report.name
+    assert _figures(single.folder / "merchant_profile.ipynb") == _figures(first.folder / f"{name}.ipynb")
     fresh = runner.run(validated, batch="merchants", new_release=True)
     assert fresh.ok and merchant_releases() == sorted([*released, f"{released[0]}-r2"])
 
