@@ -24,8 +24,15 @@ def build(out: MartWriter) -> None:
         {"pre_period_days": settings.pre_period_days},
         kept=False,
     )
-    out.query("int_campaign_hits", SQL.load("int_campaign_hits"), kept=False)
-    out.query("campaign_members", SQL.load("mart_campaign_members"))
+    # A monthly extension computes the campaigns whose days reach its new months; the others'
+    # rows are the parent's (MartWriter's reuse by month).
+    since = out.since.isoformat() if out.extending and out.since else "0001-01-01"
+    earliest = out.fetch(
+        "SELECT min(pre_start) FROM int_campaign_windows WHERE last_month >= CAST($since AS DATE)", {"since": since}
+    ).item()
+    window = {"since": since, "from": earliest.isoformat() if earliest and out.extending else "0001-01-01"}
+    out.query("int_campaign_hits", SQL.load("int_campaign_hits"), window, kept=False)
+    out.query("campaign_members", SQL.load("mart_campaign_members"), {"since": since}, reuse="last_month")
     out.query("campaign_arms", SQL.load("mart_campaign_arms"))
     estimates = effects(out.fetch(SQL.load("int_campaign_aggregates")), settings)
     out.frame("campaign_effects", estimates)

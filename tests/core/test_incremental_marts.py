@@ -54,6 +54,7 @@ MONTHLY = (
     "merchant_customer_hours",
     "merchant_month",
     "merchant_cells",
+    "campaign_members",
 )
 
 

@@ -2,6 +2,8 @@
 -- anywhere for an operator subsidy), summed per member for its pre-period and for its days,
 -- with the offer's redemptions among them. The outlets' chains are looked up after the
 -- audience join, on the few purchases it keeps, not on every purchase of the snapshot.
+-- Campaigns whose last month is before $since are left out (a monthly extension keeps its
+-- parent's rows of them), and purchases before $from, the earliest pre-period left.
 WITH audience_purchases AS (
     SELECT
         a.campaign_id,
@@ -16,6 +18,7 @@ WITH audience_purchases AS (
     JOIN int_campaign_windows w USING (campaign_id)
     JOIN stg_campaign_purchases p
         ON p.member_id = a.member_id AND p.day >= w.pre_start AND p.day < w.stop_date
+    WHERE w.last_month >= CAST($since AS DATE) AND p.day >= CAST($from AS DATE)
 )
 SELECT
     h.campaign_id,
