@@ -30,16 +30,16 @@ from pipelines.merchant_profile.release import (
 )
 from pipelines.privacy.release import Release
 
-#: dimension -> (title, cells add up to the customers, so shares are of their sum)
-DIMENSIONS: dict[str, tuple[str, bool]] = {
-    "customer_type": ("New and returning customers", True),
-    "visit_frequency": ("Visits per customer in the month", True),
-    "age_band": ("Age band", True),
-    "gender": ("Gender", True),
-    "home_district": ("Home district", True),
-    "segment": ("RFM segment at the month end", True),
-    "hour_of_week": ("Customers by day of week (1 = Monday) and hour", True),
-    "cross_category": ("Where else customers spent most, by category", True),
+#: dimension -> title. Each customer is in one cell of a dimension (hours: up to max_hours).
+DIMENSIONS: dict[str, str] = {
+    "customer_type": "New and returning customers",
+    "visit_frequency": "Visits per customer in the month",
+    "age_band": "Age band",
+    "gender": "Gender",
+    "home_district": "Home district",
+    "segment": "RFM segment at the month end",
+    "hour_of_week": "Customers by day of week (1 = Monday) and hour",
+    "cross_category": "Where else customers spent most, by category",
 }
 
 
@@ -87,8 +87,14 @@ class Profile:
         return out
 
     def table(self, dimension: str) -> pl.DataFrame:
-        """One distribution with shares of the noisy counts, cells under K_MIN left empty."""
-        return _shown(self.cells, dimension, self.totals["customers"]) if self.enough_customers else _nothing()
+        """One distribution: each cell's noisy count as a share of the noisy customers the
+        headline shows, cells under K_MIN left empty. Nothing when the headline's customers are
+        too uncertain to show: a share's margin would then exceed 50 points, and shares of a
+        hidden total would give it away."""
+        readable = _readable(self.totals.get("customers", 0), self.margins().get("customers", 0))
+        if not (self.enough_customers and readable):
+            return _nothing()
+        return _shown(self.cells, dimension, self.totals["customers"])
 
     @property
     def peers(self) -> tuple[bool, str]:
@@ -120,7 +126,10 @@ class Profile:
         """The peer group's pooled distribution (customers counted once per merchant visited)."""
         if not self.peers[0]:
             return _nothing()
-        return _shown(self.peer_cells, dimension, int(self.peer_totals["customers"].sum()))
+        # Of the pooled cells' sum, not of the peers' customers: twelve small shops' empty cells,
+        # each noisy and never below zero, would add up to shares far over 100 %. The pooled
+        # cells are sums over several merchants, none of them the reader's.
+        return _shown(self.peer_cells, dimension, None)
 
     def compared(self, dimension: str) -> pl.DataFrame:
         """This merchant's shares next to its peers' (peer share null when peers are not shown)."""
@@ -190,15 +199,15 @@ def _nothing() -> pl.DataFrame:
     return pl.DataFrame(schema={"value": pl.String, "customers": pl.Int64, "share_pct": pl.Float64})
 
 
-def _shown(cells: pl.DataFrame, dimension: str, customers: int) -> pl.DataFrame:
+def _shown(cells: pl.DataFrame, dimension: str, customers: int | None) -> pl.DataFrame:
+    """The dimension's cells with shares of `customers` (None: of the cells' sum), cells under
+    K_MIN left empty."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}; known: {', '.join(DIMENSIONS)}")
-    _, additive = DIMENSIONS[dimension]
     rows = cells.filter(pl.col("dimension") == dimension).sort("value")
-    # Shares of the cells shown: a base that held the hidden cells would let their noisy
-    # counts be solved for from the shown shares and counts.
-    shown = pl.col("customers").filter(pl.col("customers") >= privacy.K_MIN).sum()
-    base = pl.max_horizontal(shown, 1) if additive else pl.lit(max(customers, 1))
+    # Shares of a published total, never of the cells' sum: with shares to 0.1 % and the
+    # cells as integers, a sum that held the hidden cells would let their counts be solved for.
+    base = pl.max_horizontal(pl.col("customers").sum(), 1) if customers is None else pl.lit(max(customers, 1))
     rows = rows.select("value", "customers", (100 * pl.col("customers") / base).round(1).alias("share_pct"))
     return privacy.no_identifiers(privacy.suppress(rows, noisy=True))
 
