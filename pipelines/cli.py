@@ -40,16 +40,22 @@ out = Console()
 DEFAULT_SNAPSHOT = "default"
 
 
-#: Set by the handler below: libraries that catch the KeyboardInterrupt and raise their own
-#: error instead (DuckDB reading a registered Arrow table, its "Query interrupted") still end
-#: as an interrupt, never a traceback.
-_signalled = False
-
-
 def _raise_interrupt(signum: int, frame: Any) -> None:
-    global _signalled
-    _signalled = True
     raise KeyboardInterrupt
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """Whether an error is Ctrl-C in another library's words: DuckDB answers it in a query with
+    "Query interrupted", and while reading a registered Arrow table with an error that names
+    the KeyboardInterrupt; others raise their own error from it. (Python's own SIGINT handler
+    stays: asyncio, under papermill, only takes Ctrl-C over cleanly from that one.)"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, KeyboardInterrupt) or text == "Query interrupted" or "KeyboardInterrupt" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _error(message: str) -> None:
@@ -82,13 +88,12 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         # A scheduler's SIGTERM takes the same clean-up path as Ctrl-C.
         signal.signal(signal.SIGTERM, _raise_interrupt)
-        signal.signal(signal.SIGINT, _raise_interrupt)
         try:
             return func(*args, **kwargs)
         except KeyboardInterrupt:
             _interrupted()
         except Exception as exc:
-            if _signalled:
+            if _is_interrupt(exc):
                 _interrupted()
             if isinstance(exc, EXPECTED):
                 _error(str(exc))
