@@ -27,6 +27,7 @@ BENCH_POPULATION_SCALE ?= 0
 BENCH_CAMPAIGNS_SCALE ?= 168
 BENCH_MONTHLY_SCALE ?= 20
 BENCH_SPARK_SCALE ?= 0
+BENCH_OPERATOR_SCALE ?= 0
 # uv must use this machine's Python and never download one.
 export UV_PYTHON_DOWNLOADS := never
 
@@ -85,13 +86,13 @@ lab: $(UV) ## Install JupyterLab into .venv-lab and open the notebooks (options:
 	UV_PROJECT_ENVIRONMENT=$(LAB_VENV) $(UV) sync --frozen --compile-bytecode --group lab --python $(PYTHON)
 	$(LAB_VENV)/bin/jupyter lab notebooks/ $(LAB_ROOT) $(LAB_ARGS)
 
-bench: setup ## Benchmarks (BENCH_SCALES="1 20" BENCH_GATE_SCALE=55 BENCH_SEGMENTS_SCALE=41 BENCH_CARBON_SCALE=22 BENCH_MERCHANTS_SCALE=168 BENCH_REPORTS_SCALE=1 BENCH_PRIVACY_SCALE=1 BENCH_POPULATION_SCALE=0, e.g. 100; BENCH_CAMPAIGNS_SCALE=168 BENCH_MONTHLY_SCALE=20 BENCH_SPARK_SCALE=0, e.g. 20; 0 skips) -> benchmarks/RESULTS.md
+bench: setup ## Benchmarks (BENCH_SCALES="1 20" BENCH_GATE_SCALE=55 BENCH_SEGMENTS_SCALE=41 BENCH_CARBON_SCALE=22 BENCH_MERCHANTS_SCALE=168 BENCH_REPORTS_SCALE=1 BENCH_PRIVACY_SCALE=1 BENCH_POPULATION_SCALE=0, e.g. 100; BENCH_CAMPAIGNS_SCALE=168 BENCH_MONTHLY_SCALE=20 BENCH_SPARK_SCALE=0, e.g. 20; BENCH_OPERATOR_SCALE=0, e.g. 600 (hours); 0 skips) -> benchmarks/RESULTS.md
 	$(PY) -m pipelines bench $(foreach s,$(BENCH_SCALES),--scale $(s)) --gate-scale $(BENCH_GATE_SCALE) \
 		--segments-scale $(BENCH_SEGMENTS_SCALE) --carbon-scale $(BENCH_CARBON_SCALE) \
 		--merchants-scale $(BENCH_MERCHANTS_SCALE) --reports-scale $(BENCH_REPORTS_SCALE) \
 		--privacy-scale $(BENCH_PRIVACY_SCALE) --population-scale $(BENCH_POPULATION_SCALE) \
 		--campaigns-scale $(BENCH_CAMPAIGNS_SCALE) --monthly-scale $(BENCH_MONTHLY_SCALE) \
-		--spark-scale $(BENCH_SPARK_SCALE)
+		--spark-scale $(BENCH_SPARK_SCALE) --operator-scale $(BENCH_OPERATOR_SCALE)
 
 lint: setup ## ruff check and format check; layer rules (import-linter); both data dictionaries up to date
 	$(PY) -m ruff check .

@@ -9,14 +9,20 @@ from pathlib import Path
 from pipelines.bench.harness import Measurement, env, generated, measure
 
 
-def generate(snapshot: str, scale: float, months: int | None = None, first: str | None = None) -> dict:
-    """Generate at `scale` (over `months` months from the month `first`, YYYY-MM-DD; None: the
-    default half year)."""
+def generate(
+    snapshot: str, scale: float, months: int | None = None, first: str | None = None, horizon: int | None = None
+) -> dict:
+    """Generate at `scale` (over `months` months from the month `first`, YYYY-MM-DD, the members
+    drawn over `horizon` months; None: the default half year)."""
     from pipelines.ingest.generator import generate as run_generate
     from pipelines.ingest.generator.params import GeneratorParams
 
     start = time.perf_counter()
-    params = GeneratorParams(start=dt.date.fromisoformat(first), months=months) if months and first else None
+    params = (
+        GeneratorParams(start=dt.date.fromisoformat(first), months=months, horizon=horizon)
+        if months and first
+        else None
+    )
     manifest = run_generate(snapshot, scale=scale, seed=42, params=params)
     tables = {name: t["rows"] for name, t in manifest["tables"].items()}
     return {

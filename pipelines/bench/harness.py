@@ -108,13 +108,29 @@ def note_limit(part: str, *steps: Measurement) -> None:
 
 
 def generated(
-    snapshot: str, scale: float, environment: dict[str, str], months: int | None = None, first: str | None = None
+    snapshot: str,
+    scale: float,
+    environment: dict[str, str],
+    months: int | None = None,
+    first: str | None = None,
+    horizon: int | None = None,
 ) -> Measurement:
-    """Generate a benchmark snapshot (over `months` months from the month `first`; None: the
-    default half year), measuring the generator on the way."""
-    label = f"generate scale {scale:g}" + (f", {months} months from {first[:7]}" if months and first else "")
+    """Generate a benchmark snapshot (over `months` months from the month `first`, the members
+    drawn over `horizon` months; None: the default half year), measuring the generator."""
+    label = f"generate scale {scale:g}" + (
+        f", {months} month{'s' * (months > 1)} from {first[:7]}" if months and first else ""
+    )
+    label += f" (members drawn over {horizon})" if horizon else ""
     gen = measure(
-        label, "generation", "generate", environment, snapshot=snapshot, scale=scale, months=months, first=first
+        label,
+        "generation",
+        "generate",
+        environment,
+        snapshot=snapshot,
+        scale=scale,
+        months=months,
+        first=first,
+        horizon=horizon,
     )
     gen.detail["rows_per_s"] = gen.detail["rows"] / gen.seconds
     return gen

@@ -17,6 +17,7 @@ from pipelines.bench import (
     generation,
     merchants,
     monthly,
+    operator,
     population,
     privacy,
     reports,
@@ -46,6 +47,7 @@ def run_benchmarks(
     campaigns_scale: float = 0,
     monthly_scale: float = 0,
     spark_scale: float = 0,
+    operator_scale: float = 0,
     log: Callable[[str], None] = print,
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
@@ -62,6 +64,7 @@ def run_benchmarks(
         (campaigns_scale, "campaign marts against their floor and Polars", campaigns.part),
         (monthly_scale, "a monthly update against the whole history and the new month alone", monthly.part),
         (spark_scale, "the marts on Spark in local mode next to DuckDB", spark.part),
+        (operator_scale, "the operator's size: a full cycle and a monthly update", operator.part),
     ]
     stopped = ""
     try:

@@ -34,7 +34,7 @@ from pipelines.quality.engine import Outcome, run_suites
 from pipelines.quality.integrity import check_files
 from pipelines.quality.page import render
 from pipelines.quality.profile import profile
-from pipelines.quality.suites import ENGINE_VERSION, load_all, suites_hash
+from pipelines.quality.suites import BALANCE_MIN_ARM, ENGINE_VERSION, PRE_PERIOD_DAYS, load_all, suites_hash
 
 SQL = SqlFolder.beside(__file__)
 RESULT = "result.json"
@@ -231,8 +231,9 @@ def _balance(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot | 
         ).fetchall()[0][0]
     except QUERY_ERRORS:
         return False
-    opens = first - dt.timedelta(days=28) if first else snap.end + dt.timedelta(days=1)
-    return _derived(con, "campaign_balance", {"from": opens.isoformat()})
+    opens = first - dt.timedelta(days=PRE_PERIOD_DAYS) if first else snap.end + dt.timedelta(days=1)
+    params = {"from": opens.isoformat(), "pre_days": PRE_PERIOD_DAYS, "min_arm": BALANCE_MIN_ARM}
+    return _derived(con, "campaign_balance", params)
 
 
 def _current(con: duckdb.DuckDBPyConnection, batches: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import multiprocessing
 import os
@@ -24,10 +25,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pipelines.core.schema import SCENE_TABLES, table
-from pipelines.core.snapshot import new_snapshot, write_part
+from pipelines.core.schema import EVENT_TABLES, SCENE_TABLES, table
+from pipelines.core.snapshot import Snapshot, new_snapshot, write_part
 from pipelines.ingest.generator import campaigns
-from pipelines.ingest.generator.params import GENERATOR_VERSION, GeneratorParams
+from pipelines.ingest.generator.params import GENERATOR_VERSION, SHAPES, GeneratorParams
 from pipelines.ingest.generator.places import repertoire, truth
 from pipelines.ingest.generator.population import (
     Population,
@@ -35,8 +36,10 @@ from pipelines.ingest.generator.population import (
     blocks,
     build,
     employee_truth,
+    joined_by,
     member_count,
     member_truth,
+    registers,
 )
 from pipelines.ingest.generator.spending import month_spending
 from pipelines.ingest.generator.transit import month_trips
@@ -44,6 +47,9 @@ from pipelines.ingest.generator.transit import month_trips
 _EPOCH = dt.date(1970, 1, 1)
 #: Event IDs are unit * ID_STRIDE + row: unique in the snapshot without a second pass.
 ID_STRIDE = 1_000_000_000
+
+#: The tables the generator writes month by month: an extension shares the parent's files.
+MONTHLY_TABLES = (*EVENT_TABLES, "redemptions")
 
 _POPULATION: Population | None = None
 _PLAN: campaigns.Plan | None = None
@@ -65,11 +71,12 @@ def _init_worker(params: GeneratorParams, scale: float, seed: int) -> None:
 
 
 def _unit(
-    folder: Path, seed: int, block_index: int, months: list[tuple[int, int, dt.date]]
+    folder: Path, seed: int, block_index: int, months: list[tuple[int, int, dt.date]], opening: int, period: int
 ) -> tuple[list[list[tuple[str, dict[str, Any]]]], dict[str, pl.DataFrame]]:
     """Generate and write some months of one block, each (ID base, month index, month start)
     with its own random stream; returns the manifest entries of each month's parts and, with
-    the block's first month, what was planted in the block's members and their repertoires."""
+    the run's `opening` month (its first), what was planted in the block's members who joined in the
+    snapshot's `period` months, and in their repertoires."""
     assert _POPULATION is not None and _PLAN is not None
     pop, plan = _POPULATION, _PLAN
     block = blocks(pop)[block_index]
@@ -94,8 +101,8 @@ def _unit(
         ]
         done.append(written)
     planted = {}
-    if months[0][1] == 0:
-        planted["members"] = member_truth(pop, block.members)
+    if months[0][1] == opening:
+        planted["members"] = member_truth(pop, block.members[joined_by(pop, period)[block.members]])
         if "retail" in pop.params.scenes:
             planted["repertoires"] = truth(pop, rep)
     return done, planted
@@ -116,11 +123,21 @@ def generate(
     params: GeneratorParams | None = None,
     progress: Callable[[str, int], None] | None = None,
     jobs: int | None = None,
+    extends: str | None = None,
 ) -> dict:
-    """Write snapshot `snapshot`; returns its manifest. Same seed and scale, same contents."""
+    """Write snapshot `snapshot`; returns its manifest. Same seed and scale, same contents.
+
+    With `extends`, the parent's next month: the parent's event files are shared (hard links),
+    the new month's are generated with the parent's seed, scale and parameters, the registers
+    are rewritten as they stand at the new month's end. The result equals the same months
+    generated whole, which needs the parent's horizon to reach the new month."""
+    parent = Snapshot.open(extends) if extends else None
+    if parent is not None:
+        scale, seed, params = _next_month(parent)
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"--scale must be a positive number (1 = 10,000 members), got {scale}")
     params = params or GeneratorParams()
+    drawn = params.drawn()
     jobs = jobs or min(2, os.cpu_count() or 1)
     made_by = {
         "synthetic": True,
@@ -129,40 +146,46 @@ def generate(
         "seed": seed,
         "scale": scale,
         "params": _params_json(params),
+        **({"extends": parent.id} if parent else {}),
     }
     period = (params.start.isoformat(), params.end.isoformat())
     n_blocks = block_count(member_count(params, scale), params.block_members)
-    with new_snapshot(snapshot, made_by, period, params.scenes) as out:
-        starts = params.month_starts()
-        # A unit is a block's months, or a part of them; every (month, block) keeps its own
-        # random stream and its own range of event IDs.
-        cuts = np.array_split(np.arange(len(starts)), _chunks_per_block(n_blocks, len(starts)))
+    starts = params.month_starts()
+    first = params.months - 1 if parent else 0
+    with new_snapshot(snapshot, made_by, period, params.scenes, parent) as out:
+        # A unit is a block's new months, or a part of them; every (month, block) keeps its own
+        # random stream and its own range of event IDs, whichever run generates it.
+        cuts = np.array_split(np.arange(first, len(starts)), _chunks_per_block(n_blocks, len(starts) - first))
         units = [
-            (out.tmp, seed, b, [(int(m) * n_blocks + b, int(m), starts[m]) for m in cut])
+            (out.tmp, seed, b, [(int(m) * n_blocks + b, int(m), starts[m]) for m in cut], first, params.months)
             for b in range(n_blocks)
             for cut in cuts
         ]
+        if parent is not None:
+            for name in MONTHLY_TABLES:
+                out.share(name, parent)
         # spawn, not fork: forking a process that already runs Polars' thread pool can hang.
         with ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(params, scale, seed),
+            initargs=(drawn, scale, seed),
         ) as pool:
             futures = {i: pool.submit(_unit, *u) for i, u in enumerate(units)}
             try:
-                # The entity tables are written here while the workers start up.
-                pop = build(params, scale, seed)
+                # The registers are written here while the workers start up.
+                pop = build(drawn, scale, seed)
+                registered = registers(pop, params.months)
                 for name in ("districts", "stations", "members", "employers", "cards", "merchants"):
-                    out.write(name, getattr(pop, name))
-                for name, frame in employee_truth(pop).items():
+                    out.write(name, registered.get(name, getattr(pop, name)))
+                for name, frame in employee_truth(pop, params.months).items():
                     out.write_ground_truth(name, frame)
-                plan = campaigns.plan(pop, seed)
-                out.write("campaigns", plan.campaigns)
-                out.write("campaign_assignments", campaigns.assignments(pop, plan))
-                out.write_ground_truth("campaign_effects", campaigns.truth(pop, plan))
-                del pop, plan
-                for i, (_, _, b, unit_months) in enumerate(units):
+                plan = campaigns.tables(pop, campaigns.plan(pop, seed), params.months)
+                for name in ("campaigns", "campaign_assignments"):
+                    out.write(name, plan[name])
+                out.write_ground_truth("campaign_effects", plan["campaign_effects"])
+                del pop, plan, registered
+                for i, (*_, b, unit_months, _, _) in enumerate(units):
                     # A finished future keeps its result: let it go, or every block's planted
                     # truth would stay in this process until the end.
                     done, planted = futures.pop(i).result()
@@ -177,4 +200,34 @@ def generate(
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        return out.manifest(made_by, period, params.scenes)
+        return out.manifest(made_by, period, params.scenes, parent)
+
+
+def _next_month(parent: Snapshot) -> tuple[float, int, GeneratorParams]:
+    """The scale, seed and parameters that generate the month after `parent`'s; ValueError
+    when the generator cannot extend it."""
+    made_by = parent.manifest.get("made_by", {})
+    if not parent.synthetic or "generator_version" not in made_by:
+        raise ValueError(
+            f"snapshot {parent.id!r} was not generated: extend an imported snapshot with "
+            "`import EXTRACT --extends`, not `generate --extends`"
+        )
+    if made_by["generator_version"] != GENERATOR_VERSION:
+        raise ValueError(
+            f"snapshot {parent.id!r} was made by generator {made_by['generator_version']}, this is "
+            f"{GENERATOR_VERSION}: its next month would not continue it; generate it again"
+        )
+    recorded = made_by["params"]
+    start = dt.date.fromisoformat(recorded["start"])
+    months, horizon = recorded["months"], recorded.get("horizon") or recorded["months"]
+    if months >= horizon:
+        raise ValueError(
+            f"snapshot {parent.id!r} covers all {horizon} months its population was drawn over: to extend "
+            f"it month by month, generate it with a horizon past its months (`generate --months {months} "
+            f"--horizon {months + 6}` draws the members of six more months)"
+        )
+    for shape in SHAPES.values():
+        params = dataclasses.replace(shape, start=start, months=months, horizon=recorded.get("horizon"))
+        if json.loads(json.dumps(_params_json(params))) == recorded:
+            return made_by["scale"], made_by["seed"], dataclasses.replace(params, months=months + 1)
+    raise ValueError(f"snapshot {parent.id!r} was generated with parameters of no shape this generator knows")

@@ -111,8 +111,10 @@ def plan(pop: Population, seed: int) -> Plan:
                     rule = f"members who shop with the card and live in district {district}"
                 name = f"{pop.merchants['merchant_name'][outlet] if owner_kind == 'merchant' else owner_id} offer"
                 value = int(rng.choice(p.offer_values))
-            # Never the whole eligible pool (core/draw.py, MAX_REACH).
+            # Never the whole eligible pool (core/draw.py, MAX_REACH); only members registered
+            # before the campaign starts stay in its audience.
             chosen = np.sort(rng.choice(pool, min(size, int(len(pool) * MAX_REACH)), replace=False))
+            chosen = chosen[pop.member_join_day[chosen] < day0]
             share = float(rng.choice(p.holdout_shares))
             campaign_seed = int(rng.integers(1, 2**31))
             index = len(rows)
@@ -155,6 +157,18 @@ def plan(pop: Population, seed: int) -> Plan:
         offer_value=campaigns["offer_value"].to_numpy(),
         **{name: np.concatenate(arrays) for name, arrays in parts.items()},
     )
+
+
+def tables(pop: Population, plan: Plan, months: int) -> dict[str, pl.DataFrame]:
+    """The campaigns started in the population's first `months` months, their assignments and
+    (as "campaign_effects") their true effects."""
+    kept = plan.campaigns["campaign_id"].filter(pl.Series(plan.month < months)).implode()
+    started = pl.col("campaign_id").is_in(kept)
+    return {
+        "campaigns": plan.campaigns.filter(started),
+        "campaign_assignments": assignments(pop, plan).filter(started),
+        "campaign_effects": truth(pop, plan).filter(started),
+    }
 
 
 def _window(pop: Population, plan: Plan, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

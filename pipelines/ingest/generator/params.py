@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from pipelines.core.schema import SCENES
 
-GENERATOR_VERSION = "2.3.0"
+GENERATOR_VERSION = "2.4.0"
 
 #: Commute patterns an employee can follow; "rail" is the system of the work station
 #: (MRT or light rail), "bus+rail" is a bus feeder leg then a rail leg.
@@ -77,6 +77,11 @@ class Haunt:
 class GeneratorParams:
     start: dt.date = dt.date(2025, 1, 1)
     months: int = 6
+    #: Months the population is drawn over (who joins, churns, moves or changes jobs when; the
+    #: campaigns): None for `months`. A snapshot of fewer months than its horizon is the
+    #: horizon's first months, as they stood at its end, so that `generate --extends` can add
+    #: the next month to it and the result equals a snapshot generated whole.
+    horizon: int | None = None
     #: The scenes the operator runs; the tables of the others are written empty.
     scenes: tuple[str, ...] = SCENES
     #: Row counts scale linearly with these per-unit-of-scale counts.
@@ -266,6 +271,12 @@ class GeneratorParams:
         names = [h.category for h in self.haunts]
         if [c for c, _, _ in self.category_mix] != names or [c for c, _, _ in self.outlet_mix] != names:
             raise ValueError("haunts, category_mix and outlet_mix must list the same categories in the same order")
+        if self.horizon is not None and self.horizon < self.months:
+            raise ValueError(f"the horizon ({self.horizon} months) cannot be shorter than the months ({self.months})")
+
+    def drawn(self) -> GeneratorParams:
+        """The parameters the population is drawn with: the whole horizon."""
+        return replace(self, months=self.horizon or self.months, horizon=None)
 
     @property
     def end(self) -> dt.date:

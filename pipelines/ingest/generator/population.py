@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -193,6 +193,8 @@ def first_month(rng: np.random.Generator, n: int, months: int, chance: float) ->
     """For each of n members, the first month (1 .. months-1) in which an event of monthly
     `chance` happens, or NEVER; month 0 is excluded so every change has a "before"."""
     hits = rng.random((n, max(months - 1, 0))) < chance
+    if hits.shape[1] == 0:  # a one-month period: no change has a month before it
+        return np.full(n, NEVER, dtype=np.int16)
     first = np.where(hits.any(axis=1), hits.argmax(axis=1) + 1, NEVER)
     return first.astype(np.int16)
 
@@ -316,7 +318,13 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     minors = np.flatnonzero(age <= 20)
     adults = np.flatnonzero((age >= 30) & (age <= 64))
     guardian = np.full(n, -1)
-    guardian[minors] = adults[rng.integers(0, len(adults), len(minors))]
+    # A guardian is a member before the minor is: an adult drawn who joined later is replaced
+    # by one of the adults who joined by then (the earliest adult if none had).
+    draw = rng.integers(0, len(adults), len(minors))
+    by_join = adults[np.argsort(join_day[adults], kind="stable")]
+    before = np.maximum(np.searchsorted(join_day[by_join], join_day[minors], side="right"), 1)
+    late = join_day[adults[draw]] > join_day[minors]
+    guardian[minors] = np.where(late, by_join[draw * before // len(adults)], adults[draw])
     # What the operator does not know about some members.
     no_gender = rng.random(n) < params.unknown_gender_share
     no_birth_year = (rng.random(n) < params.unknown_birth_year_share) & (age > 20)
@@ -595,16 +603,40 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     )
 
 
-def employee_truth(pop: Population) -> dict[str, pl.DataFrame]:
-    """What was planted about staff cards, for tests to check the analyses recover it."""
+def joined_by(pop: Population, months: int) -> np.ndarray:
+    """Whether each member has joined by the end of the population's first `months` months."""
+    return pop.member_join_day <= _days(replace(pop.params, months=months).end)
+
+
+def registers(pop: Population, months: int) -> dict[str, pl.DataFrame]:
+    """The members and cards registers as they stand at the end of the population's first
+    `months` months: the members who joined by then, each at the home they had then, and their
+    cards and the anonymous ones. A card drawn to be issued later is dated that last day, as
+    every card of a period drawn whole is dated by its end: the member already rides with it."""
+    joined = joined_by(pop, months)
+    home = pop.districts["district_id"].gather(pop.home_at(np.arange(len(joined)), months - 1))
+    members = pop.members.with_columns(
+        pl.when(pl.col("home_district_id").is_not_null()).then(home).alias("home_district_id")
+    ).filter(pl.Series(joined))
+    last = replace(pop.params, months=months).end
+    cards = pop.cards.filter(
+        pl.col("member_id").is_null() | pl.col("member_id").is_in(members["member_id"].implode())
+    ).with_columns(pl.min_horizontal("issued_date", pl.lit(last)).alias("issued_date"))
+    return {"members": members, "cards": cards}
+
+
+def employee_truth(pop: Population, months: int) -> dict[str, pl.DataFrame]:
+    """What was planted about the staff cards of the members who joined by the end of the first
+    `months` months, for tests to check the analyses recover it."""
     employers = pop.employers
+    staff = np.flatnonzero(joined_by(pop, months)[pop.emp_member])
     return {
         "employees": pl.select(
-            member_id=pop.members["member_id"].gather(pop.emp_member),
-            card_id=pop.cards["card_id"].gather(pop.emp_card),
-            employer_id=employers["employer_id"].gather(pop.emp_employer),
-            commute_pattern=pl.Series(np.array(COMMUTE_PATTERNS)[pop.emp_pattern]),
-            home_station_id=pop.stations["station_id"].gather(pop.emp_home_station),
+            member_id=pop.members["member_id"].gather(pop.emp_member[staff]),
+            card_id=pop.cards["card_id"].gather(pop.emp_card[staff]),
+            employer_id=employers["employer_id"].gather(pop.emp_employer[staff]),
+            commute_pattern=pl.Series(np.array(COMMUTE_PATTERNS)[pop.emp_pattern[staff]]),
+            home_station_id=pop.stations["station_id"].gather(pop.emp_home_station[staff]),
         ),
         "employer_commute_mix": pl.DataFrame(
             {"employer_id": employers["employer_id"]}

@@ -160,6 +160,8 @@ def month_spending(
     t_amount = np.concatenate([t_amount, s_amount])
     ok = (frm != to) & (to >= 0) & (frm >= 0)
     ok[ok] &= _active_at(pop, frm[ok], t_at[ok]) & pop.member_active[frm[ok], month]
+    # Money goes only to a wallet that exists: the recipient has joined by then.
+    ok[ok] &= pop.member_join_day[to[ok]].astype(np.int64) * 1440 * _US_PER_MINUTE <= t_at[ok]
     ok &= t_at < hi_day * 1440 * _US_PER_MINUTE
     transfers = pl.DataFrame(
         {
