@@ -20,7 +20,7 @@ from rich.table import Table
 
 from pipelines.core.config import ConfigError
 from pipelines.core.engine import QueryError
-from pipelines.core.paths import BadNameError
+from pipelines.core.paths import BadNameError, check_name
 from pipelines.core.snapshot import SnapshotError
 from pipelines.ingest.importer import ContractError
 from pipelines.quality.gate import GateError
@@ -163,6 +163,7 @@ def generate(
     if shape not in SHAPES:
         raise ValueError(f"--shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     if extends is not None:
+        check_name(extends)
         given = [
             f"--{n}"
             for n, v in (("scale", scale), ("seed", seed), ("months", months), ("horizon", horizon))
@@ -170,7 +171,7 @@ def generate(
         ]
         if given or shape != "default":
             raise ValueError(
-                f"--extends takes the seed, scale, shape and horizon of {extends!r}; leave out "
+                f"--extends takes the seed, scale, shape and horizon of {extends!r} and adds one month; leave out "
                 + ", ".join(given or ["--shape"])
             )
         params = None
@@ -553,7 +554,8 @@ def marts(
     commute_days and commute_pkm; the campaign marts. Written to data/marts/ID/; skipped when
     the snapshot, SQL and configuration are unchanged and the same engine made them. A monthly
     extension whose parent's marts are current reuses their months before the new days where
-    a mart allows it (member_month, rfm) and builds the rest.
+    a mart allows it (member_month, rfm, the commute and merchant marts, campaign_members) and
+    builds the rest.
     """
     from pipelines.marts import build, marts_dir
 
@@ -575,7 +577,7 @@ def marts(
     console.print(f"[green]marts[/] of {snapshot!r} in {marts_dir(snapshot)}, built on {stamp['engine']}: {rows}")
     if extended := stamp.get("extended"):
         reused = ", ".join(f"{name} {n:,} rows" for name, n in extended["rows_reused"].items())
-        console.print(f"extended {extended['from']!r}'s marts from {extended['since']} on, reusing {reused}")
+        console.print(f"extended the marts of {extended['from']!r} from {extended['since']} on, reusing {reused}")
 
 
 @app.command()

@@ -157,13 +157,14 @@ class Carried:
 
 
 def previous_of(snapshot: str) -> str | None:
-    """The snapshot to compare volumes and scene mix with: the one it extends, if that is still
-    here; else, of those whose period ends before this one's, the one that ends last (ties: the
-    last by ID); None when there is none."""
+    """The snapshot to compare volumes and scene mix with: the one it extends, or None if that
+    was removed (another line's snapshot says nothing of this one's months); else, of those
+    whose period ends before this one's, the one that ends last (ties: the last by ID); None
+    when there is none."""
     snap = Snapshot.open(snapshot)
     snapshots = list_snapshots()
-    if snap.extends in snapshots:
-        return snap.extends
+    if snap.extends is not None:
+        return snap.extends if snap.extends in snapshots else None
     end = snap.end
     earlier = [(s.end, s.id) for s in map(Snapshot.open, snapshots) if s.end < end]
     return max(earlier)[1] if earlier else None

@@ -197,7 +197,9 @@ def test_removing_the_parent_leaves_the_extension_whole(may, tmp_path):
     with catalog.connect(snap) as con:
         assert catalog.frame(con, "SELECT count(*) AS n FROM purchases")["n"][0] == _test_table("purchases").height
     # Validated again (say, under new suites), with no parent verdict to stand on, every rule
-    # reads the whole history.
+    # reads the whole history; a snapshot of another line is no parent to compare with.
+    import_source(may_extract(tmp_path / "other"), "other-05", START, PARENT_END)
+    assert previous_of("2025-06") is None
     verdict = validate("2025-06", now=NOW)
     assert verdict.success and verdict.document["previous_snapshot"] is None
     counts = [

@@ -144,8 +144,10 @@ def test_what_cannot_be_extended_says_why(chain, tmp_path):
     assert (
         done.returncode == 1
         and "Traceback" not in done.stderr
-        and "generate it with a horizon past its months" in done.stderr
+        and "starts with a snapshot generated with a horizon past its months" in done.stderr
     )
+    done = _cli("generate", "-s", "x", "--extends", "")
+    assert done.returncode == 1 and "snapshot ID" in done.stderr
     done = _cli("generate", "-s", "x", "--extends", "to-02", "--scale", "2")
     assert done.returncode == 1 and "Traceback" not in done.stderr and "leave out --scale" in done.stderr
     done = _cli("generate", "-s", "x", "--months", "4", "--horizon", "3")
@@ -155,7 +157,11 @@ def test_what_cannot_be_extended_says_why(chain, tmp_path):
         and "horizon (3 months) cannot be shorter" in done.stderr
     )
     done = _cli("generate", "-s", "x", "--extends", "to-03")
-    assert done.returncode == 1 and "Traceback" not in done.stderr and "covers all 3 months" in done.stderr
+    assert (
+        done.returncode == 1
+        and "Traceback" not in done.stderr
+        and "covers every month its members were drawn over (3)" in done.stderr
+    )
     assert "x" not in os.listdir(chain[0] / "snapshots")
 
 
@@ -166,3 +172,21 @@ def test_a_single_month_is_generated_and_passes_the_gate(isolated_data):
     snap = Snapshot.open("one")
     assert (snap.start, snap.end) == (dt.date(2025, 7, 1), dt.date(2025, 7, 31))
     assert validate("one", now=NOW).success
+
+
+def test_a_chain_across_the_new_year_names_guardians_by_the_age_of_each_year(isolated_data):
+    """December extended into January: everyone is a year older, so a member of 20 in 2025 had
+    a guardian then and has none in 2026; both registers pass the gate, and the extension still
+    equals the three months generated whole."""
+    november = dt.date(2025, 11, 1)
+    generate("to-12", scale=SCALE, params=GeneratorParams(start=november, months=2, horizon=3))
+    generate("to-01", extends="to-12")
+    generate("whole", scale=SCALE, params=GeneratorParams(start=november, months=3))
+    assert _files("to-01") == _files("whole")
+    for snapshot in ("to-12", "to-01"):
+        assert validate(snapshot, now=NOW).success, snapshot
+    december, january = _table("to-12", "members"), _table("to-01", "members")
+    aged_out = december.join(january, on="member_id").filter(
+        (pl.col("birth_year") == 2005) & pl.col("guardian_member_id").is_not_null()
+    )
+    assert aged_out.height > 0 and aged_out["guardian_member_id_right"].is_null().all()

@@ -222,9 +222,10 @@ def _next_month(parent: Snapshot) -> tuple[float, int, GeneratorParams]:
     months, horizon = recorded["months"], recorded.get("horizon") or recorded["months"]
     if months >= horizon:
         raise ValueError(
-            f"snapshot {parent.id!r} covers all {horizon} months its population was drawn over: to extend "
-            f"it month by month, generate it with a horizon past its months (`generate --months {months} "
-            f"--horizon {months + 6}` draws the members of six more months)"
+            f"snapshot {parent.id!r} covers every month its members were drawn over ({horizon}): a chain "
+            "to extend month by month starts with a snapshot generated with a horizon past its months "
+            f"(`generate --months {months} --horizon {months + 6}`, with the same --scale, --seed and "
+            "--shape, under a new ID, draws six more months)"
         )
     for shape in SHAPES.values():
         params = dataclasses.replace(shape, start=start, months=months, horizon=recorded.get("horizon"))

@@ -315,7 +315,9 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
     registered = (join_day[:, None] < month_next_day[None, :]) & (month_first_day[None, :] < stop_day[:, None])
     active &= registered
     # Guardians: each member aged 14-20 is linked to an adult member aged 30-64.
-    minors = np.flatnonzero(age <= 20)
+    # Ages are as of the period's last year; a member 20 in an earlier year of it was a minor
+    # then, and the register of that year names their guardian (registers()).
+    minors = np.flatnonzero(age <= 20 + params.end.year - params.start.year)
     adults = np.flatnonzero((age >= 30) & (age <= 64))
     guardian = np.full(n, -1)
     # A guardian is a member before the minor is: an adult drawn who joined later is replaced
@@ -610,15 +612,20 @@ def joined_by(pop: Population, months: int) -> np.ndarray:
 
 def registers(pop: Population, months: int) -> dict[str, pl.DataFrame]:
     """The members and cards registers as they stand at the end of the population's first
-    `months` months: the members who joined by then, each at the home they had then, and their
+    `months` months: the members who joined by then, each at the home they had then and with a
+    guardian while 14-20 that year, and their
     cards and the anonymous ones. A card drawn to be issued later is dated that last day, as
     every card of a period drawn whole is dated by its end: the member already rides with it."""
     joined = joined_by(pop, months)
     home = pop.districts["district_id"].gather(pop.home_at(np.arange(len(joined)), months - 1))
-    members = pop.members.with_columns(
-        pl.when(pl.col("home_district_id").is_not_null()).then(home).alias("home_district_id")
-    ).filter(pl.Series(joined))
     last = replace(pop.params, months=months).end
+    members = pop.members.with_columns(
+        pl.when(pl.col("home_district_id").is_not_null()).then(home).alias("home_district_id"),
+        # A guardian is linked while the member is 14-20 in the register's year.
+        pl.when((last.year - pl.col("birth_year")).is_between(14, 20))
+        .then(pl.col("guardian_member_id"))
+        .alias("guardian_member_id"),
+    ).filter(pl.Series(joined))
     cards = pop.cards.filter(
         pl.col("member_id").is_null() | pl.col("member_id").is_in(members["member_id"].implode())
     ).with_columns(pl.min_horizontal("issued_date", pl.lit(last)).alias("issued_date"))
