@@ -50,5 +50,7 @@ def test_the_previous_snapshot_is_the_one_that_ends_last_before(monkeypatch):
     # A monthly extension is compared with its parent, whichever snapshot ends later.
     ends["mar-ext"] = dt.date(2025, 3, 31)
     assert gate.previous_of("mar-ext") == "jan"
+    # Its parent removed, it is compared with nothing: another line's snapshot says nothing of
+    # its months.
     parents["mar-ext"] = "removed since"
-    assert gate.previous_of("mar-ext") == "feb-big"
+    assert gate.previous_of("mar-ext") is None
