@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.bench.harness import Measurement, env, generated, measure
+from pipelines.ingest.generator.params import GeneratorParams
 
 #: Months of the full cycle; the update adds one.
 MONTHS = 6
@@ -51,7 +52,7 @@ def part(scale: float, data: Path) -> Iterator[Measurement]:
     environment = env(data) | {"CARD_INSIGHTS_REPORTS": str(data / "reports")}
     os.environ.update(environment)
     cycle, update, alone = "operator-cycle", "operator-update", "operator-alone"
-    new_month = dt.date(START.year, START.month + MONTHS, 1)
+    new_month = GeneratorParams(start=START, months=MONTHS).end + dt.timedelta(days=1)
     whole = f"the {MONTHS} months"
     by: dict[tuple[str, str], Measurement] = {}
 
