@@ -101,7 +101,7 @@ def _write(
         f"Versions: {versions()}",
         "",
         "DuckDB memory limit: "
-        f"{os.environ.get('CARD_INSIGHTS_DUCKDB_MEMORY', '60 % of RAM (default)')} unless a step's note gives one",
+        f"{os.environ.get('CARD_INSIGHTS_DUCKDB_MEMORY', '50 % of RAM (default)')} unless a step's note gives one",
         "",
         "| step | rows | seconds | million rows/s | peak MB | note |",
         "|---|---|---|---|---|---|",
