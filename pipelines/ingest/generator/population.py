@@ -12,6 +12,7 @@ import polars as pl
 from pipelines.core.network import distance_matrix, haversine_km
 from pipelines.core.reference import reference_tables
 from pipelines.core.schema import CARD_TYPES, SCENES, SECTORS, table
+from pipelines.ingest.generator.groups import Groups
 from pipelines.ingest.generator.params import COMMUTE_PATTERNS, GeneratorParams
 
 #: A month index meaning "not inside the period" (no move, no change of job, no change).
@@ -83,7 +84,7 @@ class Population:
     member_active: np.ndarray  # bool members x months: whether the member uses the card that month
     member_card: np.ndarray  # index into cards of the member's everyday card
     member_cluster: np.ndarray  # friend/family cluster among transfer users (-1: no transfers)
-    p2p_members: np.ndarray  # the members who use transfers (cluster >= 0)
+    friends: Groups  # the members who use transfers, by cluster
     member_bills: np.ndarray  # bool matrix members x bill types
     member_favourite: np.ndarray  # members x categories: favourite chain brand (0..brands-1)
     # places (plane km): anchors home / work / path, before and after a move or change of job
@@ -576,7 +577,7 @@ def build(params: GeneratorParams, scale: float, seed: int) -> Population:
         member_active=active,
         member_card=np.arange(n, dtype=np.int32),
         member_cluster=cluster.astype(np.int32),
-        p2p_members=p2p,
+        friends=Groups.of(p2p, cluster[p2p], int(cluster.max()) + 1 if len(p2p) else 1),
         member_bills=member_bills,
         member_favourite=favourite,
         home_xy=home_xy.astype(np.float32),

@@ -13,23 +13,6 @@ from pipelines.ingest.generator.timing import HOUR_PROFILES, active_window, draw
 _US_PER_MINUTE = 60_000_000
 
 
-def _pick_in_groups(
-    rng: np.random.Generator, item_group: np.ndarray, n_groups: int, row_group: np.ndarray, row_item: np.ndarray
-) -> np.ndarray:
-    """For each row, another item of its group than the row's own (index into items), chosen
-    uniformly, or -1 where the group has no other item."""
-    order = np.argsort(item_group, kind="stable")
-    counts = np.bincount(item_group, minlength=n_groups)
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    others = counts[row_group] - 1
-    pos = np.floor(rng.random(len(row_group)) * np.maximum(others, 0)).astype(np.int64)
-    picked = order[np.minimum(offsets[row_group] + pos, len(order) - 1)]
-    # Drawn among all but the group's last item: where that is the row's own, take the last.
-    last = order[np.minimum(offsets[row_group] + np.maximum(others, 0), len(order) - 1)]
-    picked = np.where(picked == row_item, last, picked)
-    return np.where(others > 0, picked, -1)
-
-
 def _member_counts(
     pop: Population,
     members: np.ndarray,
@@ -134,14 +117,11 @@ def month_spending(
 
     # --- transfers: everyday sends within friend and family clusters, and split bills ---------
     # Only members who use transfers send or receive them, and only in months they are active.
-    friends = pop.p2p_members
-    n_clusters = int(pop.member_cluster.max()) + 1 if len(friends) else 1
-    friend_cluster = pop.member_cluster[friends]
     s_rows, _, _ = _member_counts(pop, block.members, rng, p.p2p_transfers, "p2p", month, lo_day, hi_day)
     sender = block.members[s_rows]
     s_lo, s_hi = active_window(pop.member_join_day[sender], pop.member_stop_day[sender], lo_day, hi_day)
     t_at = draw_times(rng, draw_days(rng, s_lo, s_hi), HOUR_PROFILES["transfer"])
-    recipient = _in_cluster(rng, friends, friend_cluster, n_clusters, sender, pop.member_cluster)
+    recipient = pop.friends.other(rng, sender, pop.member_cluster[sender])
     t_amount = (
         np.maximum(1, np.round(rng.lognormal(np.log(p.transfer_median_ntd), 0.8, len(sender)) / 10)) * 10
     ).astype(np.int32)
@@ -151,7 +131,7 @@ def month_spending(
     split = food[rng.random(len(food)) < p.split_bill_share]
     k = rng.integers(1, 4, len(split))
     payer = np.repeat(who[split], k)
-    friend = _in_cluster(rng, friends, friend_cluster, n_clusters, payer, pop.member_cluster)
+    friend = pop.friends.other(rng, payer, pop.member_cluster[payer])
     s_at = np.repeat(at[split], k) + np.round(rng.uniform(5, 180, len(payer)) * _US_PER_MINUTE).astype(np.int64)
     s_amount = np.maximum(1, np.round(np.repeat(amount[split], k) / (np.repeat(k, k) + 1))).astype(np.int32)
     frm = np.concatenate([sender, friend])
@@ -192,25 +172,6 @@ def month_spending(
         "bill_payments": _in_time_order(bills, b_at, lo_day),
         "transfers": _in_time_order(transfers, t_at[ok], lo_day),
     }
-
-
-def _in_cluster(
-    rng: np.random.Generator,
-    members: np.ndarray,
-    cluster: np.ndarray,
-    n_clusters: int,
-    of: np.ndarray,
-    member_cluster: np.ndarray,
-) -> np.ndarray:
-    """For each member of `of`, another of `members` (sorted) in the same cluster, or -1."""
-    wanted = member_cluster[of]
-    if len(members) == 0:
-        return np.full(len(of), -1)
-    # The item of `of` among `members` (or -1): a member is not their own friend.
-    at = np.minimum(np.searchsorted(members, of), len(members) - 1)
-    own = np.where(members[at] == of, at, -1)
-    picked = _pick_in_groups(rng, cluster, n_clusters, np.maximum(wanted, 0), own)
-    return np.where((wanted >= 0) & (picked >= 0), members[np.maximum(picked, 0)], -1)
 
 
 def _in_time_order(frame: pl.DataFrame, at_us: np.ndarray, lo_day: int) -> pl.DataFrame:
