@@ -72,6 +72,11 @@ def _interrupted() -> None:
 
     console.print("[bold red]interrupted:[/] nothing was published")
     stop_descendants(grace=2.0)
+    # os._exit skips multiprocessing's exit hook, which releases the semaphores of process
+    # pools: run it here, or its resource tracker reports them leaked once this process is gone.
+    from multiprocessing import util
+
+    util._run_finalizers(0)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(130)

@@ -4,9 +4,11 @@ later run removes those whose writer is gone, and never one that is still being 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import psutil
@@ -45,20 +47,35 @@ def _resource_tracker(process: psutil.Process) -> bool:
         return False
 
 
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(processes: list[psutil.Process], seconds: float) -> list[psutil.Process]:
+    """Those of `processes` still running after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    alive = [p for p in processes if not _gone(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if not _gone(p)]
+    return alive
+
+
 def stop_descendants(grace: float = 3.0) -> None:
     """Stop every process this one started (report workers, their kernels): SIGTERM, then
     SIGKILL for those still there after `grace` seconds. Bounded in time: an interrupted run
-    must never hang waiting for a child that does not answer."""
+    must never hang waiting for a child that does not answer.
+
+    An ended child is left for its owner to reap (a zombie until then): multiprocessing waits
+    for its own workers, and a pool shutting down loops forever on one reaped behind its back."""
     children = [p for p in psutil.Process().children(recursive=True) if not _resource_tracker(p)]
     for child in children:
-        try:
+        with contextlib.suppress(psutil.Error):
             child.send_signal(signal.SIGTERM)
-        except psutil.Error:
-            continue
-    _, alive_children = psutil.wait_procs(children, timeout=grace)
-    for child in alive_children:
-        try:
+    for child in _wait_gone(children, grace):
+        with contextlib.suppress(psutil.Error):
             child.kill()
-        except psutil.Error:
-            continue
-    psutil.wait_procs(alive_children, timeout=grace)
+    _wait_gone(children, grace)

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -33,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import marts
+from pipelines.core import workers
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT, check_name
 from pipelines.core.snapshot import Snapshot, sha256_file
-from pipelines.core.stale import clear_stale, stop_descendants
+from pipelines.core.stale import clear_stale
 from pipelines.privacy.ledger import entries as ledger_entries
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
 from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
@@ -286,35 +286,20 @@ def _execute_all(
             raise
         warm_kernel.shutdown()
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
         from pipelines.reporting import warm_kernel
 
-        # spawn: a forked copy of a process running DuckDB and Polars threads can hang.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_start) as pool:
-            # The workers start (on the first submit) with Ctrl-C blocked, so that one pressed
-            # while a worker is still importing cannot print its traceback; the worker then
-            # ignores it for good, and here it is delivered once the workers exist.
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-            try:
-                futures = {pool.submit(execute, report, out): i for i, report in enumerate(reports)}
-            finally:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-            done: dict[int, Outcome] = {}
-            try:
-                for future in as_completed(futures):
+        done: dict[int, Outcome] = {}
+        try:
+            with workers.pool(jobs, _worker_start) as submit:
+                futures = {submit(execute, report, out): i for i, report in enumerate(reports)}
+                for future in workers.completed(futures):
                     done[futures[future]] = future.result()
                     if progress:
                         progress(done[futures[future]].report.name, len(done), len(reports))
-            except BaseException:
-                # Ctrl-C, or a worker gone: end the workers and their kernels now (waiting for
-                # them could hang), then let the pool go.
-                stop_descendants()
-                pool.shutdown(wait=False, cancel_futures=True)
-                warm_kernel.clear_leftovers()
-                raise
+        except BaseException:
+            # Ctrl-C, or a worker gone: the pool has ended the workers; their kernels too.
+            warm_kernel.clear_leftovers()
+            raise
         outcomes = [done[i] for i in range(len(reports))]
     if progress:
         progress("", len(reports), len(reports))
@@ -322,15 +307,11 @@ def _execute_all(
 
 
 def _worker_start() -> None:
-    """Workers exit through multiprocessing's finalizers, not atexit: stop the kernel there.
-    Ctrl-C reaches the whole process group; only the runner answers it (it ends the workers),
-    so a worker never prints a traceback of its own."""
+    """Workers exit through multiprocessing's finalizers, not atexit: stop the kernel there."""
     from multiprocessing.util import Finalize
 
     from pipelines.reporting import warm_kernel
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     Finalize(None, warm_kernel.shutdown, exitpriority=10)
 
 

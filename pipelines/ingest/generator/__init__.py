@@ -15,16 +15,15 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from pipelines.core import workers
 from pipelines.core.schema import EVENT_TABLES, SCENE_TABLES, table
 from pipelines.core.snapshot import Snapshot, new_snapshot, write_part
 from pipelines.ingest.generator import campaigns
@@ -164,42 +163,32 @@ def generate(
         if parent is not None:
             for name in MONTHLY_TABLES:
                 out.share(name, parent)
-        # spawn, not fork: forking a process that already runs Polars' thread pool can hang.
-        with ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(drawn, scale, seed),
-        ) as pool:
-            futures = {i: pool.submit(_unit, *u) for i, u in enumerate(units)}
-            try:
-                # The registers are written here while the workers start up.
-                pop = build(drawn, scale, seed)
-                registered = registers(pop, params.months)
-                for name in ("districts", "stations", "members", "employers", "cards", "merchants"):
-                    out.write(name, registered.get(name, getattr(pop, name)))
-                for name, frame in employee_truth(pop, params.months).items():
-                    out.write_ground_truth(name, frame)
-                plan = campaigns.tables(pop, campaigns.plan(pop, seed), params.months)
-                for name in ("campaigns", "campaign_assignments"):
-                    out.write(name, plan[name])
-                out.write_ground_truth("campaign_effects", plan["campaign_effects"])
-                del pop, plan, registered
-                for i, (*_, b, unit_months, _, _) in enumerate(units):
-                    # A finished future keeps its result: let it go, or every block's planted
-                    # truth would stay in this process until the end.
-                    done, planted = futures.pop(i).result()
-                    for name, frame in planted.items():
-                        out.write_ground_truth(name, frame, part=f"b{b:03d}")
-                    del planted
-                    for (_, _, month), parts in zip(unit_months, done, strict=True):
-                        for name, part in parts:
-                            out.record(name, part)
-                        if progress:
-                            progress(f"{month:%Y-%m} block {b + 1}/{n_blocks}", sum(p["rows"] for _, p in parts))
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        with workers.pool(jobs, _init_worker, (drawn, scale, seed)) as submit:
+            futures = {i: submit(_unit, *u) for i, u in enumerate(units)}
+            # The registers are written here while the workers start up.
+            pop = build(drawn, scale, seed)
+            registered = registers(pop, params.months)
+            for name in ("districts", "stations", "members", "employers", "cards", "merchants"):
+                out.write(name, registered.get(name, getattr(pop, name)))
+            for name, frame in employee_truth(pop, params.months).items():
+                out.write_ground_truth(name, frame)
+            plan = campaigns.tables(pop, campaigns.plan(pop, seed), params.months)
+            for name in ("campaigns", "campaign_assignments"):
+                out.write(name, plan[name])
+            out.write_ground_truth("campaign_effects", plan["campaign_effects"])
+            del pop, plan, registered
+            for i, (*_, b, unit_months, _, _) in enumerate(units):
+                # A finished future keeps its result: let it go, or every block's planted
+                # truth would stay in this process until the end.
+                done, planted = workers.result(futures.pop(i))
+                for name, frame in planted.items():
+                    out.write_ground_truth(name, frame, part=f"b{b:03d}")
+                del planted
+                for (_, _, month), parts in zip(unit_months, done, strict=True):
+                    for name, part in parts:
+                        out.record(name, part)
+                    if progress:
+                        progress(f"{month:%Y-%m} block {b + 1}/{n_blocks}", sum(p["rows"] for _, p in parts))
         return out.manifest(made_by, period, params.scenes, parent)
 
 

@@ -1,0 +1,78 @@
+"""Process pools that Ctrl-C stops at once and quietly.
+
+Ctrl-C in a terminal reaches the whole process group. Only the process that owns a pool
+answers it: its workers ignore it (set before any of their own code runs, so one pressed while
+a worker still imports cannot print a traceback from it), and the owner, on any exception,
+ends them instead of waiting for their current task."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from pipelines.core.stale import stop_descendants
+
+#: Seconds between checks for Ctrl-C while waiting for workers.
+POLL_S = 0.2
+
+
+def _start(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if initializer is not None:
+        initializer(*initargs)
+
+
+@contextlib.contextmanager
+def pool(
+    jobs: int, initializer: Callable[..., None] | None = None, initargs: tuple = ()
+) -> Iterator[Callable[..., Future]]:
+    """A pool of `jobs` spawned workers, each set up by `initializer(*initargs)`; yields its
+    `submit`. Leaving the block by an exception (Ctrl-C included) ends the workers and
+    cancels what they had not started."""
+    # spawn, not fork: a forked copy of a process running DuckDB's or Polars' threads can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start, initargs=(initializer, initargs)) as ex:
+        submitted = 0
+
+        def submit(fn: Callable[..., Any], *args: Any) -> Future:
+            nonlocal submitted
+            submitted += 1
+            if submitted > jobs:
+                return ex.submit(fn, *args)
+            # A spawned pool starts a worker on each of its first `jobs` submits: with Ctrl-C
+            # blocked, the worker starts with it blocked, and it is delivered here after.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                return ex.submit(fn, *args)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+        try:
+            yield submit
+        except BaseException:
+            stop_descendants()
+            # The workers are gone, so this returns at once; it lets go of the pool's queues,
+            # whose semaphores would otherwise be reported leaked at exit.
+            ex.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def completed(futures: Iterable[Future]) -> Iterator[Future]:
+    """The futures as each finishes (as_completed), waking every POLL_S: Ctrl-C delivered to
+    another thread (Polars' or DuckDB's) reaches the main thread only when it runs Python."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+def result(future: Future) -> Any:
+    """The future's result, waiting as `completed` does."""
+    while not wait([future], timeout=POLL_S).done:
+        pass
+    return future.result()
