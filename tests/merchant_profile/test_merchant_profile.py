@@ -301,3 +301,42 @@ def test_every_distribution_of_a_real_profile_has_cells_to_show(mart_con, snap):
     assert p.enough_customers
     for dimension in merchant_profile.DIMENSIONS:
         assert p.table(dimension)["share_pct"].drop_nulls().len() > 0, dimension
+
+
+def test_cross_category_by_a_second_method(mart_con):
+    """Where else each customer spent most, worked out the plain way from the published mart:
+    every category of the customer's month, less what was spent at this unit, the largest
+    (ties by name) above zero."""
+    rows = pl.from_arrow(
+        mart_con.sql(
+            "SELECT m.unit, m.customer, m.month, m.amount_ntd, m.cross_category AS got, u.category "
+            "FROM merchant_customer_month m JOIN merchant_units u USING (unit)"
+        ).to_arrow_table()
+    )
+    keys = ["unit", "customer", "month"]
+    spend = (
+        rows.filter(pl.col("unit") > 0)
+        .group_by("customer", "month", pl.col("category").alias("elsewhere"))
+        .agg(pl.col("amount_ntd").sum().alias("ntd"))
+    )
+    pairs = rows.join(spend, on=["customer", "month"]).with_columns(
+        ntd=pl.col("ntd") - pl.when(pl.col("elsewhere") == pl.col("category")).then(pl.col("amount_ntd")).otherwise(0)
+    )
+    first = (
+        pairs.filter(pl.col("ntd") > 0)
+        .sort([*keys, "ntd", "elsewhere"], descending=[False, False, False, True, False])
+        .group_by(keys, maintain_order=True)
+        .first()
+        .select(*keys, expected="elsewhere")
+    )
+    checked = rows.join(first, on=keys, how="left").with_columns(pl.col("expected").fill_null("nothing elsewhere"))
+    assert checked.height > 1000
+    wrong = checked.filter(pl.col("got") != pl.col("expected"))
+    assert wrong.height == 0, wrong.head(5)
+    # The case that needs care is common enough here to be tested: the unit's own category is
+    # the customer's first, and what they spent at the unit makes another category win.
+    top = spend.sort("ntd", "elsewhere", descending=[True, False]).group_by("customer", "month").first()
+    overtaken = checked.join(top, on=["customer", "month"]).filter(
+        (pl.col("category") == pl.col("elsewhere")) & (pl.col("got") != pl.col("elsewhere"))
+    )
+    assert overtaken.height > 10
