@@ -64,14 +64,18 @@ def _wait_gone(processes: list[psutil.Process], seconds: float) -> list[psutil.P
     return alive
 
 
-def stop_descendants(grace: float = 3.0) -> None:
-    """Stop every process this one started (report workers, their kernels): SIGTERM, then
-    SIGKILL for those still there after `grace` seconds. Bounded in time: an interrupted run
-    must never hang waiting for a child that does not answer.
+def stop_descendants(grace: float = 3.0, keep: frozenset[int] = frozenset()) -> None:
+    """Stop every process this one started (report workers, their kernels), but the children
+    in `keep` and theirs: SIGTERM, then SIGKILL for those still there after `grace` seconds.
+    Bounded in time: an interrupted run must never hang waiting for a child that does not answer.
 
     An ended child is left for its owner to reap (a zombie until then): multiprocessing waits
     for its own workers, and a pool shutting down loops forever on one reaped behind its back."""
-    children = [p for p in psutil.Process().children(recursive=True) if not _resource_tracker(p)]
+    children = []
+    for child in psutil.Process().children():
+        if child.pid not in keep and not _resource_tracker(child):
+            with contextlib.suppress(psutil.Error):
+                children += [child, *child.children(recursive=True)]
     for child in children:
         with contextlib.suppress(psutil.Error):
             child.send_signal(signal.SIGTERM)

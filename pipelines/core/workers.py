@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+import psutil
+
 from pipelines.core.stale import stop_descendants
 
 #: Seconds between checks for Ctrl-C while waiting for workers.
@@ -33,7 +35,8 @@ def pool(
 ) -> Iterator[Callable[..., Future]]:
     """A pool of `jobs` spawned workers, each set up by `initializer(*initargs)`; yields its
     `submit`. Leaving the block by an exception (Ctrl-C included) ends the workers and
-    cancels what they had not started."""
+    cancels what they had not started; the caller's other child processes are left alone."""
+    others = frozenset(p.pid for p in psutil.Process().children())
     # spawn, not fork: a forked copy of a process running DuckDB's or Polars' threads can hang.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start, initargs=(initializer, initargs)) as ex:
@@ -55,7 +58,7 @@ def pool(
         try:
             yield submit
         except BaseException:
-            stop_descendants()
+            stop_descendants(keep=others)
             # The workers are gone, so this returns at once; it lets go of the pool's queues,
             # whose semaphores would otherwise be reported leaked at exit.
             ex.shutdown(wait=True, cancel_futures=True)
