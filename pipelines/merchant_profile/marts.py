@@ -28,7 +28,7 @@ SQL = SqlFolder.beside(__file__)
 MARTS_TOML = Path(__file__).with_name("marts.toml")
 
 #: Exact figures: every customer counted in full.
-EXACT: dict[str, Any] = {"max_visits": None, "max_spend_ntd": None, "max_hours": None}
+EXACT: dict[str, Any] = {"max_visits": None, "max_spend_ntd": None}
 
 
 def build(out: MartWriter) -> None:

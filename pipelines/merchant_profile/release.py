@@ -174,13 +174,14 @@ def compute(con: duckdb.DuckDBPyConnection, release: Release, items: list[tuple[
     config = release.config
     units, months = zip(*items, strict=True) if items else ((), ())
     keys = catalog.frame(con, SQL.load("rpt_release_units"), {"unit_ids": list(units), "months": list(months)})
-    caps = {"max_visits": config.max_visits, "max_spend_ntd": config.max_spend_ntd, "max_hours": config.max_hours}
+    caps = {"max_visits": config.max_visits, "max_spend_ntd": config.max_spend_ntd}
     try:
         con.register("release_units", keys.to_arrow())
         _temp(
             con, "release_rows", SQL.load("rpt_release_rows"), {"units": "release_units", "max_units": config.max_units}
         )
-        _temp(con, "release_hours", SQL.load("rpt_release_hours"), {"counted": "release_rows"})
+        hours = {"counted": "release_rows", "max_hours": config.max_hours}
+        _temp(con, "release_hours", SQL.load("rpt_release_hours"), hours)
         aggregate(
             lambda name, sql, params, kept=True: _temp(con, name, sql, params),
             "release",

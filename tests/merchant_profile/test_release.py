@@ -7,10 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import duckdb
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.core import catalog
+from pipelines.merchant_profile.marts import SQL
 from pipelines.merchant_profile.release import DIMENSIONS, HEADLINE, compute
 from pipelines.privacy.accounting import load_privacy
 from pipelines.privacy.release import Release
@@ -50,6 +53,10 @@ def test_a_heavy_customer_counts_in_max_units_units_within_the_caps():
             assert heads[(unit, "revenue_ntd")] == 1200 + CONFIG.max_spend_ntd
             assert cells[(unit, "gender", "F")] == 1
             assert sum(cells[(unit, "hour_of_week", h)] for h in hours) == CONFIG.max_hours
+            # Five hours of as many purchases each: the earliest in the week count.
+            assert [cells[(unit, "hour_of_week", h)] for h in hours] == [1] * CONFIG.max_hours + [0] * (
+                len(hours) - CONFIG.max_hours
+            )
         else:
             assert (heads[(unit, "customers")], heads[(unit, "transactions")]) == (12, 12)
             assert cells[(unit, "gender", "F")] == 0
@@ -85,6 +92,35 @@ _person = st.builds(
         tuple
     ),
 )
+
+
+def test_a_release_counts_each_customers_busiest_hours_then_the_earliest():
+    """rpt_release_hours on hand-made hour rows: per unit, customer and month, the max_hours
+    hours with most purchases (ties: the earliest in the week); customers it does not count
+    give no hour."""
+    rows = [
+        # unit, customer, month, dow, hour, purchases: customer 1 busiest on Friday evening
+        (1, 1, JUNE, 1, 8, 1),
+        (1, 1, JUNE, 5, 18, 6),
+        (1, 1, JUNE, 3, 12, 2),
+        (1, 1, JUNE, 2, 9, 2),
+        (1, 1, JUNE, 7, 23, 4),
+        (2, 1, JUNE, 4, 10, 1),  # another unit: ranked apart
+        (1, 2, JUNE, 6, 11, 9),  # a customer the release does not count
+    ]
+    con = duckdb.connect()
+    hours = pl.DataFrame(
+        [(*r, 10 * r[-1]) for r in rows],
+        schema=["unit", "customer", "month", "dow", "hour", "purchases", "amount_ntd"],
+        orient="row",
+    )
+    con.register("merchant_customer_hours", hours.to_arrow())
+    con.register("counted", pl.DataFrame({"unit": [1, 2], "customer": [1, 1], "month": [JUNE, JUNE]}).to_arrow())
+    kept = catalog.frame(con, SQL.load("rpt_release_hours"), {"counted": "counted", "max_hours": 3})
+    got = sorted(kept.select("unit", "dow", "hour").iter_rows())
+    # purchases 6 and 4, then of the two hours of 2 the earlier (Tuesday 09 before Wednesday 12)
+    assert got == [(1, 2, 9), (1, 5, 18), (1, 7, 23), (2, 4, 10)]
+    assert kept.columns == hours.columns
 
 
 @settings(max_examples=40)
