@@ -126,7 +126,7 @@ def generate(
         int | None, typer.Option(help="Random seed; the same seed and scale give identical tables. [default: 42]")
     ] = None,
     months: Annotated[
-        int | None, typer.Option(help="Months covered, from 2025-01. [default: 6]", min=1, max=36)
+        int | None, typer.Option(help="Months covered, from 2025-01, each ended by today. [default: 6]", min=1, max=36)
     ] = None,
     horizon: Annotated[
         int | None,

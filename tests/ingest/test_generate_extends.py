@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from pipelines import marts
-from pipelines.core.snapshot import Snapshot
+from pipelines.core.snapshot import Snapshot, list_snapshots
 from pipelines.ingest.generator import MONTHLY_TABLES, generate
 from pipelines.ingest.generator.params import GeneratorParams
 from pipelines.quality.gate import validate
@@ -190,3 +190,16 @@ def test_a_chain_across_the_new_year_names_guardians_by_the_age_of_each_year(iso
         (pl.col("birth_year") == 2005) & pl.col("guardian_member_id").is_not_null()
     )
     assert aged_out.height > 0 and aged_out["guardian_member_id_right"].is_null().all()
+
+
+def test_months_that_have_not_ended_are_refused_before_any_work(isolated_data):
+    """The gate refuses events in the future, so generating a month before it is over would
+    only fail later: `generate` says which months it may make instead (the last day of a
+    month is not over either)."""
+    with pytest.raises(ValueError, match=r"reaches 2025-06, which has not ended .* use --months 5 or fewer"):
+        generate("late", scale=SCALE, params=GeneratorParams(months=6), today=dt.date(2025, 6, 30))
+    june = GeneratorParams(start=dt.date(2025, 6, 1), months=1, horizon=2)
+    generate("june", scale=0.02, params=june, today=dt.date(2025, 7, 1))
+    with pytest.raises(ValueError, match=r"'june' would be extended by 2025-07, which has not ended"):
+        generate("july", extends="june", today=dt.date(2025, 7, 31))
+    assert list_snapshots() == ["june"]

@@ -19,12 +19,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
 
 from pipelines.core import workers
-from pipelines.core.schema import EVENT_TABLES, SCENE_TABLES, table
+from pipelines.core.schema import EVENT_TABLES, SCENE_TABLES, TIMEZONE, table
 from pipelines.core.snapshot import Snapshot, new_snapshot, write_part
 from pipelines.ingest.generator import campaigns
 from pipelines.ingest.generator.params import GENERATOR_VERSION, SHAPES, GeneratorParams
@@ -123,19 +124,23 @@ def generate(
     progress: Callable[[str, int], None] | None = None,
     jobs: int | None = None,
     extends: str | None = None,
+    today: dt.date | None = None,
 ) -> dict:
     """Write snapshot `snapshot`; returns its manifest. Same seed and scale, same contents.
 
     With `extends`, the parent's next month: the parent's event files are shared (hard links),
     the new month's are generated with the parent's seed, scale and parameters, the registers
     are rewritten as they stand at the new month's end. The result equals the same months
-    generated whole, which needs the parent's horizon to reach the new month."""
+    generated whole, which needs the parent's horizon to reach the new month.
+
+    Only months that have ended by `today` (default: today in Asia/Taipei) are generated."""
     parent = Snapshot.open(extends) if extends else None
     if parent is not None:
         scale, seed, params = _next_month(parent)
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"--scale must be a positive number (1 = 10,000 members), got {scale}")
     params = params or GeneratorParams()
+    _check_ended(params, today or dt.datetime.now(ZoneInfo(TIMEZONE)).date(), parent)
     drawn = params.drawn()
     jobs = jobs or min(2, os.cpu_count() or 1)
     made_by = {
@@ -190,6 +195,25 @@ def generate(
                     if progress:
                         progress(f"{month:%Y-%m} block {b + 1}/{n_blocks}", sum(p["rows"] for _, p in parts))
         return out.manifest(made_by, period, params.scenes, parent)
+
+
+def _check_ended(params: GeneratorParams, today: dt.date, parent: Snapshot | None) -> None:
+    """Refuse months that have not ended by `today`: their events would lie in the future,
+    which the gate refuses, after all the work of drawing them."""
+    if params.end < today:
+        return
+    when = f"today is {today} in {TIMEZONE}"
+    if parent is not None:
+        raise ValueError(
+            f"{parent.id!r} would be extended by {params.end:%Y-%m}, which has not ended ({when}); "
+            "extend it once the month is over"
+        )
+    ended = (today.year - params.start.year) * 12 + today.month - params.start.month
+    hint = f"use --months {ended} or fewer" if ended >= 1 else "no month from the start has ended yet"
+    raise ValueError(
+        f"--months {params.months} from {params.start:%Y-%m} reaches {params.end:%Y-%m}, which has not ended "
+        f"({when}), and the gate refuses events in the future: {hint}"
+    )
 
 
 def _next_month(parent: Snapshot) -> tuple[float, int, GeneratorParams]:
