@@ -155,7 +155,7 @@ def part(scale: float, data: Path) -> list[Measurement]:
     snap = f"bench-privacy-s{scale:g}"
     gen = generated(snap, scale, environment)
     os.environ.update(environment)
-    validate(snap, now=dt.datetime.now())
+    validate(snap)
     marts.build(snap)
     out = [gen]
     for scope in ("outlets100 batch", *SCOPES):

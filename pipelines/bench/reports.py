@@ -10,7 +10,6 @@ executed notebook.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from collections import defaultdict
@@ -27,7 +26,7 @@ JOBS = 2
 
 
 def prepare(snapshot: str) -> None:
-    validate(snapshot, now=dt.datetime.now())
+    validate(snapshot)
     marts.build(snapshot)
 
 

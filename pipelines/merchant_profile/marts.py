@@ -57,7 +57,9 @@ def aggregate(
     step: Any, prefix: str, customer_rows: str, hour_rows: str, caps: dict[str, Any], kept: bool = True
 ) -> None:
     """`{prefix}_month` and `{prefix}_cells` from customer and hour rows, with `caps`, each
-    through `step(name, sql, params, kept=...)` (MartWriter.query, or a release's writer)."""
+    through `step(name, sql, params, kept=...)` (MartWriter.query, or a release's writer).
+    The hour rows are counted as given: a bounded release passes each customer's max_hours
+    hours alone (rpt_release_hours)."""
     rows = {"customer_rows": customer_rows, **caps}
     step(f"{prefix}_month", SQL.load("mart_merchant_month"), rows)
     step(f"{prefix}_customer_cells", SQL.load("int_merchant_customer_cells"), rows, kept=kept)

@@ -23,6 +23,7 @@ CONFIG = load_privacy()
 #: The configured bounds, with noise too small to change any count: the figures as bounded.
 BOUNDED = Release("bounded", dataclasses.replace(CONFIG, sigma=1e-7), b"test")
 JUNE = dt.date(2025, 6, 1)
+JULY = dt.date(2025, 7, 1)
 UNITS = [f"S{i:07d}" for i in range(1, 11)]  # more than max_units
 
 
@@ -106,6 +107,7 @@ def test_a_release_counts_each_customers_busiest_hours_then_the_earliest():
         (1, 1, JUNE, 2, 9, 2),
         (1, 1, JUNE, 7, 23, 4),
         (2, 1, JUNE, 4, 10, 1),  # another unit: ranked apart
+        (1, 1, JULY, 6, 20, 1),  # another month: ranked apart
         (1, 2, JUNE, 6, 11, 9),  # a customer the release does not count
     ]
     con = duckdb.connect()
@@ -115,11 +117,12 @@ def test_a_release_counts_each_customers_busiest_hours_then_the_earliest():
         orient="row",
     )
     con.register("merchant_customer_hours", hours.to_arrow())
-    con.register("counted", pl.DataFrame({"unit": [1, 2], "customer": [1, 1], "month": [JUNE, JUNE]}).to_arrow())
+    counted = pl.DataFrame({"unit": [1, 2, 1], "customer": [1, 1, 1], "month": [JUNE, JUNE, JULY]})
+    con.register("counted", counted.to_arrow())
     kept = catalog.frame(con, SQL.load("rpt_release_hours"), {"counted": "counted", "max_hours": 3})
-    got = sorted(kept.select("unit", "dow", "hour").iter_rows())
+    got = sorted(kept.select("unit", "month", "dow", "hour").iter_rows())
     # purchases 6 and 4, then of the two hours of 2 the earlier (Tuesday 09 before Wednesday 12)
-    assert got == [(1, 2, 9), (1, 5, 18), (1, 7, 23), (2, 4, 10)]
+    assert got == [(1, JUNE, 2, 9), (1, JUNE, 5, 18), (1, JUNE, 7, 23), (1, JULY, 6, 20), (2, JUNE, 4, 10)]
     assert kept.columns == hours.columns
 
 
