@@ -94,4 +94,4 @@ def _label(frame: pl.DataFrame, cards: pl.DataFrame) -> pl.DataFrame:
 def build(out: MartWriter) -> None:
     first = out.since or out.snapshot.start
     for name, frame in commute_marts(out.engine, since=first, until=out.snapshot.end).items():
-        out.frame(name, frame, reuse="month")
+        out.frame(name, frame, reuse="month", cluster="employer_id")

@@ -144,11 +144,12 @@ class MartWriter:
         shape = ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in columns.items())
         self.engine.view(name, f"SELECT {shape} WHERE false")
 
-    def frame(self, name: str, frame: pl.DataFrame, reuse: str | None = None) -> int:
+    def frame(self, name: str, frame: pl.DataFrame, reuse: str | None = None, cluster: str | None = None) -> int:
         """Write a Polars frame as the published mart `name`; returns its rows. `reuse`: as for
-        `query` (the frame holds the months computed)."""
+        `query` (the frame holds the months computed). `cluster`: the column reports select
+        by (an employer), each file's rows ordered by it so that they read only theirs."""
         months = self._months(name, reuse) if reuse else None
-        rows, reused = self.engine.write_frame(frame, self._target(name, kept=True), months)
+        rows, reused = self.engine.write_frame(frame, self._target(name, kept=True), months, cluster)
         self._count(name, rows, reused, months, kept=True)
         return rows
 

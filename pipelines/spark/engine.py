@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from pipelines.core import catalog
-from pipelines.core.engine import Engine, GroupFunction, Months
+from pipelines.core.engine import Engine, GroupFunction, Months, write_clustered
 from pipelines.core.schema import TABLES
 from pipelines.core.snapshot import Snapshot
 from pipelines.spark.session import spark_errors
@@ -94,7 +94,9 @@ class SparkEngine(Engine):
         with spark_errors():
             self._earlier(months).createOrReplaceTempView(name)
 
-    def write_frame(self, frame: pl.DataFrame, target: Path, months: Months | None = None) -> tuple[int, int]:
+    def write_frame(
+        self, frame: pl.DataFrame, target: Path, months: Months | None = None, cluster: str | None = None
+    ) -> tuple[int, int]:
         """Written by Polars, not Spark, so the mart keeps the frame's types (Spark has no
         unsigned integers); an extension's kept rows are read by Polars too (frames are small)."""
         reused = 0
@@ -105,7 +107,7 @@ class SparkEngine(Engine):
             reused = old.height
             frame = pl.concat([old, frame.filter(~before)])
         target.mkdir(parents=True, exist_ok=True)
-        frame.write_parquet(target / "part-00000.parquet", compression="zstd")
+        write_clustered(frame, target / "part-00000.parquet", cluster)
         self.spark.read.parquet(str(target)).createOrReplaceTempView(target.stem)
         return frame.height, reused
 

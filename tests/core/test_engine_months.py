@@ -4,11 +4,15 @@ earlier rows are copied, and an empty mart that still reads."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import random
 
 import duckdb
+import polars as pl
 import pytest
 
+from pipelines.core import engine as engine_module
 from pipelines.core.catalog import parquet_path
 from pipelines.core.engine import DuckDBEngine, Months
 
@@ -72,3 +76,30 @@ def test_a_mart_without_rows_reads_as_its_columns(engine, tmp_path):
     assert engine.write(f"SELECT * FROM ({PARENT}) WHERE false", None, target, Months("month")) == (0, 0)
     assert [p.name for p in target.iterdir()] == ["none.parquet"]
     assert engine.con.sql('SELECT * FROM "m"').columns == ["month", "i"]
+
+
+@pytest.mark.parametrize("months", [Months("month"), None], ids=["a file per month", "one file"])
+def test_a_clustered_frame_keeps_each_key_in_few_row_groups(engine, tmp_path, monkeypatch, months):
+    """A mart written clustered by a key (as the carbon reports' marts are, by employer): the
+    same rows, and a query for one key finds it in the few row groups that its rows fill,
+    the others ruled out by their min and max."""
+    # DuckDB writes row groups of whole vectors (2,048 rows)
+    monkeypatch.setattr(engine_module, "CLUSTERED_ROW_GROUP", 2048)
+    rng = random.Random(7)
+    rows = [(dt.date(2025, 1 + i % 2, 1), f"E{rng.randrange(40):04d}", i) for i in range(24_000)]
+    frame = pl.DataFrame(rows, schema=["month", "employer_id", "i"], orient="row")
+    target = tmp_path / "m.parquet"
+    assert engine.write_frame(frame, target, months, cluster="employer_id")[0] == len(rows)
+    source = f"read_parquet('{parquet_path(target)}')"
+    assert engine.con.sql(f"SELECT month, employer_id, i FROM {source} ORDER BY i").fetchall() == rows
+    groups = engine.con.sql(
+        f"SELECT file_name, stats_min_value, stats_max_value FROM parquet_metadata('{parquet_path(target)}') "
+        "WHERE path_in_schema = 'employer_id'"
+    ).fetchall()
+    per_file = collections.Counter(r[0] for r in groups)
+    assert min(per_file.values()) >= 5  # 12,000 or 24,000 rows a file
+    counts = collections.Counter((m if months else None, e) for m, e, _ in rows)
+    for (month, key), n in counts.items():
+        holding = [g for g in groups if g[1] <= key <= g[2] and (month is None or str(month) in g[0])]
+        # a key's 300 rows a month (600 in all) fill one group, or two where a group ends
+        assert len(holding) <= n // 2048 + 2, (month, key, n, len(holding))
