@@ -235,7 +235,8 @@ class Snapshot:
     def files(self, name: str) -> list[Path]:
         """The Parquet files of table `name` that the manifest lists: the only ones any reader
         reads, so that a stray file dropped into the folder is never taken for data."""
-        return [self.folder / f["path"] for f in self.manifest["tables"][name]["files"]]
+        folder = self.folder  # resolved once, not per file: thousands at the operator's size
+        return [folder / f["path"] for f in self.manifest["tables"][name]["files"]]
 
     @property
     def extends(self) -> str | None:

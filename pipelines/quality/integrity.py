@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat as stat_module
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,24 @@ from pipelines.core.snapshot import MANIFEST, Snapshot, sha256_file
 Problem = dict[str, str]
 
 
-def _identity(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
+def _identity(path: str) -> list[int] | None:
+    """Size, modification time and inode of a regular file; None if it is missing or a link.
+    One lstat, and strings rather than Paths: a report checks thousands of files."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return None if stat_module.S_ISLNK(st.st_mode) else [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _stray(folder: Path, known: set[str]) -> list[str]:
+    """Files under `folder` (relative paths) that are not in `known`."""
+    found = []
+    for root, folders, names in os.walk(folder):
+        prefix = os.path.relpath(root, folder)
+        links = [d for d in folders if os.path.islink(os.path.join(root, d))]  # os.walk does not enter them
+        found += [name if prefix == "." else f"{prefix}/{name}" for name in names + links]
+    return sorted(set(found) - known)
 
 
 def _problem(table: str, file: str, problem: str) -> Problem:
@@ -44,45 +60,53 @@ def check_files(snap: Snapshot, cache: Path, full: bool = False, shared: Path | 
         if spec.name not in snap.manifest["tables"]
     ]
     known = {f["path"] for _, f in listed} | {MANIFEST}
-    for path in sorted(p for p in snap.folder.rglob("*") if p.is_file() or p.is_symlink()):
-        relative = str(path.relative_to(snap.folder))
-        if relative not in known:
-            problems.append(_problem(relative.split("/")[0], relative, "file is not in the manifest: remove it"))
+    folder = snap.folder
+    for relative in _stray(folder, known):
+        problems.append(_problem(relative.split("/")[0], relative, "file is not in the manifest: remove it"))
     checked: dict[str, Any] = {} if full or not cache.exists() else json.loads(cache.read_text())
     if shared is not None and shared.exists():
         own = {f["path"] for _, f in listed if "from" not in f}
         checked |= {path: seen for path, seen in json.loads(shared.read_text()).items() if path not in own}
 
-    def check(item: tuple[str, dict[str, Any]]) -> tuple[str, list[int] | None, Problem | None]:
+    def stat(item: tuple[str, dict[str, Any]]) -> tuple[str, list[int] | None, Problem | None]:
+        """The file's identity, or its problem; (path, identity, None) with the identity not
+        yet known to match the manifest's hash."""
         name, f = item
-        path = snap.folder / f["path"]
-        if not path.exists() or path.is_symlink():
+        identity = _identity(f"{folder}/{f['path']}")
+        if identity is None:
             return f["path"], None, _problem(name, f["path"], "file is missing")
-        identity = _identity(path)
         if identity[0] != f["bytes"]:
             return (
                 f["path"],
                 None,
                 _problem(name, f["path"], f"file is {identity[0]:,} bytes, the manifest says {f['bytes']:,}"),
             )
-        if checked.get(f["path"]) == [*identity, f["sha256"]]:
-            return f["path"], identity, None
-        if sha256_file(path) != f["sha256"]:
-            return (
-                f["path"],
-                None,
-                _problem(
-                    name,
-                    f["path"],
-                    "file changed since the snapshot was written (sha256 differs from the manifest): "
-                    "truncated, corrupt or edited",
-                ),
-            )
         return f["path"], identity, None
 
-    # hashlib releases the GIL, so two threads hash two files at once.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = list(pool.map(check, listed))
+    def hashed(item: tuple[str, dict[str, Any]], identity: list[int]) -> tuple[str, list[int] | None, Problem | None]:
+        name, f = item
+        if sha256_file(folder / f["path"]) == f["sha256"]:
+            return f["path"], identity, None
+        problem = (
+            "file changed since the snapshot was written (sha256 differs from the manifest): "
+            "truncated, corrupt or edited"
+        )
+        return f["path"], None, _problem(name, f["path"], problem)
+
+    # A report checks every file of the snapshot again (thousands at the operator's size): the
+    # files whose identity is cached as hashed need a stat only, the rest are hashed in threads
+    # (hashlib releases the GIL, so two threads hash two files at once).
+    results = [stat(item) for item in listed]
+    unhashed = [
+        i
+        for i, ((_, f), (_, identity, _)) in enumerate(zip(listed, results, strict=True))
+        if identity is not None and checked.get(f["path"]) != [*identity, f["sha256"]]
+    ]
+    if unhashed:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            done = pool.map(lambda i: hashed(listed[i], results[i][1]), unhashed)
+            for i, result in zip(unhashed, done, strict=True):
+                results[i] = result
     problems += [p for _, _, p in results if p]
     if full:
         con = duckdb.connect()
@@ -91,7 +115,7 @@ def check_files(snap: Snapshot, cache: Path, full: bool = False, shared: Path | 
             if f["path"] in bad:
                 continue
             try:
-                con.execute("SELECT count(*) FROM parquet_metadata(?)", [str(snap.folder / f["path"])]).fetchall()
+                con.execute("SELECT count(*) FROM parquet_metadata(?)", [str(folder / f["path"])]).fetchall()
             except duckdb.Error as exc:
                 problems.append(_problem(name, f["path"], f"not readable as Parquet: {exc}"))
     good = {

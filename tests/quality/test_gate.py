@@ -314,6 +314,24 @@ def test_a_stray_file_is_refused_at_use_and_never_read(isolated_data):
     assert any("not in the manifest" in p["problem"] for p in verdict.integrity)
 
 
+def test_links_are_never_taken_for_the_snapshots_files(isolated_data):
+    """A listed file replaced by a link to a good copy is missing, and a linked folder is a
+    stray, at use as at the gate: a snapshot's files are its own, never somewhere else."""
+    root = _copy_test_snapshot("linked")
+    assert validate("linked", now=NOW).success
+    part = next((root / "purchases").glob("*.parquet"))
+    copy = isolated_data / "elsewhere.parquet"
+    part.rename(copy)
+    part.symlink_to(copy)
+    (root / "purchases" / "more").symlink_to(isolated_data)
+    with pytest.raises(GateError, match=r"not as it was validated") as refused:
+        require_passing("linked")
+    relative = str(part.relative_to(root))
+    assert f"{relative}: file is missing" in str(refused.value)
+    problems = {(p["file"], p["problem"]) for p in validate("linked", now=NOW).integrity}
+    assert problems == {(relative, "file is missing"), ("purchases/more", "file is not in the manifest: remove it")}
+
+
 def test_the_bands_are_configuration_and_the_observed_volume_is_recorded(snapshot, tmp_path):
     from pipelines.quality import bands, gate, suites
 
