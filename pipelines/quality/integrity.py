@@ -29,7 +29,7 @@ def _identity(path: str) -> list[int] | None:
     One lstat, and strings rather than Paths: a report checks thousands of files."""
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # as Path.exists() answers False for both
         return None
     return None if stat_module.S_ISLNK(st.st_mode) else [st.st_size, st.st_mtime_ns, st.st_ino]
 

@@ -332,6 +332,16 @@ def test_links_are_never_taken_for_the_snapshots_files(isolated_data):
     assert problems == {(relative, "file is missing"), ("purchases/more", "file is not in the manifest: remove it")}
 
 
+def test_a_table_folder_replaced_by_a_file_is_refused_not_a_crash(isolated_data):
+    """Its listed files are missing (not an error from the file system) and the file a stray."""
+    root = _copy_test_snapshot("flattened")
+    assert validate("flattened", now=NOW).success
+    shutil.rmtree(root / "transfers")
+    (root / "transfers").write_bytes(b"not a folder")
+    with pytest.raises(GateError, match=r"transfers/.*: file is missing"):
+        require_passing("flattened")
+
+
 def test_the_bands_are_configuration_and_the_observed_volume_is_recorded(snapshot, tmp_path):
     from pipelines.quality import bands, gate, suites
 
