@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
     con = configure(duckdb.connect(":memory:"))
     for spec in TABLES:
-        con.execute(f'CREATE VIEW "{spec.name}" AS SELECT * FROM {parquet_source(snap.files(spec.name))}')
+        con.execute(f'CREATE VIEW "{spec.name}" AS SELECT * FROM {parquet_source(snap.file_paths(spec.name))}')
     con.register("period_months", snap.months().to_arrow())
     return con
 
@@ -86,7 +87,7 @@ def used_params(query: str, params: dict[str, Any]) -> dict[str, Any] | None:
     return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", query)} or None
 
 
-def parquet_source(files: list[Path]) -> str:
+def parquet_source(files: Sequence[str | Path]) -> str:
     """read_parquet over exactly these files (DDL cannot take bound parameters; the paths come
     from a manifest under a validated snapshot ID, quoted as literals)."""
     return f"read_parquet([{', '.join(sql_literal(str(f)) for f in files)}])"

@@ -238,6 +238,12 @@ class Snapshot:
         folder = self.folder  # resolved once, not per file: thousands at the operator's size
         return [folder / f["path"] for f in self.manifest["tables"][name]["files"]]
 
+    def file_paths(self, name: str) -> list[str]:
+        """`files` as strings, for SQL: at the operator's size (7,208 files) making a Path of
+        each costs a report 0.13 s."""
+        folder = str(self.folder)
+        return [f"{folder}/{f['path']}" for f in self.manifest["tables"][name]["files"]]
+
     @property
     def extends(self) -> str | None:
         """The snapshot this one extends by a new month, if any."""

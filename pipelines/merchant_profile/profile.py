@@ -234,7 +234,6 @@ def profile(
     """One merchant's profile (default: the first subscriber; the latest whole month) as its
     release publishes it: the batch's release by ID, or, run on its own, a release of its own."""
     merchant = merchant or default_merchant(con)
-    unit_of(con, merchant)
     month = profile_month(con, month, snap.whole_months())
     params: dict[str, Any] = {"merchant": merchant, "period": month, "peer_scope": peer_scope}
     return profile_of(con, report_release(con, snap, params, release), merchant, month, peer_scope)
@@ -244,12 +243,11 @@ def profile_of(
     con: duckdb.DuckDBPyConnection, figures: ReleaseFigures, merchant: str, month: str, peer_scope: str = "auto"
 ) -> Profile:
     """A merchant's profile for a month from a release's figures (which must hold its peers)."""
-    scope, units = report_units(con, merchant, month, peer_scope)
+    unit = unit_of(con, merchant)
+    scope, units = report_units(con, unit, peer_scope)
     cells = figures.cells_of(units, month)
     own = cells.filter(pl.col("unit_id") == merchant).drop("unit_id", "month")
-    result = Profile(
-        unit_of(con, merchant), month, _with_ticket(figures.head(merchant, month)), own, scope, figures.release
-    )
+    result = Profile(unit, month, _with_ticket(figures.head(merchant, month)), own, scope, figures.release)
     if result.enough_customers:
         result.peer_units = units[1:]
         result.peer_totals = pl.DataFrame(

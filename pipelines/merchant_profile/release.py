@@ -110,10 +110,11 @@ def profile_month(con: duckdb.DuckDBPyConnection, month: str = "", whole_months:
     return month
 
 
-def report_units(con: duckdb.DuckDBPyConnection, merchant: str, month: str, peer_scope: str) -> tuple[str, list[str]]:
-    """The peer scope a report uses (auto resolved) and its units: the merchant, then its peers."""
-    scope, peers = find_peers(con, unit_of(con, merchant), check_scope(peer_scope))
-    return scope, [merchant, *peers]
+def report_units(con: duckdb.DuckDBPyConnection, unit: dict[str, Any], peer_scope: str) -> tuple[str, list[str]]:
+    """The peer scope a report on `unit` (as unit_of gives it) uses, auto resolved, and its
+    units: the merchant, then its peers."""
+    scope, peers = find_peers(con, unit, check_scope(peer_scope))
+    return scope, [unit["unit_id"], *peers]
 
 
 def release_items(
@@ -124,7 +125,8 @@ def release_items(
     for params in reports:
         merchant = params["merchant"] or default_merchant(con)
         month = profile_month(con, params["period"], snap.whole_months())
-        items.update((unit, month) for unit in report_units(con, merchant, month, params["peer_scope"])[1])
+        units = report_units(con, unit_of(con, merchant), params["peer_scope"])[1]
+        items.update((unit, month) for unit in units)
     return sorted(items)
 
 

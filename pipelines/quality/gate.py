@@ -73,10 +73,9 @@ def _views(con: duckdb.DuckDBPyConnection, snap: Snapshot, schema: str, skip: se
     for spec in TABLES:
         if spec.name in skip or spec.name not in snap.manifest["tables"]:
             continue
+        source = catalog.parquet_source(snap.file_paths(spec.name))
         try:
-            con.execute(
-                f'CREATE VIEW {schema}."{spec.name}" AS SELECT * FROM {catalog.parquet_source(snap.files(spec.name))}'
-            )
+            con.execute(f'CREATE VIEW {schema}."{spec.name}" AS SELECT * FROM {source}')
             made.add(spec.name)
         except QUERY_ERRORS:
             continue
@@ -195,7 +194,7 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, 
             )
     if reused and _derived(con, "reused_ids", {}, " UNION ALL ".join(reused)):
         available.add("reused_ids")
-    parents = catalog.parquet_source(parent.files("campaigns"))
+    parents = catalog.parquet_source(parent.file_paths("campaigns"))
     dropped = f"SELECT p.campaign_id FROM {parents} p ANTI JOIN main.campaigns c USING (campaign_id)"
     if "campaigns" in available and _derived(con, "dropped_campaigns", {}, dropped):
         available.add("dropped_campaigns")

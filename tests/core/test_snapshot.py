@@ -35,6 +35,8 @@ def test_large_scales_are_generated_in_blocks(isolated_data):
     m = generate("blocks", scale=0.05, seed=3, params=params)  # 500 members: three blocks
     paths = [f["path"] for f in m["tables"]["trips"]["files"]]
     assert paths == [f"trips/part-2025-0{mo}-b00{b}.parquet" for mo in (1, 2) for b in range(3)]
+    snap = Snapshot.open("blocks")
+    assert snap.file_paths("trips") == [str(path) for path in snap.files("trips")] != []
     with catalog.connect("blocks") as c:
         n, distinct, blocks_with_buyers = c.execute(
             """SELECT count(*), count(DISTINCT trip_id),

@@ -20,7 +20,7 @@ from pipelines.core import catalog
 from pipelines.merchant_profile.marts import EXACT as EXACT_CAPS
 from pipelines.merchant_profile.marts import aggregate
 from pipelines.merchant_profile.profile import Profile, profile_of
-from pipelines.merchant_profile.release import ReleaseFigures, compute, report_units
+from pipelines.merchant_profile.release import ReleaseFigures, compute, report_units, unit_of
 from pipelines.privacy.accounting import load_privacy
 from pipelines.privacy.release import Release
 
@@ -189,7 +189,7 @@ def release_of(
 ) -> ReleaseFigures:
     """One release of the reports (merchant, YYYY-MM): their units and their peers."""
     items = sorted(
-        {(u, month) for merchant, month in reports for u in report_units(con, merchant, month, peer_scope)[1]}
+        {(u, month) for merchant, month in reports for u in report_units(con, unit_of(con, merchant), peer_scope)[1]}
     )
     return compute(con, release, items)
 
