@@ -3,12 +3,14 @@ import sys
 
 # Ctrl-C that lands inside a compiled module's initialisation (scipy's, through the report
 # families) comes out as that module's "ImportError: initialization failed", with nothing left to
-# say it was Ctrl-C. Held until the command line has loaded, it arrives as a KeyboardInterrupt.
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+# say it was Ctrl-C. Held until the command line has loaded, it arrives as a KeyboardInterrupt
+# when the caller's signal mask is put back.
+held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 try:
-    from pipelines.cli import main
-
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        from pipelines.cli import main
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 except KeyboardInterrupt:  # Ctrl-C while the command line was loading: nothing began
     sys.exit(130)
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Runs `python -m pipelines snapshots` with one import that behaves as scipy's compiled modules
 # do: Ctrl-C arriving during it comes out as "ImportError: initialization failed". The Ctrl-C
 # is sent from inside that import, so it lands there every time.
@@ -37,3 +39,20 @@ def test_ctrl_c_inside_a_compiled_import_while_loading_exits_quietly(isolated_da
     run = subprocess.run([sys.executable, "-c", _LAUNCH], capture_output=True, text=True, timeout=120)
     assert "Traceback" not in run.stderr, run.stderr[-2000:]
     assert run.returncode == 130, (run.returncode, run.stderr[-500:])
+
+
+@pytest.mark.parametrize("blocked", [False, True])
+def test_the_callers_signal_mask_is_put_back_after_loading(isolated_data, blocked) -> None:
+    launch = textwrap.dedent(
+        f"""
+        import atexit, runpy, signal, sys
+
+        if {blocked}:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGINT}})
+        atexit.register(lambda: print("blocked", signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+        sys.argv = ["pipelines", "snapshots"]
+        runpy.run_module("pipelines", run_name="__main__", alter_sys=True)
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", launch], capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip().splitlines()[-1] == f"blocked {blocked}", (run.stdout, run.stderr[-500:])

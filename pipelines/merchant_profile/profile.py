@@ -234,16 +234,23 @@ def profile(
     """One merchant's profile (default: the first subscriber; the latest whole month) as its
     release publishes it: the batch's release by ID, or, run on its own, a release of its own."""
     merchant = merchant or default_merchant(con)
+    unit = unit_of(con, merchant)  # an unknown merchant is named before any other error
     month = profile_month(con, month, snap.whole_months())
     params: dict[str, Any] = {"merchant": merchant, "period": month, "peer_scope": peer_scope}
-    return profile_of(con, report_release(con, snap, params, release), merchant, month, peer_scope)
+    return profile_of(con, report_release(con, snap, params, release), merchant, month, peer_scope, unit)
 
 
 def profile_of(
-    con: duckdb.DuckDBPyConnection, figures: ReleaseFigures, merchant: str, month: str, peer_scope: str = "auto"
+    con: duckdb.DuckDBPyConnection,
+    figures: ReleaseFigures,
+    merchant: str,
+    month: str,
+    peer_scope: str = "auto",
+    unit: dict[str, Any] | None = None,
 ) -> Profile:
-    """A merchant's profile for a month from a release's figures (which must hold its peers)."""
-    unit = unit_of(con, merchant)
+    """A merchant's profile for a month from a release's figures (which must hold its peers);
+    `unit`: the merchant as unit_of gives it, if already looked up."""
+    unit = unit or unit_of(con, merchant)
     scope, units = report_units(con, unit, peer_scope)
     cells = figures.cells_of(units, month)
     own = cells.filter(pl.col("unit_id") == merchant).drop("unit_id", "month")

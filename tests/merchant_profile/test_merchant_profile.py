@@ -183,6 +183,8 @@ def test_default_month_is_the_last_whole_month(mart_con, snap, cut_short):
 def test_unknown_merchant_and_bad_month_are_refused(mart_con, snap):
     with pytest.raises(ValueError, match="unknown merchant"):
         merchant_profile.profile(mart_con, snap, "S9999999")
+    with pytest.raises(ValueError, match="unknown merchant"):  # named before the month
+        merchant_profile.profile(mart_con, snap, "S9999999", month="2031-01")
     with pytest.raises(ValueError, match="month must be one of"):
         merchant_profile.profile(mart_con, snap, "B0001", month="2031-01")
     with pytest.raises(ValueError, match="peer scope"):
