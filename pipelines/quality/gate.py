@@ -179,13 +179,14 @@ def _new_days(con: duckdb.DuckDBPyConnection, snap: Snapshot, parent: Snapshot, 
     reused = []
     for name in EVENT_TABLES:
         # A scene the snapshot does not run has no new days to check.
-        if name not in available or not snap.own_files(name):
+        own = snap.file_paths(name, shared=False) if name in available else []
+        if not own:
             continue
         key = table_spec(name).primary_key
         view = f"{name} (new days)"
-        con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM {catalog.parquet_source(snap.own_files(name))}')
+        con.execute(f'CREATE VIEW "{view}" AS SELECT * FROM {catalog.parquet_source(own)}')
         batches[name] = view
-        if shared := snap.shared_files(name):
+        if shared := snap.file_paths(name, shared=True):
             # The history on the probe side: the new days' key range, pushed into its scan,
             # skips the row groups of earlier months (IDs that grow with time never overlap).
             reused.append(

@@ -45,8 +45,7 @@ class SparkEngine(Engine):
     def __init__(self, spark: SparkSession, snapshot: Snapshot):
         self.spark = spark
         for spec in TABLES:
-            files = [str(f) for f in snapshot.files(spec.name)]
-            spark.read.parquet(*files).createOrReplaceTempView(spec.name)
+            spark.read.parquet(*snapshot.file_paths(spec.name)).createOrReplaceTempView(spec.name)
         self.register("period_months", snapshot.months())
 
     def _sql(self, sql: str, params: dict[str, Any] | None = None) -> DataFrame:
