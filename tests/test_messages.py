@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -69,16 +68,18 @@ def test_a_reports_folder_that_cannot_be_written_is_named(snapshot, tmp_path):
 def test_a_full_disk_while_writing_a_report_fails_that_report_with_the_reason(snapshot, tmp_path, monkeypatch):
     import errno
 
+    import nbformat
+
     from pipelines.reporting import runner
 
     validate(snapshot, now=dt.datetime(2026, 11, 23))
     monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
     real = runner.to_html
 
-    def full(ipynb: Path) -> str:
-        if "B0001" in ipynb.name:
-            raise OSError(errno.ENOSPC, "No space left on device", str(ipynb.with_suffix(".html")))
-        return real(ipynb)
+    def full(nb: nbformat.NotebookNode, title: str, lang: str) -> str:
+        if nb.metadata.papermill.parameters.get("merchant") == "B0001":
+            raise OSError(errno.ENOSPC, "No space left on device", "merchant_profile-B0001.html")
+        return real(nb, title, lang)
 
     monkeypatch.setattr(runner, "to_html", full)
     result = runner.run(snapshot, batch="merchants", force=True)

@@ -34,6 +34,7 @@ def inputs_hash(inputs: Iterable[Path]) -> str:
     """sha256 over each file's path (relative to the repository) and bytes."""
     h = hashlib.sha256()
     for path in files(inputs):
-        name = path.resolve().relative_to(REPO_ROOT) if path.resolve().is_relative_to(REPO_ROOT) else path
+        real = path.resolve()
+        name = real.relative_to(REPO_ROOT) if real.is_relative_to(REPO_ROOT) else path
         h.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()

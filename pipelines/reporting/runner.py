@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines import marts
 from pipelines.core import workers
@@ -40,6 +41,9 @@ from pipelines.core.stale import clear_stale
 from pipelines.privacy.ledger import entries as ledger_entries
 from pipelines.quality.gate import PAGE, require_passing, validation_dir
 from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
+
+if TYPE_CHECKING:
+    import nbformat
 
 DEFAULT_BATCH = "monthly"
 KERNEL = "python3"
@@ -57,6 +61,8 @@ class Outcome:
     html_seconds: float = 0.0  # writing its HTML
     error: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    page: dict[str, str] = field(default_factory=dict)  # what its outputs declared for the index
+    papermill: dict[str, Any] = field(default_factory=dict)  # what papermill recorded
 
 
 def _git() -> dict[str, Any]:
@@ -97,6 +103,7 @@ def _lock(folder: Path) -> Iterator[None]:
 def execute(report: Report, out: Path) -> Outcome:
     """Run one notebook with papermill in this process's warm kernel, then export HTML without
     input cells. Call `warm_kernel.shutdown()` when the batch is done."""
+    import nbformat
     import papermill
 
     from pipelines.reporting import warm_kernel
@@ -126,7 +133,10 @@ def execute(report: Report, out: Path) -> Outcome:
     outcome.seconds = time.perf_counter() - start
     if ipynb.exists():
         try:
-            (out / f"{report.name}.html").write_text(to_html(ipynb), encoding="utf-8")
+            nb = nbformat.read(ipynb, as_version=4)
+            outcome.page, outcome.papermill = _page_facts(nb), _notebook_facts(nb)
+            html = to_html(nb, outcome.page.get("title", report.name), outcome.page.get("lang", "en"))
+            (out / f"{report.name}.html").write_text(html, encoding="utf-8")
         except (OSError, ValueError) as exc:  # a full disk, or a notebook cut short by one
             outcome.status = "failed"
             outcome.error = outcome.error or f"could not write {report.name}.html: {_error_text(exc)}"
@@ -144,33 +154,32 @@ def _error_text(exc: BaseException) -> str:
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE)
 
 
-def to_html(ipynb: Path) -> str:
-    """HTML without input cells that opens offline: charts are inline SVG, and the template's
-    CDN scripts (MathJax, require.js), which no report uses, are removed."""
-    import nbformat
+@functools.cache
+def _exporter() -> Any:
+    """One exporter a process: building one compiles its templates, a third of a second, and
+    nbconvert's own batch conversion also reuses one for every notebook."""
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(ipynb, as_version=4)
-    page = _page_facts(ipynb)
-    nb.metadata["title"] = page.get("title", ipynb.stem)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def to_html(nb: nbformat.NotebookNode, title: str, lang: str) -> str:
+    """HTML without input cells that opens offline: charts are inline SVG, and the template's
+    CDN scripts (MathJax, require.js), which no report uses, are removed."""
+    nb.metadata["title"] = title
+    body, _ = _exporter().from_notebook_node(nb)
     # nbconvert knows two-letter language codes only: the page says which language it is in.
-    body = body.replace('<html lang="en">', f'<html lang="{page.get("lang", "en")}">', 1)
+    body = body.replace('<html lang="en">', f'<html lang="{lang}">', 1)
     return _REMOTE_SCRIPT.sub("", body)
 
 
-def _page_facts(ipynb: Path) -> dict[str, str]:
+def _page_facts(nb: nbformat.NotebookNode) -> dict[str, str]:
     """What a report's outputs declared for its page and the index: title, language, subject,
     period and headline (the first output to declare one wins)."""
-    import nbformat
-
     from pipelines.reporting.document import META
 
-    if not ipynb.exists():
-        return {}
     facts: dict[str, str] = {}
-    for cell in nbformat.read(ipynb, as_version=4).cells:
+    for cell in nb.cells:
         for output in cell.get("outputs", []):
             for key, value in output.get("metadata", {}).get(META, {}).items():
                 facts.setdefault(key, value)
@@ -182,13 +191,9 @@ def _versions() -> dict[str, str]:
     return {n: version(n) for n in names}
 
 
-def _notebook_facts(ipynb: Path) -> dict[str, Any]:
+def _notebook_facts(nb: nbformat.NotebookNode) -> dict[str, Any]:
     """What papermill recorded in the executed notebook's metadata."""
-    import nbformat
-
-    if not ipynb.exists():
-        return {}
-    meta = nbformat.read(ipynb, as_version=4).metadata.get("papermill", {})
+    meta = nb.metadata.get("papermill", {})
     return {k: meta.get(k) for k in ("start_time", "end_time", "duration", "exception", "version", "parameters")}
 
 
@@ -250,7 +255,7 @@ def run(
             outcomes = _execute_all(reports, tmp, jobs, progress)
             result = RunResult(rid, final, outcomes)
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
-            manifest = _manifest(snap, batch, rid, outcomes, tmp)
+            manifest = _manifest(snap, batch, rid, outcomes)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
             from pipelines.reporting.index_page import landing, render, runs_of
 
@@ -331,7 +336,7 @@ def _publish(tmp: Path, root: Path, rid: str, ok: bool, link_name: str | None) -
         link.replace(root / link_name)  # rename is atomic: readers see the old or the new run
 
 
-def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], folder: Path) -> dict[str, Any]:
+def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome]) -> dict[str, Any]:
     verdict = snap.verdict
     return {
         "run_id": rid,
@@ -369,8 +374,8 @@ def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], fol
                 "seconds": round(o.seconds, 2),
                 "html_seconds": round(o.html_seconds, 2),
                 "outputs_sha256": o.outputs,
-                "papermill": _notebook_facts(folder / f"{o.report.name}.ipynb"),
-                "page": _page_facts(folder / f"{o.report.name}.ipynb"),
+                "papermill": o.papermill,
+                "page": o.page,
             }
             for o in outcomes
         ],

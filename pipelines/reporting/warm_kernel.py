@@ -1,15 +1,17 @@
 """A papermill engine that runs report after report in one warm Jupyter kernel per process.
 
 Starting a kernel and importing polars, duckdb and altair costs over a second a notebook, most
-of a small report's time. Each report still starts clean: before its first cell the kernel's
-variables are deleted (IPython's reset), the environment variables are set back to the
-runner's, Polars' display settings to their defaults, the working folder is set and the
-execution counter starts again at 1, so its figures are those a fresh kernel gives
-(tests/test_runner.py checks this). Imported modules stay loaded; that is the saving, and also
-the limit: other settings a notebook changes inside a module reach the reports after it, so
-notebooks set what they rely on (each sets the chart theme itself). A kernel that died is
-replaced before the next report. The runner calls `shutdown` when a batch
-ends, so no kernel outlives its run and each run's kernel sees that run's environment.
+of a small report's time; connecting a new client to it costs another 0.2-0.4 s (jupyter_client
+waits for its first IOPub message), so the client stays connected too. Each report still
+starts clean: before its first cell the kernel's variables are deleted (IPython's reset), the
+environment variables are set back to the runner's, Polars' display settings to their
+defaults, the working folder is set and the execution counter starts again at 1, so its
+figures are those a fresh kernel gives (tests/reporting/test_runner.py checks this). Imported
+modules stay loaded; that is the saving, and also the limit: other settings a notebook changes
+inside a module reach the reports after it, so notebooks set what they rely on (each sets the
+chart theme itself). A kernel that died is replaced before the next report, and the client
+after a report that failed. The runner calls `shutdown` when a batch ends, so no kernel
+outlives its run and each run's kernel sees that run's environment.
 """
 
 from __future__ import annotations
@@ -34,20 +36,25 @@ from pipelines.core.stale import clear_stale
 ENGINE = "warm"
 _lock = threading.Lock()
 _kernels: dict[str, AsyncKernelManager] = {}
+_clients: dict[str, tuple[AsyncKernelManager, Any]] = {}  # each kernel's connected client
 _SOCKET = "kernel"  # the sockets' name in the kernel's private folder
 _FOLDER = "card-insights-kernel-"
 
 # reset(new_session=True), unlike %reset, also starts a new history session, so the execution
-# counter can restart at 1 without clashing with the lines IPython already logged.
+# counter can restart at 1 without clashing with the lines IPython already logged. The reset
+# ends in a full garbage collection, which walks every object of the loaded libraries (Altair's
+# schema alone is large) at each report; freezing what survives it leaves the next one only
+# the objects made since.
 _RESET = """\
 get_ipython().reset(new_session=True)
-import os as _os, sys as _sys
+import gc as _gc, os as _os, sys as _sys
+_gc.freeze()
 _os.chdir({cwd!r})
 _os.environ.clear()
 _os.environ.update({env!r})
 if "polars" in _sys.modules:
     _sys.modules["polars"].Config.restore_defaults()
-del _os, _sys
+del _gc, _os, _sys
 """
 
 
@@ -59,7 +66,12 @@ class _Client(PapermillNotebookClient):
         self.cwd = cwd
 
     async def async_start_new_kernel_client(self) -> Any:
-        kc = await super().async_start_new_kernel_client()
+        km, kc = _clients.get(self.kernel_name, (None, None))
+        if km is self.km and kc is not None:
+            self.kc = kc
+        else:
+            kc = await super().async_start_new_kernel_client()
+            _clients[self.kernel_name] = (self.km, kc)
         reply = await self.async_wait_for_reply(
             kc.execute(_RESET.format(cwd=self.cwd, env=dict(os.environ)), silent=True, store_history=False)
         )
@@ -74,23 +86,28 @@ class _Client(PapermillNotebookClient):
         try:
             result = super().execute(**kwargs)
         except Exception:
-            self._close_channels()
+            # A failed report may leave replies or a busy kernel behind: a new client next time.
+            _forget_client(self.kernel_name)
+            self.kc = None
             raise
         except BaseException:
             # Ctrl-C: no goodbye to the kernel. A graceful stop_channels can wait forever in
             # zmq's context termination; the runner kills the kernel instead.
+            _forget_client(self.kernel_name, close=False)
             self.kc = None
             raise
-        self._close_channels()
+        self.kc = None  # stays connected, in _clients, for the next report
         return result
 
-    def _close_channels(self) -> None:
-        if self.kc is not None:
-            self.kc.stop_channels()
-            self.kc = None
+
+def _forget_client(kernel_name: str, close: bool = True) -> None:
+    _, kc = _clients.pop(kernel_name, (None, None))
+    if kc is not None and close:
+        kc.stop_channels()
 
 
 def _stop(kernel_name: str, kill: bool = False) -> None:
+    _forget_client(kernel_name, close=not kill)
     km = _kernels.pop(kernel_name)
     if kill:
         pid = getattr(km.provisioner, "pid", None)
@@ -165,19 +182,27 @@ class WarmKernelEngine(NBClientEngine):
         for unused in ("input_path", "timeout", "startup_timeout", "km"):
             kwargs.pop(unused, None)
         cwd = os.getcwd()
-        return _Client(
-            nb_man,
-            km=_kernel(kernel_name, cwd),
-            cwd=cwd,
-            timeout=execution_timeout,
-            startup_timeout=start_timeout,
-            kernel_name=kernel_name,
-            log=logger,
-            log_output=log_output,
-            stdout_file=stdout_file,
-            stderr_file=stderr_file,
-            **kwargs,
-        ).execute()
+        # papermill writes the whole notebook before and after every cell, for watching long
+        # notebooks: some 20 writes of 10 ms a report, a tenth of its time. A report takes
+        # seconds; papermill still writes it when it ends, with every output so far, whether
+        # it succeeded, failed or its kernel died (tests/reporting/test_runner.py).
+        output_path, nb_man.output_path = nb_man.output_path, None
+        try:
+            return _Client(
+                nb_man,
+                km=_kernel(kernel_name, cwd),
+                cwd=cwd,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            ).execute()
+        finally:
+            nb_man.output_path = output_path
 
 
 papermill_engines.register(ENGINE, WarmKernelEngine)

@@ -87,11 +87,11 @@ def test_batch_runs_publishes_and_reproduces(validated, reports):
     assert {name: _figures(second.folder / f"{name}.ipynb") for name in names} == figures
 
 
-def _notebook(path: Path, source: str) -> None:
+def _notebook(path: Path, *sources: str) -> None:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('snapshot = ""')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(source)]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(source) for source in sources)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
 
@@ -105,6 +105,7 @@ def toy_batches(tmp_path, monkeypatch):
     _notebook(notebooks / "raises.ipynb", "raise RuntimeError('the data made no sense')")
     _notebook(notebooks / "dies.ipynb", "import os\nos._exit(1)")
     _notebook(notebooks / "after.ipynb", "print('after')")
+    _notebook(notebooks / "dies_late.ipynb", "print('before the end')", "import os\nos._exit(1)", "print('never')")
     _notebook(
         notebooks / "sets.ipynb",
         'leaked = 1\nimport os\nimport polars as pl\nos.environ["CARD_INSIGHTS_LEAK"] = "1"\npl.Config.set_tbl_rows(3)',
@@ -120,6 +121,7 @@ def toy_batches(tmp_path, monkeypatch):
         "other": ["after"],
         "bad": ["fine", "raises", "dies", "after"],
         "state": ["sets", "reads", "checks"],
+        "late": ["dies_late", "raises", "fine"],
     }
     for name, books in batches_books.items():
         (folder / f"{name}.toml").write_text(
@@ -150,6 +152,21 @@ def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_
     assert manifest["status"] == "failed"
     assert "the data made no sense" in (bad.folder / "index.html").read_text()
     assert not list((reports / validated).glob(".incomplete-*"))
+
+
+def test_a_failed_report_keeps_what_ran_before_the_failure(validated, reports, toy_batches):
+    """The notebook is written once, when it ends, failed or not (not after every cell)."""
+    result = runner.run(validated, batch="late")
+    assert [o.status for o in result.outcomes] == ["failed", "failed", "ok"]
+    died = nbformat.read(result.folder / "dies_late.ipynb", as_version=4)
+    # papermill adds the injected parameters as the second cell
+    assert [o.get("text") for o in died.cells[2].outputs] == ["before the end\n"]
+    assert died.cells[4].outputs == [] and "DeadKernelError" in result.outcomes[0].error
+    assert "before the end" in (result.folder / "dies_late.html").read_text()
+    raised = nbformat.read(result.folder / "raises.ipynb", as_version=4)
+    assert any("the data made no sense" in str(o.get("evalue")) for c in raised.cells for o in c.get("outputs", []))
+    manifest = json.loads((result.folder / "manifest.json").read_text())
+    assert [r["papermill"]["exception"] for r in manifest["reports"]][1:] == [True, None]
 
 
 def test_parallel_jobs_give_the_same_outcomes(validated, reports, toy_batches):
