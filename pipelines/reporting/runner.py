@@ -39,7 +39,14 @@ from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT
 from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale
 from pipelines.privacy.ledger import entries as ledger_entries
-from pipelines.quality.gate import PAGE, require_passing, validation_dir
+from pipelines.quality.gate import (
+    FILES_CHECKED_BY_RUN,
+    PAGE,
+    GateError,
+    require_passing,
+    require_unchanged_files,
+    validation_dir,
+)
 from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
 
 if TYPE_CHECKING:
@@ -252,7 +259,12 @@ def run(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            outcomes = _execute_all(reports, tmp, jobs, progress)
+            with _files_checked_by_run(snap):
+                outcomes = _execute_all(reports, tmp, jobs, progress)
+            try:
+                require_unchanged_files(snap)
+            except GateError as exc:
+                raise RunError(f"{exc}; they changed while the reports ran, so nothing was published") from None
             result = RunResult(rid, final, outcomes)
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
             manifest = _manifest(snap, batch, rid, outcomes)
@@ -269,6 +281,21 @@ def run(
             return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _files_checked_by_run(snap: Snapshot) -> Iterator[None]:
+    """The run's notebooks (its workers and their kernels inherit the environment) leave the
+    snapshot's files to the run, which checked them before and checks them after."""
+    before = os.environ.get(FILES_CHECKED_BY_RUN)
+    os.environ[FILES_CHECKED_BY_RUN] = snap.manifest_sha256
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(FILES_CHECKED_BY_RUN, None)
+        else:
+            os.environ[FILES_CHECKED_BY_RUN] = before
 
 
 def _execute_all(

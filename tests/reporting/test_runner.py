@@ -253,6 +253,33 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
     assert "bad-" not in (folder / "index.html").read_text()
 
 
+def test_files_changed_while_the_reports_ran_publish_nothing(mart_con, snapshot, toy_batches, tmp_path, monkeypatch):
+    """The notebooks of a run leave the file check to the run, which checks again at its end."""
+    import os
+    import shutil
+
+    source = Path(os.environ["CARD_INSIGHTS_DATA"])
+    data = tmp_path / "data"
+    for folder in ("snapshots", "validation", "marts"):
+        shutil.copytree(source / folder / snapshot, data / folder / snapshot)
+    monkeypatch.setenv("CARD_INSIGHTS_DATA", str(data))
+    monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
+    good = runner.run(snapshot, batch="good")
+    trips = data / "snapshots" / snapshot / "trips"
+
+    def stray(name: str, done: int, total: int) -> None:
+        if done == 1:
+            shutil.copy(next(trips.glob("*.parquet")), trips / "part-extra.parquet")
+
+    changed = r"part-extra\.parquet: file is not in the manifest.*nothing was published"
+    with pytest.raises(batches.RunError, match=changed):
+        runner.run(snapshot, batch="bad", progress=stray)
+    folder = tmp_path / "reports" / snapshot
+    assert (folder / "latest-good").resolve() == good.folder.resolve()
+    assert not [p for p in folder.iterdir() if p.name.startswith(("bad-", ".incomplete-"))]
+    assert runner.FILES_CHECKED_BY_RUN not in os.environ  # only while the reports run
+
+
 def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
     folder = reports / validated
     good = runner.run(validated, batch="good")
