@@ -107,9 +107,10 @@ def _lock(folder: Path) -> Iterator[None]:
         yield
 
 
-def execute(report: Report, out: Path) -> Outcome:
-    """Run one notebook with papermill in this process's warm kernel, then export HTML without
-    input cells. Call `warm_kernel.shutdown()` when the batch is done."""
+def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None) -> Outcome:
+    """Run one notebook with papermill in this process's warm kernel (its environment this
+    process's, with `kernel_env` added), then export HTML without input cells. Call
+    `warm_kernel.shutdown()` when the batch is done."""
     import nbformat
     import papermill
 
@@ -131,6 +132,7 @@ def execute(report: Report, out: Path) -> Outcome:
                 stdout_file=log_file,
                 stderr_file=log_file,
                 cwd=str(NOTEBOOK_DIR),
+                kernel_env=kernel_env or {},
             )
             outcome.status = "ok"
         except Exception as exc:  # papermill raises PapermillExecutionError, kernels can die
@@ -210,10 +212,11 @@ class RunResult:
     folder: Path
     outcomes: list[Outcome]
     skipped: bool = False
+    error: str = ""  # what went wrong with the run as a whole
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "ok" for o in self.outcomes)
+        return not self.error and all(o.status == "ok" for o in self.outcomes)
 
 
 def latest_name(batch: str) -> str:
@@ -259,15 +262,16 @@ def run(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            with _files_checked_by_run(snap):
-                outcomes = _execute_all(reports, tmp, jobs, progress)
+            # The notebooks leave the snapshot's files to the run: checked above, and again
+            # once the last report has run.
+            outcomes = _execute_all(reports, tmp, jobs, progress, {FILES_CHECKED_BY_RUN: snap.manifest_sha256})
+            result = RunResult(rid, final, outcomes)
             try:
                 require_unchanged_files(snap)
             except GateError as exc:
-                raise RunError(f"{exc}; they changed while the reports ran, so nothing was published") from None
-            result = RunResult(rid, final, outcomes)
+                result.error = f"{exc}; they changed while the reports ran"
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
-            manifest = _manifest(snap, batch, rid, outcomes)
+            manifest = _manifest(snap, batch, rid, outcomes, result.error)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
             from pipelines.reporting.index_page import landing, render, runs_of
 
@@ -278,30 +282,22 @@ def run(
             page.replace(root / "index.html")  # readers see the old page or the new one
             if not result.ok:
                 result.folder = root / f"{rid}.failed"
+            if result.error:
+                raise RunError(f"{result.error}: nothing was published; the run is kept in {result.folder}")
             return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _files_checked_by_run(snap: Snapshot) -> Iterator[None]:
-    """The run's notebooks (its workers and their kernels inherit the environment) leave the
-    snapshot's files to the run, which checked them before and checks them after."""
-    before = os.environ.get(FILES_CHECKED_BY_RUN)
-    os.environ[FILES_CHECKED_BY_RUN] = snap.manifest_sha256
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(FILES_CHECKED_BY_RUN, None)
-        else:
-            os.environ[FILES_CHECKED_BY_RUN] = before
-
-
 def _execute_all(
-    reports: list[Report], out: Path, jobs: int, progress: Callable[[str, int, int], None] | None
+    reports: list[Report],
+    out: Path,
+    jobs: int,
+    progress: Callable[[str, int, int], None] | None,
+    kernel_env: dict[str, str],
 ) -> list[Outcome]:
-    """Run the reports, `jobs` at a time; outcomes come back in batch order."""
+    """Run the reports, `jobs` at a time, with `kernel_env` added to their kernels'
+    environment; outcomes come back in batch order."""
     if jobs < 1:
         raise RunError(f"--jobs must be at least 1, got {jobs}")
     if jobs == 1:
@@ -312,7 +308,7 @@ def _execute_all(
             for i, report in enumerate(reports):
                 if progress:
                     progress(report.name, i, len(reports))
-                outcomes.append(execute(report, out))
+                outcomes.append(execute(report, out, kernel_env))
         except BaseException:
             warm_kernel.shutdown(kill=True)
             raise
@@ -323,7 +319,7 @@ def _execute_all(
         done: dict[int, Outcome] = {}
         try:
             with workers.pool(jobs, _worker_start) as submit:
-                futures = {submit(execute, report, out): i for i, report in enumerate(reports)}
+                futures = {submit(execute, report, out, kernel_env): i for i, report in enumerate(reports)}
                 for future in workers.completed(futures):
                     done[futures[future]] = future.result()
                     if progress:
@@ -363,7 +359,7 @@ def _publish(tmp: Path, root: Path, rid: str, ok: bool, link_name: str | None) -
         link.replace(root / link_name)  # rename is atomic: readers see the old or the new run
 
 
-def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome]) -> dict[str, Any]:
+def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], error: str) -> dict[str, Any]:
     verdict = snap.verdict
     return {
         "run_id": rid,
@@ -383,7 +379,8 @@ def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome]) -> 
         "code_sha256": code_hash(),
         "versions": _versions(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "status": "ok" if all(o.status == "ok" for o in outcomes) else "failed",
+        "status": "ok" if not error and all(o.status == "ok" for o in outcomes) else "failed",
+        "error": error,
         # What each privacy release the run published under cost, as the ledger records it.
         "privacy_releases": {
             rid: entry

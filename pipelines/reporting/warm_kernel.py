@@ -42,28 +42,37 @@ _FOLDER = "card-insights-kernel-"
 
 # reset(new_session=True), unlike %reset, also starts a new history session, so the execution
 # counter can restart at 1 without clashing with the lines IPython already logged. The reset
-# ends in a full garbage collection, which walks every object of the loaded libraries (Altair's
-# schema alone is large) at each report; freezing what survives it leaves the next one only
-# the objects made since.
+# collects garbage before it clears the namespace, walking every object of the loaded
+# libraries (Altair's schema alone is large) at each report. So once the namespace and the last
+# error (its traceback holds the failed report's frames) are cleared, what is left is
+# collected and the survivors frozen: the next collections walk only the objects made since,
+# and nothing a report made is frozen with the libraries.
 _RESET = """\
 get_ipython().reset(new_session=True)
 import gc as _gc, os as _os, sys as _sys
+for _name in ("last_type", "last_value", "last_traceback", "last_exc"):
+    if hasattr(_sys, _name):
+        delattr(_sys, _name)
+get_ipython().InteractiveTB.tb = None
+get_ipython().last_execution_result = None
+_gc.collect()
 _gc.freeze()
 _os.chdir({cwd!r})
 _os.environ.clear()
 _os.environ.update({env!r})
 if "polars" in _sys.modules:
     _sys.modules["polars"].Config.restore_defaults()
-del _gc, _os, _sys
+del _gc, _os, _sys, _name
 """
 
 
 class _Client(PapermillNotebookClient):
     """Papermill's client on a kernel it does not own: clean it first, keep it running after."""
 
-    def __init__(self, nb_man: Any, km: AsyncKernelManager, cwd: str, **kw: Any) -> None:
+    def __init__(self, nb_man: Any, km: AsyncKernelManager, cwd: str, env: dict[str, str], **kw: Any) -> None:
         super().__init__(nb_man, km=km, **kw)
         self.cwd = cwd
+        self.env = env
 
     async def async_start_new_kernel_client(self) -> Any:
         km, kc = _clients.get(self.kernel_name, (None, None))
@@ -73,7 +82,7 @@ class _Client(PapermillNotebookClient):
             kc = await super().async_start_new_kernel_client()
             _clients[self.kernel_name] = (self.km, kc)
         reply = await self.async_wait_for_reply(
-            kc.execute(_RESET.format(cwd=self.cwd, env=dict(os.environ)), silent=True, store_history=False)
+            kc.execute(_RESET.format(cwd=self.cwd, env=self.env), silent=True, store_history=False)
         )
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not reset the warm kernel before the notebook: {reply}")
@@ -86,7 +95,8 @@ class _Client(PapermillNotebookClient):
         try:
             result = super().execute(**kwargs)
         except Exception:
-            # A failed report may leave replies or a busy kernel behind: a new client next time.
+            # The client raised (a kernel that died, a timeout), not a cell (papermill records
+            # those): it may leave replies or a busy kernel behind, so a new one next time.
             _forget_client(self.kernel_name)
             self.kc = None
             raise
@@ -177,21 +187,31 @@ class WarmKernelEngine(NBClientEngine):
         execution_timeout: int | None = None,
         **kwargs: Any,
     ) -> Any:
-        """As NBClientEngine's, on this process's warm kernel for `kernel_name`; papermill has
-        already changed into the notebook's working folder."""
+        """As NBClientEngine's, on this process's warm kernel for `kernel_name`, whose
+        environment is this process's with `kernel_env` added; papermill has already changed
+        into the notebook's working folder."""
         for unused in ("input_path", "timeout", "startup_timeout", "km"):
             kwargs.pop(unused, None)
+        env = {**os.environ, **kwargs.pop("kernel_env", {})}
         cwd = os.getcwd()
         # papermill writes the whole notebook before and after every cell, for watching long
-        # notebooks: some 20 writes of 10 ms a report, a tenth of its time. A report takes
-        # seconds; papermill still writes it when it ends, with every output so far, whether
-        # it succeeded, failed or its kernel died (tests/reporting/test_runner.py).
-        output_path, nb_man.output_path = nb_man.output_path, None
+        # notebooks: some 20 writes of 10 ms a report, a tenth of its time. Here it writes at
+        # most every `autosave_cell_every` seconds (30) while the cells run, as its own
+        # autosave does within a long cell, and in full when the report ends, succeeded,
+        # failed or its kernel died (tests/reporting/test_runner.py).
+        write = nb_man.save
+
+        def save(**kw: Any) -> None:
+            if (nb_man.now() - nb_man.last_save_time).total_seconds() >= nb_man.autosave_cell_every:
+                write(**kw)
+
+        nb_man.save = save
         try:
             return _Client(
                 nb_man,
                 km=_kernel(kernel_name, cwd),
                 cwd=cwd,
+                env=env,
                 timeout=execution_timeout,
                 startup_timeout=start_timeout,
                 kernel_name=kernel_name,
@@ -202,7 +222,7 @@ class WarmKernelEngine(NBClientEngine):
                 **kwargs,
             ).execute()
         finally:
-            nb_man.output_path = output_path
+            nb_man.save = write
 
 
 papermill_engines.register(ENGINE, WarmKernelEngine)

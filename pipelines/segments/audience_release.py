@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines import privacy
+from pipelines.core import catalog
 from pipelines.core.snapshot import Snapshot
 from pipelines.privacy.accounting import load_privacy
 from pipelines.privacy.release import Release, keep, open_release
@@ -64,5 +65,7 @@ def batch_audiences(
     """Open the audience releases of a batch's segment reports before any runs (a release over
     the budget stops the batch there); the reports then find them kept."""
     for params in reports:
-        seg = open_segmentation(con.cursor(), snap, params["as_of"], params["window_months"], params["segment_map"])
+        seg = open_segmentation(
+            catalog.cursor(con), snap, params["as_of"], params["window_months"], params["segment_map"]
+        )
         published_audience(seg, snap, Audience.from_params(params), new)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from pipelines.core import catalog
 from pipelines.core.schema import TABLES
@@ -34,34 +33,34 @@ def test_catalog_settings_stay_below_the_machine(monkeypatch):
         assert con.execute("SELECT current_setting('threads')").fetchone()[0] == s.threads
 
 
-def _copy(source: Path, data: Path) -> Snapshot:
-    shutil.copytree(source, data / "snapshots" / source.name)
-    return Snapshot.open(source.name)
+def test_views_read_exactly_the_manifests_files(snapshot, tmp_path, monkeypatch):
+    """The file lists reach DuckDB as bound values: a quote or a glob character in the path
+    is only a character, a stray file is never read, a missing one is an error."""
+    import duckdb
+    import pytest
 
-
-def _rows_and_sources(snap: Snapshot) -> tuple[dict[str, int], dict[str, str]]:
-    with catalog.connect(snap) as con:
-        rows = {t.name: con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in TABLES}
-        sources = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
-    return rows, sources
-
-
-def test_views_read_exactly_the_manifests_files_glob_or_list(snapshot, tmp_path, monkeypatch):
-    """A table's view reads its folder's glob when the folder holds exactly the manifest's
-    files, and the list of them otherwise: a stray file is never read."""
     source = Snapshot.open(snapshot).folder
-    data = tmp_path / "data [copy]"  # a glob character in the path: lists throughout
-    for folder, globbed in ((tmp_path / "data", True), (data, False)):
-        monkeypatch.setenv("CARD_INSIGHTS_DATA", str(folder))
-        snap = _copy(source, folder)
-        listed = {name: sum(f["rows"] for f in t["files"]) for name, t in snap.manifest["tables"].items()}
-        rows, sources = _rows_and_sources(snap)
-        assert rows == listed
-        assert all(("*.parquet" in sources[t.name]) == globbed for t in TABLES), folder
-    first = snap.manifest["tables"]["trips"]["files"][0]["path"]
-    monkeypatch.setenv("CARD_INSIGHTS_DATA", str(tmp_path / "data"))
+    data = tmp_path / "data [it's *]"
+    shutil.copytree(source, data / "snapshots" / snapshot)
+    monkeypatch.setenv("CARD_INSIGHTS_DATA", str(data))
     snap = Snapshot.open(snapshot)
-    shutil.copy(snap.folder / first, snap.folder / "trips" / "stray.parquet")
-    rows, sources = _rows_and_sources(snap)
-    assert rows == listed
-    assert "*.parquet" not in sources["trips"] and "*.parquet" in sources["purchases"]
+    listed = {name: sum(f["rows"] for f in t["files"]) for name, t in snap.manifest["tables"].items()}
+    trips = snap.folder / snap.manifest["tables"]["trips"]["files"][0]["path"]
+    shutil.copy(trips, trips.with_name("stray.parquet"))
+    with catalog.connect(snap) as con:
+        assert {t.name: con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in TABLES} == listed
+        trips.unlink()
+        with pytest.raises(duckdb.IOException, match=r"No files found|does not exist"):
+            con.execute("SELECT count(*) FROM trips").fetchone()
+
+
+def test_a_cursor_reads_the_same_tables_and_a_bare_one_fails_loudly(snapshot):
+    import duckdb
+    import pytest
+
+    with catalog.connect(snapshot) as con:
+        counts = {t.name: con.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in TABLES}
+        cur = catalog.cursor(con)
+        assert {t.name: cur.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in TABLES} == counts
+        with pytest.raises(duckdb.ParserException, match="cannot take NULL list"):
+            con.cursor().execute("SELECT count(*) FROM trips")

@@ -106,6 +106,20 @@ def toy_batches(tmp_path, monkeypatch):
     _notebook(notebooks / "dies.ipynb", "import os\nos._exit(1)")
     _notebook(notebooks / "after.ipynb", "print('after')")
     _notebook(notebooks / "dies_late.ipynb", "print('before the end')", "import os\nos._exit(1)", "print('never')")
+    # A report's objects in reference cycles, one of them held by a failure's traceback only,
+    # and the next report, which finds them gone: nothing a report made outlives it.
+    cycle = "import sys, weakref\nclass Cycle:\n    def __init__(self):\n        self.me = self\n"
+    _notebook(
+        notebooks / "cycles.ipynb",
+        cycle + "kept = Cycle()\nsys.card_insights_kept = weakref.ref(kept)",
+        "def fail():\n    local = Cycle()\n    sys.card_insights_local = weakref.ref(local)\n"
+        "    raise ValueError\nfail()",
+    )
+    _notebook(
+        notebooks / "gone.ipynb",
+        "import sys\nassert sys.card_insights_kept() is None and sys.card_insights_local() is None",
+    )
+    _notebook(notebooks / "env.ipynb", "import os\nprint(os.environ.get('CARD_INSIGHTS_FILES_CHECKED_BY_RUN'))")
     _notebook(
         notebooks / "sets.ipynb",
         'leaked = 1\nimport os\nimport polars as pl\nos.environ["CARD_INSIGHTS_LEAK"] = "1"\npl.Config.set_tbl_rows(3)',
@@ -122,6 +136,8 @@ def toy_batches(tmp_path, monkeypatch):
         "bad": ["fine", "raises", "dies", "after"],
         "state": ["sets", "reads", "checks"],
         "late": ["dies_late", "raises", "fine"],
+        "cycles": ["cycles", "gone"],
+        "env": ["env"],
     }
     for name, books in batches_books.items():
         (folder / f"{name}.toml").write_text(
@@ -167,6 +183,22 @@ def test_a_failed_report_keeps_what_ran_before_the_failure(validated, reports, t
     assert any("the data made no sense" in str(o.get("evalue")) for c in raised.cells for o in c.get("outputs", []))
     manifest = json.loads((result.folder / "manifest.json").read_text())
     assert [r["papermill"]["exception"] for r in manifest["reports"]][1:] == [True, None]
+
+
+def test_a_report_is_written_when_it_ends_not_around_every_cell(validated, reports, toy_batches, monkeypatch):
+    import papermill.engines
+
+    writes = []
+    real = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: writes.append(path) or real(nb, path))
+    assert runner.run(validated, batch="late").outcomes[2].status == "ok"
+    # Per report: once as it starts, once as it ends (papermill's own saves, not per cell).
+    assert len(writes) == 2 * 3
+
+
+def test_nothing_a_report_made_outlives_it_in_the_warm_kernel(validated, reports, toy_batches):
+    result = runner.run(validated, batch="cycles")
+    assert [o.status for o in result.outcomes] == ["failed", "ok"], result.outcomes[1].error
 
 
 def test_parallel_jobs_give_the_same_outcomes(validated, reports, toy_batches):
@@ -271,13 +303,30 @@ def test_files_changed_while_the_reports_ran_publish_nothing(mart_con, snapshot,
         if done == 1:
             shutil.copy(next(trips.glob("*.parquet")), trips / "part-extra.parquet")
 
-    changed = r"part-extra\.parquet: file is not in the manifest.*nothing was published"
+    changed = r"part-extra\.parquet: file is not in the manifest.*nothing was published; the run is kept"
     with pytest.raises(batches.RunError, match=changed):
         runner.run(snapshot, batch="bad", progress=stray)
     folder = tmp_path / "reports" / snapshot
     assert (folder / "latest-good").resolve() == good.folder.resolve()
-    assert not [p for p in folder.iterdir() if p.name.startswith(("bad-", ".incomplete-"))]
-    assert runner.FILES_CHECKED_BY_RUN not in os.environ  # only while the reports run
+    kept = [p for p in folder.iterdir() if p.name.startswith("bad-")]
+    assert len(kept) == 1 and kept[0].name.endswith(".failed")
+    manifest = json.loads((kept[0] / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "they changed while the reports ran" in manifest["error"]
+    assert (kept[0] / "raises.log").exists()  # what each report did is kept
+
+
+def test_the_run_tells_its_kernels_which_snapshot_it_checked(validated, reports, toy_batches):
+    import os
+
+    from pipelines.core.snapshot import Snapshot
+
+    seen = []
+    result = runner.run(
+        validated, batch="env", progress=lambda *_: seen.append(os.environ.get(runner.FILES_CHECKED_BY_RUN))
+    )
+    printed = nbformat.read(result.folder / "env.ipynb", as_version=4).cells[2].outputs[0]["text"]
+    assert printed.strip() == Snapshot.open(validated).manifest_sha256
+    assert seen == [None, None]  # the runner's own environment is left alone
 
 
 def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
