@@ -10,8 +10,9 @@ figures are those a fresh kernel gives (tests/reporting/test_runner.py checks th
 modules stay loaded; that is the saving, and also the limit: other settings a notebook changes
 inside a module reach the reports after it, so notebooks set what they rely on (each sets the
 chart theme itself). A kernel that died is replaced before the next report, and the client
-after a report that failed. The runner calls `shutdown` when a batch ends, so no kernel
-outlives its run and each run's kernel sees that run's environment.
+after it raised (a dead kernel, a timeout; a failing cell does not). The runner calls
+`shutdown` when a batch ends, so no kernel outlives its run and each run's kernel sees that
+run's environment.
 """
 
 from __future__ import annotations
