@@ -297,7 +297,10 @@ class Page:
         named = in_words("segment", lambda s: w.label("segment", s))
         shown = plain.with_columns(named).rename({c: w(f"campaigns.column.segment_{c}") for c in plain.columns})
         drawn = r.segments.drop_nulls("effect").with_columns(named)
-        base = alt.Chart(drawn).encode(y=alt.Y("segment:N", title=None, sort="-x"))
+        # One order for both layers: "-x" would sort the rules by their lower end and the dots
+        # by the effect, and Vega-Lite then drops both.
+        order = drawn.sort("effect", "segment", descending=[True, False])["segment"].to_list()
+        base = alt.Chart(drawn).encode(y=alt.Y("segment:N", title=None, sort=order))
         bars = base.mark_rule(strokeWidth=2).encode(
             x=alt.X("ci_lower:Q", title=w("campaigns.chart.axis")), x2="ci_upper:Q"
         )

@@ -6,6 +6,7 @@ JavaScript or network needed); analysts in JupyterLab may pass `interactive=True
 
 from __future__ import annotations
 
+import logging
 import re
 
 import altair as alt
@@ -36,6 +37,33 @@ def _theme() -> alt.theme.ThemeConfig:
 # so the same chart would get other IDs after other charts in a reused kernel; each chart is
 # its own SVG image, so numbering its IDs from 0 keeps it the same wherever it is drawn.
 _COUNTED_ID = re.compile(r"\b(gradient_|clip)(\d+)\b")
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+# vl-convert 2 logs Vega-Lite's warnings, which a report's kernel would print into the page the
+# reader sees: they are kept with the chart instead (`svg_and_warnings`).
+_VL_CONVERT_LOG = logging.getLogger("vl_convert")
+_VL_CONVERT_LOG.propagate = False
+_VL_CONVERT_LOG.addHandler(logging.NullHandler())
+
+
+def svg_and_warnings(spec: dict) -> tuple[str, list[str]]:
+    """The chart as SVG (IDs numbered from 0), and what Vega-Lite warned of while drawing it."""
+    recorder = _Warnings()
+    _VL_CONVERT_LOG.addHandler(recorder)
+    try:
+        svg = stable_svg_renderer(spec)["image/svg+xml"]
+    finally:
+        _VL_CONVERT_LOG.removeHandler(recorder)
+    return svg, recorder.messages
 
 
 def stable_svg_renderer(spec: dict, **metadata) -> dict[str, str]:

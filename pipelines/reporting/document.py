@@ -19,10 +19,12 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from pipelines.reporting.charts import stable_svg_renderer
+from pipelines.reporting.charts import svg_and_warnings
 
 #: Output metadata the runner reads: the report's title for the browser tab, and its language.
 META = "card_insights"
+#: Output metadata of a chart Vega-Lite warned about while drawing it (kept out of the page).
+CHART_WARNINGS = "card_insights_chart_warnings"
 INDEX = "index.html"
 
 _BOX_STYLE = (
@@ -110,15 +112,17 @@ class Figure:
 
     svg: str
     alt: str
+    warnings: Sequence[str] = ()
 
     def __repr__(self) -> str:
         # No figures of its own: a chart draws what a table beside it shows.
         return ""
 
-    def _repr_html_(self) -> str:
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
         data = base64.b64encode(self.svg.encode("utf-8")).decode("ascii")
         alt_text = escape(self.alt, quote=True)
-        return f'<figure style="margin:0"><img src="data:image/svg+xml;base64,{data}" alt="{alt_text}"></figure>'
+        html = f'<figure style="margin:0"><img src="data:image/svg+xml;base64,{data}" alt="{alt_text}"></figure>'
+        return {"text/html": html, "text/plain": ""}, ({CHART_WARNINGS: list(self.warnings)} if self.warnings else {})
 
 
 def header(title: str, subtitle: str, back: str, lang: str, subject: str, period: str) -> Header:
@@ -144,8 +148,8 @@ def chart(chart: alt.TopLevelMixin, alt_text: str, data: pl.DataFrame, empty: st
         return text(f"*{empty}*")
     if alt.renderers.active != "card_insights_svg":
         return chart.properties(description=alt_text)
-    bundle = stable_svg_renderer(chart.properties(description=alt_text).to_dict())
-    return Figure(bundle["image/svg+xml"], alt_text)
+    svg, warnings = svg_and_warnings(chart.properties(description=alt_text).to_dict())
+    return Figure(svg, alt_text, tuple(warnings))
 
 
 def section(title: str) -> Text:

@@ -161,6 +161,21 @@ def test_every_report_reads_well_in_a_browser(published, names):
         browser.close()
 
 
+def test_no_chart_drew_with_a_vega_lite_warning(published):
+    from pipelines.reporting.document import CHART_WARNINGS
+
+    for (batch, lang), result in sorted(published.items()):
+        for o in result.outcomes:
+            nb = nbformat.read(result.folder / f"{o.report.name}.ipynb", as_version=4)
+            said = [
+                m
+                for c in nb.cells
+                for out in c.get("outputs", [])
+                for m in out.get("metadata", {}).get(CHART_WARNINGS, [])
+            ]
+            assert said == [], (batch, lang, o.report.name, said)
+
+
 def test_both_languages_show_the_same_figures(published):
     for batch in BATCHES:
         chinese, english = published[(batch, "zh-TW")], published[(batch, "en")]

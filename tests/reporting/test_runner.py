@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import re
@@ -425,6 +426,28 @@ def test_chart_svg_is_the_same_however_many_charts_came_before():
     chart = alt.Chart(pl.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_rect().encode(x="x:O", color="y:Q").to_dict()
     first, second = (stable_svg_renderer(chart)["image/svg+xml"] for _ in range(2))
     assert "gradient_0" in first and first == second
+
+
+def test_a_chart_warning_is_kept_with_the_chart_not_printed_into_the_page(capfd):
+    """Vega-Lite's warnings (logged by vl-convert 2) go with the figure's output metadata, where
+    the browser test looks for them, and never into the report's text."""
+    import altair as alt
+    import polars as pl
+
+    from pipelines.reporting import charts, document
+
+    charts.use_theme()
+    data = pl.DataFrame({"a": ["p", "q"], "lo": [1, 0], "mid": [2, 3]})
+    base = alt.Chart(data).encode(y=alt.Y("a:N", sort="-x"))
+    layered = base.mark_rule().encode(x="lo:Q") + base.mark_point().encode(x="mid:Q")
+    figure = document.chart(layered, "alt text", data, "empty")
+    bundle, metadata = figure._repr_mimebundle_()
+    assert "<svg" in base64.b64decode(bundle["text/html"].split("base64,")[1].split('"')[0]).decode()
+    assert any("conflicting sort" in m for m in metadata[document.CHART_WARNINGS])
+    single = document.chart(alt.Chart(data).mark_bar().encode(x="mid:Q", y="a:N"), "alt text", data, "empty")
+    assert single._repr_mimebundle_()[1] == {}
+    out, err = capfd.readouterr()
+    assert "conflicting" not in out + err
 
 
 @pytest.mark.parametrize(
