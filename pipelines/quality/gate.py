@@ -40,8 +40,9 @@ SQL = SqlFolder.beside(__file__)
 RESULT = "result.json"
 INTEGRITY_CACHE = "files-checked.json"
 #: Set by the report runner for the notebooks of a run, to the manifest hash of the snapshot
-#: whose files it checked before the run and checks again before publishing it.
-FILES_CHECKED_BY_RUN = "CARD_INSIGHTS_FILES_CHECKED_BY_RUN"
+#: whose files it checked and whose marts it built before the run, and checks again before
+#: publishing it.
+CHECKED_BY_RUN = "CARD_INSIGHTS_CHECKED_BY_RUN"
 PAGE = "data_quality.html"
 
 
@@ -407,9 +408,15 @@ def require_passing(snapshot: Snapshot | str) -> Snapshot:
             f"snapshot {snapshot!r} failed validation ({verdict['statistics']['unsuccessful_expectations']} "
             f"expectations, {len(verdict['integrity'])} file problems); see {validation_dir(snapshot) / PAGE}"
         )
-    if os.environ.get(FILES_CHECKED_BY_RUN) != snap.manifest_sha256:
+    if not checked_by_run(snap):
         require_unchanged_files(snap)
     return snap.with_verdict(verdict)
+
+
+def checked_by_run(snap: Snapshot) -> bool:
+    """Whether this process runs a report of a run that checks the snapshot's files and marts
+    itself, before its first report and after its last (CHECKED_BY_RUN)."""
+    return os.environ.get(CHECKED_BY_RUN) == snap.manifest_sha256
 
 
 def require_unchanged_files(snap: Snapshot) -> None:

@@ -6,7 +6,7 @@ import polars as pl
 
 from pipelines import marts
 from pipelines.core.snapshot import Snapshot
-from pipelines.quality.gate import require_passing
+from pipelines.quality.gate import checked_by_run, require_passing
 from pipelines.reporting.charts import use_theme
 from pipelines.reporting.tables import Table
 
@@ -24,7 +24,8 @@ def start(snapshot: str = "", interactive: bool = False) -> Snapshot:
     pl.Config.set_fmt_str_lengths(60)
     pl.Config.set_thousands_separator(",")
     snap = require_passing(Snapshot.open(snapshot or None))
-    marts.build(snap)
+    if not checked_by_run(snap):
+        marts.build(snap)
     return snap
 
 

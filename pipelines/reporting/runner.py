@@ -40,7 +40,7 @@ from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale
 from pipelines.privacy.ledger import entries as ledger_entries
 from pipelines.quality.gate import (
-    FILES_CHECKED_BY_RUN,
+    CHECKED_BY_RUN,
     PAGE,
     GateError,
     require_passing,
@@ -262,14 +262,16 @@ def run(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            # The notebooks leave the snapshot's files to the run: checked above, and again
-            # once the last report has run.
-            outcomes = _execute_all(reports, tmp, jobs, progress, {FILES_CHECKED_BY_RUN: snap.manifest_sha256})
+            # The notebooks leave the snapshot's files and marts to the run: checked and built
+            # above, and checked again once the last report has run.
+            outcomes = _execute_all(reports, tmp, jobs, progress, {CHECKED_BY_RUN: snap.manifest_sha256})
             result = RunResult(rid, final, outcomes)
             try:
                 require_unchanged_files(snap)
             except GateError as exc:
                 result.error = f"{exc}; they changed while the reports ran"
+            if not result.error and not marts.is_current(snap):
+                result.error = f"the marts of {snap.id!r} or their code changed while the reports ran"
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
             manifest = _manifest(snap, batch, rid, outcomes, result.error)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")

@@ -317,16 +317,16 @@ def test_a_stray_file_is_refused_at_use_and_never_read(isolated_data):
 def test_the_notebooks_of_a_run_leave_the_files_to_the_run(isolated_data, monkeypatch):
     """Only the snapshot the run checked, named by its manifest hash, skips the file check."""
     from pipelines.core.snapshot import Snapshot
-    from pipelines.quality.gate import FILES_CHECKED_BY_RUN
+    from pipelines.quality.gate import CHECKED_BY_RUN
 
     root = _copy_test_snapshot("checked")
     assert validate("checked", now=NOW).success
     pl.read_parquet(next((root / "trips").glob("*.parquet"))).write_parquet(root / "trips" / "part-extra.parquet")
     for checked in ("", "0" * 64):  # unset, or another snapshot's
-        monkeypatch.setenv(FILES_CHECKED_BY_RUN, checked)
+        monkeypatch.setenv(CHECKED_BY_RUN, checked)
         with pytest.raises(GateError, match=r"trips/part-extra\.parquet: file is not in the manifest"):
             require_passing("checked")
-    monkeypatch.setenv(FILES_CHECKED_BY_RUN, Snapshot.open("checked").manifest_sha256)
+    monkeypatch.setenv(CHECKED_BY_RUN, Snapshot.open("checked").manifest_sha256)
     assert require_passing("checked").id == "checked"
 
 

@@ -120,7 +120,7 @@ def toy_batches(tmp_path, monkeypatch):
         notebooks / "gone.ipynb",
         "import sys\nassert sys.card_insights_kept() is None and sys.card_insights_local() is None",
     )
-    _notebook(notebooks / "env.ipynb", "import os\nprint(os.environ.get('CARD_INSIGHTS_FILES_CHECKED_BY_RUN'))")
+    _notebook(notebooks / "env.ipynb", "import os\nprint(os.environ.get('CARD_INSIGHTS_CHECKED_BY_RUN'))")
     _notebook(
         notebooks / "sets.ipynb",
         'leaked = 1\nimport os\nimport polars as pl\nos.environ["CARD_INSIGHTS_LEAK"] = "1"\npl.Config.set_tbl_rows(3)',
@@ -286,10 +286,16 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
     assert "bad-" not in (folder / "index.html").read_text()
 
 
-def test_files_changed_while_the_reports_ran_publish_nothing(mart_con, snapshot, toy_batches, tmp_path, monkeypatch):
-    """The notebooks of a run leave the file check to the run, which checks again at its end."""
+@pytest.mark.parametrize("what", ["files", "marts"])
+def test_files_or_marts_changed_while_the_reports_ran_publish_nothing(
+    mart_con, snapshot, toy_batches, tmp_path, monkeypatch, what
+):
+    """The notebooks of a run leave the file check and the marts to the run, which checks
+    both again at its end."""
     import os
     import shutil
+
+    from pipelines import marts
 
     source = Path(os.environ["CARD_INSIGHTS_DATA"])
     data = tmp_path / "data"
@@ -299,20 +305,26 @@ def test_files_changed_while_the_reports_ran_publish_nothing(mart_con, snapshot,
     monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path / "reports"))
     good = runner.run(snapshot, batch="good")
     trips = data / "snapshots" / snapshot / "trips"
+    stamp = data / "marts" / snapshot / marts.MARTS_FILE
 
     def stray(name: str, done: int, total: int) -> None:
-        if done == 1:
+        if done == 1 and what == "files":
             shutil.copy(next(trips.glob("*.parquet")), trips / "part-extra.parquet")
+        if done == 1 and what == "marts":  # as if the code had changed since they were built
+            stamp.write_text(stamp.read_text().replace(marts.code_hash(), "0" * 64))
 
-    changed = r"part-extra\.parquet: file is not in the manifest.*nothing was published; the run is kept"
-    with pytest.raises(batches.RunError, match=changed):
+    changed = {
+        "files": r"part-extra\.parquet: file is not in the manifest.*they changed while the reports ran",
+        "marts": r"the marts of .* or their code changed while the reports ran",
+    }[what]
+    with pytest.raises(batches.RunError, match=changed + ".*nothing was published; the run is kept"):
         runner.run(snapshot, batch="bad", progress=stray)
     folder = tmp_path / "reports" / snapshot
     assert (folder / "latest-good").resolve() == good.folder.resolve()
     kept = [p for p in folder.iterdir() if p.name.startswith("bad-")]
     assert len(kept) == 1 and kept[0].name.endswith(".failed")
     manifest = json.loads((kept[0] / "manifest.json").read_text())
-    assert manifest["status"] == "failed" and "they changed while the reports ran" in manifest["error"]
+    assert manifest["status"] == "failed" and "changed while the reports ran" in manifest["error"]
     assert (kept[0] / "raises.log").exists()  # what each report did is kept
 
 
@@ -322,9 +334,7 @@ def test_the_run_tells_its_kernels_which_snapshot_it_checked(validated, reports,
     from pipelines.core.snapshot import Snapshot
 
     seen = []
-    result = runner.run(
-        validated, batch="env", progress=lambda *_: seen.append(os.environ.get(runner.FILES_CHECKED_BY_RUN))
-    )
+    result = runner.run(validated, batch="env", progress=lambda *_: seen.append(os.environ.get(runner.CHECKED_BY_RUN)))
     printed = nbformat.read(result.folder / "env.ipynb", as_version=4).cells[2].outputs[0]["text"]
     assert printed.strip() == Snapshot.open(validated).manifest_sha256
     assert seen == [None, None]  # the runner's own environment is left alone
