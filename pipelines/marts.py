@@ -76,55 +76,16 @@ def _reusable(snap: Snapshot) -> tuple[Path, dt.date] | None:
     return marts_dir(parent), dt.date(snap.new_start.year, snap.new_start.month, 1)
 
 
-# The views last opened in this process: what they read (the snapshot and marts folder), the
-# connection, and its catalog and settings as made (`_SHARED_STATE`).
-_opened: tuple[tuple[str, str, int, int], duckdb.DuckDBPyConnection, list[tuple]] | None = None
-# What one cursor could change for every other: the views and tables of the shared catalog,
-# and the settings that are global to a database.
-_SHARED_STATE = """
-SELECT (SELECT count(*) || ':' || sum(hash(view_name, sql)) FROM duckdb_views() WHERE NOT temporary AND NOT internal),
-       (SELECT count(*) || ':' || sum(hash(table_name, sql)) FROM duckdb_tables() WHERE NOT temporary),
-       current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory'),
-       current_setting('preserve_insertion_order')
-"""
-
-
 def connect(snapshot: Snapshot | str | None = None) -> duckdb.DuckDBPyConnection:
     """The snapshot's catalog, every family's views (member_events) and a view per built mart
-    (build them first with `build`), as a cursor of its own (its registrations, temporary
-    tables and settings are its own; closing it closes only it).
-
-    A process makes the views once per snapshot and marts folder: at the operator's size they
-    take about 0.1 s to make, as much as a carbon report's own figures, and a report run opens
-    them once a report. A rebuilt marts folder (a new folder, renamed in) makes new ones, and
-    so does a change a cursor made to what they all share (a view dropped or made outside the
-    temporary schema, a global setting): no report sees what another did."""
-    global _opened
+    (build them first with `build`)."""
     snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
-    folder = marts_dir(snap)
-    try:
-        stat = folder.stat()
-        key = (snap.manifest_sha256, str(folder), stat.st_ino, stat.st_mtime_ns)
-    except FileNotFoundError:
-        key = (snap.manifest_sha256, str(folder), 0, 0)
-    if _opened is not None and _opened[0] == key:
-        cur = catalog.cursor(_opened[1])
-        # fetchall: a half-fetched result would block the cursor's next query
-        if cur.execute(_SHARED_STATE).fetchall() == _opened[2]:
-            return cur
-        cur.close()
-    # The views it replaces are dropped, never closed: closing them would close the cursors
-    # still handed out over them.
     con = catalog.connect(snap)
-    for family in FAMILIES:
-        for name, query in family.views.items():
-            # Not an engine's temporary view: the cursors handed out must see it.
-            con.execute(f'CREATE VIEW "{name}" AS {query}')
-    for path in sorted(folder.glob("*.parquet")):
+    _family_views(DuckDBEngine(con))
+    for path in sorted(marts_dir(snap).glob("*.parquet")):
         source = catalog.sql_literal(catalog.parquet_path(path))
         con.execute(f'CREATE VIEW "{path.stem}" AS SELECT * FROM read_parquet({source})')
-    _opened = (key, con, con.execute(_SHARED_STATE).fetchall())
-    return catalog.cursor(con)
+    return con
 
 
 def read_folder(folder: Path) -> dict[str, pl.DataFrame]:

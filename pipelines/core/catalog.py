@@ -85,14 +85,12 @@ def _files(table: str) -> str:
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A cursor on a `connect` connection (the same views, its own registrations) whose views
-    read the snapshot: variables, which hold the views' file lists, and registrations such
-    as `period_months` belong to a connection."""
+    read the snapshot: variables, which hold the views' file lists, belong to a connection."""
     cur = con.cursor()
     for spec in TABLES:
         # fetchall: a half-fetched result would block the connection's next query
         files = con.execute(f"SELECT getvariable('{_files(spec.name)}')").fetchall()[0][0]
         cur.execute(f"SET VARIABLE {_files(spec.name)} = $files", {"files": files})
-    cur.register("period_months", con.sql("SELECT * FROM period_months").to_arrow_table())
     return cur
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 import altair as alt
 from altair.vegalite.v6.display import svg_renderer
@@ -53,16 +54,24 @@ class _Warnings(logging.Handler):
 _VL_CONVERT_LOG = logging.getLogger("vl_convert")
 _VL_CONVERT_LOG.propagate = False
 _VL_CONVERT_LOG.addHandler(logging.NullHandler())
+_DRAWING = threading.Lock()
 
 
 def svg_and_warnings(spec: dict) -> tuple[str, list[str]]:
     """The chart as SVG (IDs numbered from 0), and what Vega-Lite warned of while drawing it."""
     recorder = _Warnings()
-    _VL_CONVERT_LOG.addHandler(recorder)
-    try:
-        svg = stable_svg_renderer(spec)["image/svg+xml"]
-    finally:
-        _VL_CONVERT_LOG.removeHandler(recorder)
+    # One chart at a time: the warnings arrive on the process-wide logger (vl-convert draws
+    # one chart at a time anyway).
+    with _DRAWING:
+        _VL_CONVERT_LOG.addHandler(recorder)
+        try:
+            svg = stable_svg_renderer(spec)["image/svg+xml"]
+        except Exception as exc:
+            for message in recorder.messages:
+                exc.add_note(f"Vega-Lite warned: {message}")
+            raise
+        finally:
+            _VL_CONVERT_LOG.removeHandler(recorder)
     return svg, recorder.messages
 
 

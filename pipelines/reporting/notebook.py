@@ -13,7 +13,8 @@ from pipelines.reporting.tables import Table
 
 def start(snapshot: str = "", interactive: bool = False) -> Snapshot:
     """Theme, table printing, and the snapshot to use (default: the newest), read once: it
-    must have passed the data-quality gate, and its marts are built if they are not current.
+    must have passed the data-quality gate, and its marts are built if they are not current
+    (in a report run, which builds them before its first report, they are left to the run).
     Pass the returned value to `marts.connect` and the report functions."""
     use_theme(interactive)
     pl.Config.set_tbl_width_chars(150)

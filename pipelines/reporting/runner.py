@@ -255,7 +255,7 @@ def run(
         clear_stale(root, ".incomplete-", ".old-")
         if final.exists() and not force:
             return RunResult(rid, final, [], skipped=True)
-        marts.build(snap)
+        built = marts.build(snap)
         with marts.connect(snap) as con:
             open_releases(con, snap, batch, reports, new_release)
         tmp = root / f".incomplete-{rid}-{os.getpid()}"
@@ -270,8 +270,7 @@ def run(
                 require_unchanged_files(snap)
             except GateError as exc:
                 result.error = f"{exc}; they changed while the reports ran"
-            if not result.error and not marts.is_current(snap):
-                result.error = f"the marts of {snap.id!r} or their code changed while the reports ran"
+            result.error = result.error or _marts_changed(snap, built)
             shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
             manifest = _manifest(snap, batch, rid, outcomes, result.error)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
@@ -289,6 +288,16 @@ def run(
             return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _marts_changed(snap: Snapshot, built: dict[str, Any]) -> str:
+    """Why the reports may not have read the marts the run built before them ("" if they did)."""
+    stamp = marts.marts_dir(snap) / marts.MARTS_FILE
+    if not stamp.exists() or json.loads(stamp.read_text()) != built:
+        return f"the marts of {snap.id!r} were rebuilt or removed while the reports ran"
+    if marts.code_hash() != built["code_sha256"]:
+        return "the code changed while the reports ran (run them again on the new code)"
+    return ""
 
 
 def _execute_all(

@@ -177,7 +177,6 @@ def open_segmentation(
     register_config(con, config)
     if not config.same_marts_as(load_config()):
         for name, params in (("rfm", config.sql_params(snap)), ("migration", None)):
-            # Registered on this connection, the frame hides the marts' view of the name for
-            # it alone: other cursors of the same views keep the marts'.
+            con.execute(f"DROP VIEW IF EXISTS {name}")
             con.register(name, con.sql(SQL.load(f"mart_{name}"), params=params).to_arrow_table())
     return Segmentation(con, config, day)

@@ -54,62 +54,6 @@ def test_views_read_exactly_the_manifests_files(snapshot, tmp_path, monkeypatch)
             con.execute("SELECT count(*) FROM trips").fetchone()
 
 
-def test_marts_connect_opens_the_views_once_and_anew_for_rebuilt_marts(mart_con, snapshot):
-    """Each call is a cursor of its own over one connection per snapshot and marts folder."""
-    import os
-    import shutil
-
-    import duckdb
-    import polars as pl
-    import pytest
-
-    from pipelines import marts
-
-    def counts(con: duckdb.DuckDBPyConnection) -> tuple:
-        return con.execute("SELECT (SELECT count(*) FROM member_month), (SELECT count(*) FROM trips)").fetchall()[0]
-
-    first, second = marts.connect(snapshot), marts.connect(snapshot)
-    opened = marts._opened[1]
-    first.register("mine", pl.DataFrame({"x": [1]}).to_arrow())
-    first.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS y")
-    for name in ("mine", "scratch"):
-        with pytest.raises(duckdb.CatalogException):
-            second.execute(f"SELECT * FROM {name}")
-    first.close()
-    expected = counts(mart_con)
-    assert counts(second) == expected and marts._opened[1] is opened
-    # What one cursor changes for all (a view, a global setting) is not handed to the next.
-    changes = (
-        "DROP VIEW member_month",
-        "CREATE OR REPLACE VIEW member_month AS SELECT 1 AS x",
-        "CREATE TABLE stray AS SELECT 1 AS x",
-        "SET threads = 1",
-    )
-    for change in changes:
-        marts.connect(snapshot).execute(change)
-        after = marts.connect(snapshot)
-        assert marts._opened[1] is not opened and counts(after) == expected, change
-        assert (
-            after.execute("SELECT current_setting('threads')").fetchone()
-            == mart_con.execute("SELECT current_setting('threads')").fetchone()
-        )
-        opened = marts._opened[1]
-    # A rebuilt marts folder is a new folder renamed in: its views are made again, over its files.
-    folder = marts.marts_dir(snapshot)
-    rebuilt, old = folder.with_name(".rebuilt"), folder.with_name(".old")
-    shutil.copytree(folder, rebuilt)
-    next(rebuilt.glob("member_month*")).rename(rebuilt / "renamed_mart.parquet")
-    os.rename(folder, old)
-    os.rename(rebuilt, folder)
-    try:
-        fresh = marts.connect(snapshot)
-        assert marts._opened[1] is not opened
-        assert fresh.execute("SELECT count(*) FROM renamed_mart").fetchall() == [(expected[0],)]
-    finally:
-        shutil.rmtree(folder)
-        os.rename(old, folder)
-
-
 def test_a_cursor_reads_the_same_tables_and_a_bare_one_fails_loudly(snapshot):
     import duckdb
     import pytest

@@ -330,6 +330,23 @@ def test_the_notebooks_of_a_run_leave_the_files_to_the_run(isolated_data, monkey
     assert require_passing("checked").id == "checked"
 
 
+def test_a_report_builds_the_marts_unless_its_run_did(snapshot, monkeypatch):
+    """notebook.start leaves the marts to the run that names the snapshot, and only to it."""
+    from pipelines import marts
+    from pipelines.core.snapshot import Snapshot
+    from pipelines.quality.gate import CHECKED_BY_RUN
+    from pipelines.reporting import notebook
+
+    assert validate(snapshot, now=NOW).success
+    builds = []
+    monkeypatch.setattr(marts, "build", lambda snap: builds.append(snap.id))
+    for token, built in (("", 1), ("0" * 64, 2), (Snapshot.open(snapshot).manifest_sha256, 2)):
+        monkeypatch.setenv(CHECKED_BY_RUN, token)
+        with pl.Config():  # start sets the notebooks' table printing
+            notebook.start(snapshot)
+        assert len(builds) == built, token
+
+
 def test_links_are_never_taken_for_the_snapshots_files(isolated_data):
     """A listed file replaced by a link to a good copy is missing, and a linked folder is a
     stray, at use as at the gate: a snapshot's files are its own, never somewhere else."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
+import logging
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -286,7 +288,7 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
     assert "bad-" not in (folder / "index.html").read_text()
 
 
-@pytest.mark.parametrize("what", ["files", "marts"])
+@pytest.mark.parametrize("what", ["files", "marts", "code"])
 def test_files_or_marts_changed_while_the_reports_ran_publish_nothing(
     mart_con, snapshot, toy_batches, tmp_path, monkeypatch, what
 ):
@@ -310,12 +312,15 @@ def test_files_or_marts_changed_while_the_reports_ran_publish_nothing(
     def stray(name: str, done: int, total: int) -> None:
         if done == 1 and what == "files":
             shutil.copy(next(trips.glob("*.parquet")), trips / "part-extra.parquet")
-        if done == 1 and what == "marts":  # as if the code had changed since they were built
+        if done == 1 and what == "marts":  # as if they had been built again
             stamp.write_text(stamp.read_text().replace(marts.code_hash(), "0" * 64))
+        if done == 1 and what == "code":
+            monkeypatch.setattr(marts, "code_hash", lambda: "1" * 64)
 
     changed = {
         "files": r"part-extra\.parquet: file is not in the manifest.*they changed while the reports ran",
-        "marts": r"the marts of .* or their code changed while the reports ran",
+        "marts": r"the marts of .* were rebuilt or removed while the reports ran",
+        "code": r"the code changed while the reports ran",
     }[what]
     with pytest.raises(batches.RunError, match=changed + ".*nothing was published; the run is kept"):
         runner.run(snapshot, batch="bad", progress=stray)
@@ -324,7 +329,7 @@ def test_files_or_marts_changed_while_the_reports_ran_publish_nothing(
     kept = [p for p in folder.iterdir() if p.name.startswith("bad-")]
     assert len(kept) == 1 and kept[0].name.endswith(".failed")
     manifest = json.loads((kept[0] / "manifest.json").read_text())
-    assert manifest["status"] == "failed" and "changed while the reports ran" in manifest["error"]
+    assert manifest["status"] == "failed" and "while the reports ran" in manifest["error"]
     assert (kept[0] / "raises.log").exists()  # what each report did is kept
 
 
@@ -447,6 +452,9 @@ def test_a_chart_warning_is_kept_with_the_chart_not_printed_into_the_page(capfd)
     from pipelines.reporting import charts, document
 
     charts.use_theme()
+    # A handler on the root logger, as a kernel or a script may have: the warning must not reach it.
+    printing = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(printing)
     data = pl.DataFrame({"a": ["p", "q"], "lo": [1, 0], "mid": [2, 3]})
     base = alt.Chart(data).encode(y=alt.Y("a:N", sort="-x"))
     layered = base.mark_rule().encode(x="lo:Q") + base.mark_point().encode(x="mid:Q")
@@ -456,6 +464,7 @@ def test_a_chart_warning_is_kept_with_the_chart_not_printed_into_the_page(capfd)
     assert any("conflicting sort" in m for m in metadata[document.CHART_WARNINGS])
     single = document.chart(alt.Chart(data).mark_bar().encode(x="mid:Q", y="a:N"), "alt text", data, "empty")
     assert single._repr_mimebundle_()[1] == {}
+    logging.getLogger().removeHandler(printing)
     out, err = capfd.readouterr()
     assert "conflicting" not in out + err
 
