@@ -443,6 +443,40 @@ def test_chart_svg_is_the_same_however_many_charts_came_before():
     assert "gradient_0" in first and first == second
 
 
+def test_a_chart_is_checked_against_the_schema_once_for_each_shape(monkeypatch):
+    """Altair's schema check runs for the first chart of a shape, not again for the same chart
+    over other rows; a chart of another shape, such as one with a wrong property, is checked."""
+    import altair as alt
+    import polars as pl
+
+    from pipelines.reporting import charts, document
+
+    charts.use_theme()
+    checks = []
+    to_dict = alt.TopLevelMixin.to_dict
+
+    def counted(self, *args, validate=True, **kwargs):
+        checks.append(validate)
+        return to_dict(self, *args, validate=validate, **kwargs)
+
+    monkeypatch.setattr(alt.TopLevelMixin, "to_dict", counted)
+    monkeypatch.setattr(document, "_CHECKED_SHAPES", set())
+
+    def bars(rows: list[int]) -> tuple:
+        data = pl.DataFrame({"a": [f"r{i}" for i in range(len(rows))], "n": rows})
+        return alt.Chart(data).mark_bar().encode(x="n:Q", y="a:N"), data
+
+    for rows in ([1, 2], [5, 7, 9], [3]):
+        chart, data = bars(rows)
+        assert isinstance(document.chart(chart, "alt", data, "empty"), document.Figure)
+    assert checks.count(True) == 1
+    chart, data = bars([1])
+    chart.mark = {"type": "bar", "colr": "red"}  # set as a plain dict, so Altair checks it only whole
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        document.chart(chart, "alt", data, "empty")
+    assert checks.count(True) == 2
+
+
 def test_a_chart_warning_is_kept_with_the_chart_not_printed_into_the_page(capfd):
     """Vega-Lite's warnings (logged by vl-convert 2) go with the figure's output metadata, where
     the browser test looks for them, and never into the report's text."""
