@@ -53,6 +53,7 @@ class _Warnings(logging.Handler):
 # reader sees: they are kept with the chart instead (`svg_and_warnings`).
 _VL_CONVERT_LOG = logging.getLogger("vl_convert")
 _VL_CONVERT_LOG.propagate = False
+_VL_CONVERT_LOG.setLevel(logging.WARNING)  # whatever level the root logger is at
 _VL_CONVERT_LOG.addHandler(logging.NullHandler())
 _DRAWING = threading.Lock()
 

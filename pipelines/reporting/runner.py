@@ -292,8 +292,11 @@ def run(
 
 def _marts_changed(snap: Snapshot, built: dict[str, Any]) -> str:
     """Why the reports may not have read the marts the run built before them ("" if they did)."""
-    stamp = marts.marts_dir(snap) / marts.MARTS_FILE
-    if not stamp.exists() or json.loads(stamp.read_text()) != built:
+    try:
+        now = json.loads((marts.marts_dir(snap) / marts.MARTS_FILE).read_text())
+    except (OSError, ValueError):  # gone, or being written
+        now = None
+    if now != built:
         return f"the marts of {snap.id!r} were rebuilt or removed while the reports ran"
     if marts.code_hash() != built["code_sha256"]:
         return "the code changed while the reports ran (run them again on the new code)"

@@ -288,7 +288,7 @@ def test_interrupt_leaves_no_run_and_latest_in_place(validated, reports, toy_bat
     assert "bad-" not in (folder / "index.html").read_text()
 
 
-@pytest.mark.parametrize("what", ["files", "marts", "code"])
+@pytest.mark.parametrize("what", ["files", "marts", "removed", "code"])
 def test_files_or_marts_changed_while_the_reports_ran_publish_nothing(
     mart_con, snapshot, toy_batches, tmp_path, monkeypatch, what
 ):
@@ -312,14 +312,18 @@ def test_files_or_marts_changed_while_the_reports_ran_publish_nothing(
     def stray(name: str, done: int, total: int) -> None:
         if done == 1 and what == "files":
             shutil.copy(next(trips.glob("*.parquet")), trips / "part-extra.parquet")
-        if done == 1 and what == "marts":  # as if they had been built again
-            stamp.write_text(stamp.read_text().replace(marts.code_hash(), "0" * 64))
+        if done == 1 and what == "marts":  # built again (still current, so only the stamp tells)
+            rebuilt = json.loads(stamp.read_text()) | {"built_at": "later"}
+            stamp.write_text(json.dumps(rebuilt))
+        if done == 1 and what == "removed":
+            stamp.unlink()
         if done == 1 and what == "code":
             monkeypatch.setattr(marts, "code_hash", lambda: "1" * 64)
 
     changed = {
         "files": r"part-extra\.parquet: file is not in the manifest.*they changed while the reports ran",
         "marts": r"the marts of .* were rebuilt or removed while the reports ran",
+        "removed": r"the marts of .* were rebuilt or removed while the reports ran",
         "code": r"the code changed while the reports ran",
     }[what]
     with pytest.raises(batches.RunError, match=changed + ".*nothing was published; the run is kept"):
@@ -468,7 +472,8 @@ def test_a_chart_is_checked_against_the_schema_once_for_each_shape(monkeypatch):
 
     for rows in ([1, 2], [5, 7, 9], [3]):
         chart, data = bars(rows)
-        assert isinstance(document.chart(chart, "alt", data, "empty"), document.Figure)
+        # the alt text names each one's figures: not part of the shape
+        assert isinstance(document.chart(chart, f"alt: {rows}", data, "empty"), document.Figure)
     assert checks.count(True) == 1
     chart, data = bars([1])
     chart.mark = {"type": "bar", "colr": "red"}  # set as a plain dict, so Altair checks it only whole
@@ -486,19 +491,25 @@ def test_a_chart_warning_is_kept_with_the_chart_not_printed_into_the_page(capfd)
     from pipelines.reporting import charts, document
 
     charts.use_theme()
-    # A handler on the root logger, as a kernel or a script may have: the warning must not reach it.
-    printing = logging.StreamHandler(sys.stderr)
-    logging.getLogger().addHandler(printing)
-    data = pl.DataFrame({"a": ["p", "q"], "lo": [1, 0], "mid": [2, 3]})
-    base = alt.Chart(data).encode(y=alt.Y("a:N", sort="-x"))
-    layered = base.mark_rule().encode(x="lo:Q") + base.mark_point().encode(x="mid:Q")
-    figure = document.chart(layered, "alt text", data, "empty")
-    bundle, metadata = figure._repr_mimebundle_()
-    assert "<svg" in base64.b64decode(bundle["text/html"].split("base64,")[1].split('"')[0]).decode()
-    assert any("conflicting sort" in m for m in metadata[document.CHART_WARNINGS])
-    single = document.chart(alt.Chart(data).mark_bar().encode(x="mid:Q", y="a:N"), "alt text", data, "empty")
-    assert single._repr_mimebundle_()[1] == {}
-    logging.getLogger().removeHandler(printing)
+    # A handler on the root logger, as a kernel or a script may have: the warning must not reach
+    # it, and must be kept even when the root logger lets only errors through.
+    root = logging.getLogger()
+    printing, level = logging.StreamHandler(sys.stderr), root.level
+    root.addHandler(printing)
+    root.setLevel(logging.ERROR)
+    try:
+        data = pl.DataFrame({"a": ["p", "q"], "lo": [1, 0], "mid": [2, 3]})
+        base = alt.Chart(data).encode(y=alt.Y("a:N", sort="-x"))
+        layered = base.mark_rule().encode(x="lo:Q") + base.mark_point().encode(x="mid:Q")
+        figure = document.chart(layered, "alt text", data, "empty")
+        bundle, metadata = figure._repr_mimebundle_()
+        assert "<svg" in base64.b64decode(bundle["text/html"].split("base64,")[1].split('"')[0]).decode()
+        assert any("conflicting sort" in m for m in metadata[document.CHART_WARNINGS])
+        single = document.chart(alt.Chart(data).mark_bar().encode(x="mid:Q", y="a:N"), "alt", data, "empty")
+        assert single._repr_mimebundle_()[1] == {}
+    finally:
+        root.removeHandler(printing)
+        root.setLevel(level)
     out, err = capfd.readouterr()
     assert "conflicting" not in out + err
 
