@@ -887,3 +887,10 @@ def main() -> None:
         sys.exit(exc.code)
     except KeyboardInterrupt:  # Ctrl-C while the command line was still being set up
         _interrupted()
+    except Exception as exc:
+        # Ctrl-C before a command's own handler runs, while typer reads the options, can land in
+        # a module typer imports then; Python 3.11 wraps it in a class's "Error calling
+        # __set_name__" RuntimeError.
+        if _is_interrupt(exc):
+            _interrupted()
+        raise

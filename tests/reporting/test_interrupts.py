@@ -75,3 +75,26 @@ def test_ctrl_c_that_a_library_wraps_in_its_own_error_still_ends_as_an_interrupt
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr and "error:" not in done.stderr
     assert "interrupted: nothing was published" in done.stderr
+
+
+EARLY = """
+import pipelines.cli as cli
+
+def app():
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        raise RuntimeError("Error calling __set_name__ on 'cached_property' instance 'data'") from exc
+
+cli.app = app
+cli.main()
+"""
+
+
+def test_ctrl_c_while_the_options_are_read_ends_as_an_interrupt():
+    """Ctrl-C before the command's own handler, while typer imports what reads an option, comes
+    out of a class definition as Python 3.11's RuntimeError: still an interrupt, no traceback."""
+    done = subprocess.run([sys.executable, "-c", EARLY], capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "interrupted: nothing was published" in done.stderr
