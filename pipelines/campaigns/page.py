@@ -302,10 +302,10 @@ class Page:
         order = drawn.sort("effect", "segment", descending=[True, False])["segment"].to_list()
         base = alt.Chart(drawn).encode(y=alt.Y("segment:N", title=None, sort=order))
         bars = base.mark_rule(strokeWidth=2).encode(
-            x=alt.X("ci_lower:Q", title=w("campaigns.chart.axis")), x2="ci_upper:Q"
+            x=alt.X("ci_lower:Q", title=w("campaigns.chart.axis")), x2=alt.X2("ci_upper:Q")
         )
-        dots = base.mark_point(filled=True, size=60).encode(x="effect:Q")
-        zero = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 3], color="#888").encode(x="x:Q")
+        dots = base.mark_point(filled=True, size=60).encode(x=alt.X("effect:Q"))
+        zero = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 3], color="#888").encode(x=alt.X("x:Q"))
         title = w("report.chart_synthetic", title=w("campaigns.chart.title"))
         chart = (bars + dots + zero).properties(title=title)
         figure = document.chart(chart, w("campaigns.chart.alt"), drawn, w("campaigns.chart.empty"))

@@ -115,13 +115,13 @@ class Page:
         band = (
             alt.Chart(data)
             .mark_area(opacity=0.25)
-            .encode(x=month, y=alt.Y("avoided_kg_low:Q", title=kg_title), y2="avoided_kg_high:Q")
+            .encode(x=month, y=alt.Y("avoided_kg_low:Q", title=kg_title), y2=alt.Y2("avoided_kg_high:Q"))
         )
-        line = alt.Chart(data).mark_line(point=True).encode(x=month, y="avoided_kg_central:Q")
+        line = alt.Chart(data).mark_line(point=True).encode(x=month, y=alt.Y("avoided_kg_central:Q"))
         caused = (
             alt.Chart(data)
             .mark_line(point=alt.OverlayMarkDef(color="#e15759"), strokeDash=[4, 3], color="#e15759")
-            .encode(x=month, y="caused_kg_central:Q")
+            .encode(x=month, y=alt.Y("caused_kg_central:Q"))
         )
         chart = (band + line + caused).properties(
             title=w("report.chart_synthetic", title=w("carbon.chart.monthly_title"))

@@ -112,7 +112,7 @@ class Page:
             .encode(
                 y=alt.Y("segment_name:N", sort=[self.segment(s) for s in table["segment"]], title=None),
                 x=alt.X("value:Q", title=w("segments.chart.pct_of_all")),
-                yOffset="variable:N",
+                yOffset=alt.YOffset("variable:N"),
                 color=alt.Color("variable:N", title=None, legend=alt.Legend(orient="bottom")),
             )
             .properties(title=w("report.chart_synthetic", title=w("segments.chart.shares_title")), height=320)
@@ -146,7 +146,7 @@ class Page:
                 color=alt.Color("members:Q", scale=alt.Scale(scheme="blues"), title=w("segments.chart.members_count")),
             )
         )
-        labels = alt.Chart(data).mark_text(fontSize=11).encode(x=x, y=y, text="members:Q")
+        labels = alt.Chart(data).mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("members:Q"))
         chart = (cells + labels).properties(
             title=w("report.chart_synthetic", title=w("segments.chart.rf_title")), width=320, height=260
         )

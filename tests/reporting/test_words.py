@@ -55,3 +55,19 @@ def test_numbers_and_dates_follow_the_locale():
     assert en.signed(-2.4) == "−2"
     assert zh.weekday(1) != en.weekday(1)
     assert en.money(1500) == "NT$1,500"
+
+
+def test_an_edited_table_is_read_again_and_a_read_one_cannot_be_changed(tmp_path):
+    """Tables are parsed once a process: an analyst's edit must still show, and no report may
+    change the words the next report reads."""
+    path = tmp_path / "words.toml"
+    path.write_text('[shop.greeting]\nen = "Hello"\nzh-TW = "您好"\n', encoding="utf-8")
+    assert words.read_table(path)["shop.greeting"]["en"] == "Hello"
+    path.write_text('[shop.greeting]\nen = "Welcome back"\nzh-TW = "歡迎回來"\n', encoding="utf-8")
+    assert words.read_table(path)["shop.greeting"]["en"] == "Welcome back"
+    table = words.read_table(path)
+    with pytest.raises(TypeError):
+        table["shop.greeting"]["en"] = "Changed"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        table["shop.other"] = {}  # type: ignore[index]
+    assert words.load("en", path)("shop.greeting") == "Welcome back"
