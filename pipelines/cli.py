@@ -520,6 +520,8 @@ def run(
     for o in result.outcomes:
         mark = "[green]ok[/]" if o.status == "ok" else "[bold red]FAILED[/]"
         console.print(f"{mark} {o.report.name} ({o.seconds:.1f} s){': ' + o.error if o.error else ''}", highlight=False)
+        for warning in o.chart_warnings:
+            console.print(f"  [yellow]chart warning[/] (Vega-Lite): {escape(warning)}", highlight=False)
     index = result.folder / "index.html"
     if not result.ok:
         link = f"reports/{snapshot}/{latest_name(batch)}"

@@ -70,6 +70,7 @@ class Outcome:
     outputs: dict[str, str] = field(default_factory=dict)
     page: dict[str, str] = field(default_factory=dict)  # what its outputs declared for the index
     papermill: dict[str, Any] = field(default_factory=dict)  # what papermill recorded
+    chart_warnings: list[str] = field(default_factory=list)  # what Vega-Lite said drawing its charts
 
 
 def _git() -> dict[str, Any]:
@@ -144,12 +145,17 @@ def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None)
         try:
             nb = nbformat.read(ipynb, as_version=4)
             outcome.page, outcome.papermill = _page_facts(nb), _notebook_facts(nb)
+            outcome.chart_warnings = _chart_warnings(nb)
             html = to_html(nb, outcome.page.get("title", report.name), outcome.page.get("lang", "en"))
             (out / f"{report.name}.html").write_text(html, encoding="utf-8")
         except (OSError, ValueError) as exc:  # a full disk, or a notebook cut short by one
             outcome.status = "failed"
             outcome.error = outcome.error or f"could not write {report.name}.html: {_error_text(exc)}"
     outcome.html_seconds = time.perf_counter() - start - outcome.seconds
+    if outcome.chart_warnings:
+        with open(log, "a") as log_file:
+            log_file.writelines(f"\nchart warning (Vega-Lite): {w}" for w in outcome.chart_warnings)
+            log_file.write("\n")
     outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
     return outcome
 
@@ -193,6 +199,18 @@ def _page_facts(nb: nbformat.NotebookNode) -> dict[str, str]:
             for key, value in output.get("metadata", {}).get(META, {}).items():
                 facts.setdefault(key, value)
     return facts
+
+
+def _chart_warnings(nb: nbformat.NotebookNode) -> list[str]:
+    """What Vega-Lite warned about while drawing a report's charts (kept out of its page), each
+    once: a warning can mean a chart left out what it should draw."""
+    from pipelines.reporting.document import CHART_WARNINGS
+
+    said: dict[str, None] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            said.update(dict.fromkeys(output.get("metadata", {}).get(CHART_WARNINGS, [])))
+    return list(said)
 
 
 def _versions() -> dict[str, str]:
@@ -414,6 +432,7 @@ def _manifest(snap: Snapshot, batch: str, rid: str, outcomes: list[Outcome], err
                 "outputs_sha256": o.outputs,
                 "papermill": o.papermill,
                 "page": o.page,
+                "chart_warnings": o.chart_warnings,
             }
             for o in outcomes
         ],

@@ -99,6 +99,21 @@ def _notebook(path: Path, *sources: str) -> None:
     nbformat.write(nb, path)
 
 
+#: A chart whose two layers sort the same axis differently: Vega-Lite warns and drops the sort.
+WARNING_CHART = """
+import altair as alt
+import polars as pl
+from IPython.display import display
+from pipelines.reporting import charts, document
+
+charts.use_theme()
+data = pl.DataFrame({"a": ["p", "q"], "lo": [1, 0], "mid": [2, 3]})
+base = alt.Chart(data).encode(y=alt.Y("a:N", sort="-x"))
+layered = base.mark_rule().encode(x=alt.X("lo:Q")) + base.mark_point().encode(x=alt.X("mid:Q"))
+display(document.chart(layered, "alt text", data, "empty"))
+"""
+
+
 @pytest.fixture()
 def toy_batches(tmp_path, monkeypatch):
     notebooks, folder = tmp_path / "notebooks", tmp_path / "batches"
@@ -133,6 +148,7 @@ def toy_batches(tmp_path, monkeypatch):
         'assert "POLARS_FMT_MAX_ROWS" not in pl.Config.state(if_set=True)',
     )
     _notebook(notebooks / "reads.ipynb", "print(leaked)")
+    _notebook(notebooks / "warns.ipynb", WARNING_CHART)
     batches_books = {
         "good": ["fine"],
         "other": ["after"],
@@ -141,6 +157,7 @@ def toy_batches(tmp_path, monkeypatch):
         "late": ["dies_late", "raises", "fine"],
         "cycles": ["cycles", "gone"],
         "env": ["env"],
+        "warns": ["warns", "fine"],
     }
     for name, books in batches_books.items():
         (folder / f"{name}.toml").write_text(
@@ -347,6 +364,23 @@ def test_the_run_tells_its_kernels_which_snapshot_it_checked(validated, reports,
     printed = nbformat.read(result.folder / "env.ipynb", as_version=4).cells[2].outputs[0]["text"]
     assert printed.strip() == Snapshot.open(validated).manifest_sha256
     assert seen == [None, None]  # the runner's own environment is left alone
+
+
+def test_chart_warnings_reach_the_manifest_the_log_and_the_command_line(validated, reports, toy_batches):
+    """A warning drawing a chart stays out of the page, but whoever runs the batch is told."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    done = CliRunner().invoke(app, ["run", "-s", validated, "--batch", "warns"])
+    assert done.exit_code == 0, done.output
+    assert re.search(r"ok warns .*\n\s+chart warning \(Vega-Lite\): .*conflicting sort", done.output)
+    folder = reports / validated / "latest-warns"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    said = {r["name"]: r["chart_warnings"] for r in manifest["reports"]}
+    assert said["fine"] == [] and len(said["warns"]) == 1 and "conflicting sort" in said["warns"][0]
+    assert f"chart warning (Vega-Lite): {said['warns'][0]}" in (folder / "warns.log").read_text()
+    assert "conflicting sort" not in (folder / "warns.html").read_text()
 
 
 def test_each_batch_has_its_own_latest_and_a_partial_run_moves_none(validated, reports, toy_batches):
