@@ -369,7 +369,7 @@ def validate(
     folder = validation_dir(snapshot)
     folder.mkdir(parents=True, exist_ok=True)
     _write_atomic(folder / RESULT, json.dumps(document, indent=1, default=str) + "\n")
-    _write_atomic(folder / PAGE, render(document))
+    _write_atomic(folder / PAGE, render(document, snap.label))
     return Verdict(snapshot, success, outcomes, integrity, document, folder / RESULT)
 
 

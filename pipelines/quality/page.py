@@ -30,14 +30,17 @@ def _outcome_from_json(item: dict[str, Any]) -> Outcome:
     )
 
 
-def render(document: dict[str, Any]) -> str:
+def render(document: dict[str, Any], label: str, back: str = "") -> str:
+    """The page of a verdict; `label` says whether the data are synthetic or imported, and
+    `back`, when given, is the index the page links back to (a report run's copy)."""
     e = html.escape
     ok = document["success"]
     stats = document["statistics"]
     out = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Data quality: {e(document['snapshot'])}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>Data quality of snapshot <code>{e(document['snapshot'])}</code></h1>",
+        *([f"<p><a href='{e(back)}'>&larr; the reports of this run</a></p>"] if back else []),
+        f"<h1>Data quality of snapshot <code>{e(document['snapshot'])}</code> ({e(label)})</h1>",
         f"<div class='banner {'ok' if ok else 'bad'}'>"
         f"{'PASSED: reports may run' if ok else 'FAILED: no report runs on this snapshot'}"
         f" &mdash; {stats['successful_expectations']} of {stats['evaluated_expectations']} expectations met,"

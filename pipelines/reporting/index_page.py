@@ -114,10 +114,14 @@ def render(manifest: dict[str, Any], runs: list[dict[str, Any]] | None = None) -
     return _page(f"Reports for {manifest['snapshot']}: {manifest['batch']}", body)
 
 
-def landing(snapshot: str, runs: list[dict[str, Any]]) -> str:
-    """reports/<snapshot>/index.html: the newest complete run of each batch, then every run."""
+def landing(snapshot: str, label: str, runs: list[dict[str, Any]]) -> str:
+    """reports/<snapshot>/index.html: the newest complete run of each batch, then every run;
+    `label` says whether the snapshot's data are synthetic or imported."""
     latest = [(name, r) for r in runs for name in r["links"]]
-    body = [f"<h1>Reports for snapshot <code>{e(snapshot)}</code></h1>", "<h2>Latest complete run of each batch</h2>"]
+    body = [
+        f"<h1>Reports for snapshot <code>{e(snapshot)}</code> ({e(label)})</h1>",
+        "<h2>Latest complete run of each batch</h2>",
+    ]
     if latest:
         body.append("<ul>")
         body += [

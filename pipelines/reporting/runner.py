@@ -45,8 +45,8 @@ from pipelines.quality.gate import (
     GateError,
     require_passing,
     require_unchanged_files,
-    validation_dir,
 )
+from pipelines.quality.page import render as quality_page
 from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
 
 if TYPE_CHECKING:
@@ -289,7 +289,8 @@ def run(
             except GateError as exc:
                 result.error = f"{exc}; they changed while the reports ran"
             result.error = result.error or _marts_changed(snap, built)
-            shutil.copy(validation_dir(snap.id) / PAGE, tmp / PAGE)
+            # The verdict's page again, with a way back to this run's reports.
+            (tmp / PAGE).write_text(quality_page(snap.verdict, snap.label, back="index.html"), encoding="utf-8")
             manifest = _manifest(snap, batch, rid, outcomes, result.error)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
             from pipelines.reporting.index_page import landing, render, runs_of
@@ -297,7 +298,7 @@ def run(
             (tmp / "index.html").write_text(render(manifest, runs_of(root)), encoding="utf-8")
             _publish(tmp, root, rid, result.ok, None if only else latest_name(batch))
             page = root / f".index.html.{os.getpid()}"
-            page.write_text(landing(snap.id, runs_of(root)), encoding="utf-8")
+            page.write_text(landing(snap.id, snap.label, runs_of(root)), encoding="utf-8")
             page.replace(root / "index.html")  # readers see the old page or the new one
             if not result.ok:
                 result.folder = root / f"{rid}.failed"

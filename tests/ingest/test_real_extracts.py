@@ -129,6 +129,9 @@ def _monthly(snap: Snapshot, reports: Path, monkeypatch) -> dict[str, str]:
     monkeypatch.setenv("CARD_INSIGHTS_REPORTS", str(reports))
     result = runner.run(snap.id, force=True)
     assert result.ok, [(o.report.name, o.error) for o in result.outcomes]
+    # An operator's own data is never called synthetic on the pages around the reports.
+    for page in (result.folder / "index.html", result.folder / "data_quality.html", reports / snap.id / "index.html"):
+        assert "(imported data)" in page.read_text() and "SYNTHETIC" not in page.read_text(), page
     return {o.report.name: (result.folder / f"{o.report.name}.html").read_text() for o in result.outcomes}
 
 

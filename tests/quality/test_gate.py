@@ -81,6 +81,7 @@ def test_the_test_snapshot_passes_and_is_stored(snapshot):
     assert stored.verdict["suites_hash"] == verdict.document["suites_hash"]
     page = (validation_dir(snapshot) / "data_quality.html").read_text()
     assert "PASSED" in page and "http" not in page  # opens offline: nothing fetched
+    assert "(SYNTHETIC data)</h1>" in page
 
 
 def test_default_scale_snapshot_raises_no_false_alarm(isolated_data):

@@ -144,7 +144,10 @@ def test_every_report_reads_well_in_a_browser(published, names):
                 assert page.title().strip() and page.title() != "Notebook", where
                 text = page.evaluate(VISIBLE_TEXT)
                 assert not BROKEN.findall(text), (where, BROKEN.findall(text))
+                assert "SYNTHETIC" in text, where  # the test snapshot is generated
                 if name not in reports:
+                    # The run's copy of the data-quality page leads back to the run.
+                    assert page.locator('a[href="index.html"]').count() == (name == "data_quality.html"), where
                     page.close()
                     continue
                 assert not RAW_CODES.findall(text), (where, sorted(set(RAW_CODES.findall(text))))
@@ -212,6 +215,7 @@ def test_the_landing_page_ties_every_batch_and_run_together(published):
     folders = {r.folder for r in published.values()}
     root = next(iter(folders)).parent
     landing = (root / "index.html").read_text()
+    assert "(SYNTHETIC data)" in landing
     for link in ("latest", "latest-merchants"):
         assert f"href='{link}/index.html'" in landing
         assert (root / link / "index.html").exists()
