@@ -13,7 +13,7 @@ import polars as pl
 
 from pipelines import privacy
 from pipelines.core import catalog
-from pipelines.merchant_profile.profile import PARTS_OF_DAY, Profile
+from pipelines.merchant_profile.profile import PARTS_OF_DAY, SHARE_MARGIN_MAX_POINTS, Profile
 from pipelines.reporting import document
 from pipelines.reporting.tables import Table
 from pipelines.reporting.words import Words, load
@@ -108,13 +108,19 @@ class Page:
         return document.text(text, peers_shown=True, peer_merchants=h["merchants"])
 
     def share_note(self) -> document.Text:
-        margin = self.p.margins()["share_pct"]
-        return document.text(self.w("merchant.share_note", margin=self.w.number(margin)), share_margin_points=margin)
+        w, margin = self.w, self.p.margins()["share_pct"]
+        if not self.p.shares_readable:
+            most = w.number(SHARE_MARGIN_MAX_POINTS)
+            text = w("merchant.share_note_hidden", margin=w.number(margin), most=most)
+            return document.text(text, share_margin_points=margin, own_shares_shown=False)
+        return document.text(w("merchant.share_note", margin=w.number(margin)), share_margin_points=margin)
 
     def stand_outs(self) -> document.Text:
         w, found = self.w, self.p.stand_outs()
         if not self.p.peers[0]:
             return document.text(w("merchant.stand_out.no_peers"))
+        if not self.p.shares_readable:
+            return document.text(w("merchant.stand_out.too_uncertain"))
         if not found:
             enough = max(10.0, self.p.margins()["share_pct"])
             return document.text(w("report.none_stand_out", points=w.number(enough)))
@@ -130,9 +136,12 @@ class Page:
         ]
         return document.bullets(lines, **{f"{f['dimension']}.{f['value']}": round(f["gap"], 1) for f in found})
 
-    def compared(self, dimension: str) -> Table:
+    def compared(self, dimension: str) -> Table | document.Text:
+        """A dimension's shares next to the peers', or a line saying they are not shown."""
         w = self.w
         frame = self.p.compared(dimension)
+        if frame.height == 0:
+            return document.text(w("merchant.table.not_shown", table=w(f"merchant.caption.{dimension}")))
         if dimension in ("home_district", "cross_category"):
             # Ties in order of value, so the table reads the same on every run.
             frame = frame.sort("share_pct", "value", descending=[True, False], nulls_last=True)
@@ -146,11 +155,15 @@ class Page:
         return Table(shown, w(f"merchant.caption.{dimension}"), plain=frame)
 
     def glossary(self) -> document.Text:
-        """What each RFM segment name means, for a shop owner who has never met RFM."""
+        """What each RFM segment name means, for a shop owner who has never met RFM, under its
+        heading; nothing when no segment is shown."""
         w = self.w
         codes = [c for c in self.p.compared("segment")["value"].to_list() if w.has(f"segment_meaning.{c}")]
+        if not codes:
+            return document.text("")
         lines = [f"**{w.label('segment', c)}**: {w.label('segment_meaning', c)}" for c in codes]
-        return document.text(w("merchant.glossary.intro") + "\n\n" + "\n".join(f"- {line}" for line in lines))
+        heading = f"## {w('merchant.section.glossary')}\n\n"
+        return document.text(heading + w("merchant.glossary.intro") + "\n\n" + "\n".join(f"- {line}" for line in lines))
 
     def customers_chart(self) -> object:
         w = self.w
@@ -185,7 +198,8 @@ class Page:
             .resolve_scale(y="independent")
             .properties(width=320, title=w("report.chart_synthetic", title=w("merchant.chart.customers_title")))
         )
-        return document.chart(chart, w("merchant.chart.customers_alt"), long, w("merchant.chart.customers_empty"))
+        empty = w("merchant.chart.customers_empty") if self.p.shares_readable else w("merchant.chart.too_uncertain")
+        return document.chart(chart, w("merchant.chart.customers_alt"), long, empty)
 
     def week(self) -> tuple[document.Text, object]:
         """The sentence saying which grid is shown and why, and the grid's chart."""
@@ -225,7 +239,8 @@ class Page:
                 slot=labels[top["slot"]] if grain == "part_of_day" else w("merchant.week.at_hour", hour=top["slot"]),
                 share=w.pct(top["share_pct"], 1),
             )
-        empty = w("merchant.week.empty", k=privacy.K_MIN)
+        readable = self.p.shares_readable
+        empty = w("merchant.week.empty", k=privacy.K_MIN) if readable else w("merchant.week.too_uncertain")
         text = document.text(note + busiest, grain=grain, cells_shown=shown.height)
         return text, document.chart(chart, w("merchant.week.alt", grain=x_title) + busiest, shown, empty)
 

@@ -47,6 +47,10 @@ DIMENSIONS: dict[str, str] = {
 PARTS_OF_DAY = (("night", 0), ("morning", 6), ("midday", 11), ("afternoon", 14), ("evening", 17), ("late", 21))
 #: The share of customers' hours the shown hour cells must hold for the hour grid to be used.
 SHOWN_ENOUGH = 0.8
+#: The widest 95 % margin, in percentage points, a shown share may have: a share of a half
+#: then reads as 35-65 %. Wider, a small shop's shares of one question could add up to 160 %,
+#: and a gap to the peers would be the noise's.
+SHARE_MARGIN_MAX_POINTS = 15.0
 
 
 @dataclass
@@ -68,12 +72,13 @@ class Profile:
         return self.totals.get("customers", 0) >= privacy.K_MIN
 
     def headline(self) -> dict:
-        """The noisy headline; a figure too uncertain to read (see `_readable`) is None, and so
+        """The noisy headline; a figure too uncertain to read (see `privacy.readable`) is None, and so
         is the average ticket unless both its parts can be read."""
         if not self.enough_customers:
             raise privacy.PrivacyError("not enough customers to report")
         margins = self.margins()
-        out = {key: self.totals[key] if _readable(self.totals[key], margins.get(key, 0)) else None for key in HEADLINE}
+        shown = {key: privacy.readable(self.totals[key], margins.get(key, 0)) for key in HEADLINE}
+        out = {key: self.totals[key] if shown[key] else None for key in HEADLINE}
         both = out["transactions"] is not None and out["revenue_ntd"] is not None
         out["average_ticket_ntd"] = self.totals["average_ticket_ntd"] if both else None
         return out
@@ -86,13 +91,19 @@ class Profile:
         out["share_pct"] = 100 * self.release.margin("customers") / max(self.totals["customers"], 1)
         return out
 
+    @property
+    def shares_readable(self) -> bool:
+        """Whether this unit's shares may be shown: its customers can be read (shares of a
+        hidden total would give it away) and a share's margin is at most
+        `SHARE_MARGIN_MAX_POINTS`. Decided from released figures only."""
+        margins = self.margins()
+        readable = privacy.readable(self.totals.get("customers", 0), margins.get("customers", 0))
+        return self.enough_customers and readable and margins.get("share_pct", 0.0) <= SHARE_MARGIN_MAX_POINTS
+
     def table(self, dimension: str) -> pl.DataFrame:
         """One distribution: each cell's noisy count as a share of the noisy customers the
-        headline shows, cells under K_MIN left empty. Nothing when the headline's customers are
-        too uncertain to show: a share's margin would then exceed 50 points, and shares of a
-        hidden total would give it away."""
-        readable = _readable(self.totals.get("customers", 0), self.margins().get("customers", 0))
-        if not (self.enough_customers and readable):
+        headline shows, cells under K_MIN left empty; nothing unless `shares_readable`."""
+        if not self.shares_readable:
             return _nothing()
         return _shown(self.cells, dimension, self.totals["customers"])
 
@@ -112,7 +123,7 @@ class Profile:
         transactions, revenue = int(t["transactions"].sum()), int(t["revenue_ntd"].sum())
         pooled = t.height**0.5  # the noise of a sum of independent noisy figures
         readable = self.release is None or all(
-            _readable(total, pooled * self.release.margin(key))
+            privacy.readable(total, pooled * self.release.margin(key))
             for key, total in (("transactions", transactions), ("revenue_ntd", revenue))
         )
         return {
@@ -162,9 +173,10 @@ class Profile:
         """Customers' hours by day of the week (1 = Monday) and hour, or, when the hour cells
         that may be shown hold less than `SHOWN_ENOUGH` of the hours, by day and part of the
         day: sums of the release's noisy hour cells (post-processing: nothing new is
-        released), each again left empty under K_MIN. Returns the grain ("hour" or
-        "part_of_day") and day, slot, customers, share_pct (of the hours shown)."""
-        if not self.enough_customers:
+        released), each again left empty under K_MIN; nothing unless `shares_readable`, as
+        its shares are no surer than the tables'. Returns the grain ("hour" or "part_of_day")
+        and day, slot, customers, share_pct (of the hours shown)."""
+        if not self.shares_readable:
             return "hour", _nothing().select(pl.lit(0).alias("day"), pl.lit("").alias("slot"), "customers", "share_pct")
         hours = self.cells.filter(pl.col("dimension") == "hour_of_week").select(
             pl.col("value").str.slice(0, 1).cast(pl.Int32).alias("day"),
@@ -187,12 +199,6 @@ class Profile:
         grid = hours.with_columns((100 * pl.col("customers") / base).round(1).alias("share_pct")).sort("day", "slot")
         suppressed = privacy.suppress(grid, additive=False, figures=["customers", "share_pct"], noisy=True)
         return grain, suppressed.select("day", "slot", "customers", "share_pct")
-
-
-def _readable(value: int, margin: float) -> bool:
-    """Whether a noisy figure says something: its 95 % margin is at most half of it (the noise
-    of a sum, scaled to what one member can add, drowns a small merchant's NT$)."""
-    return value > 0 and margin <= value / 2
 
 
 def _nothing() -> pl.DataFrame:

@@ -37,6 +37,13 @@ class PrivacyError(ValueError):
     """A parameter or an output that would break the disclosure rules."""
 
 
+def readable(value: float, margin: float) -> bool:
+    """Whether a noisy figure says something: its 95 % margin is at most half of it (the noise
+    of a sum, scaled to what one member can add, drowns a small merchant's NT$; the noise of a
+    count, a segment of a few members)."""
+    return value > 0 and margin <= value / 2
+
+
 def check_unit(unit: str) -> str:
     """A merchant outlet ID or chain brand ID as the schema defines them (safe in file names)."""
     if not (re.fullmatch(MERCHANT_ID, unit) or re.fullmatch(BRAND_ID, unit)):

@@ -338,15 +338,18 @@ class Page:
         if total < privacy.K_MIN:
             return [document.text(w("segments.audience.too_few", k=privacy.K_MIN, criteria=described), total=None)]
         text = w("segments.audience.about", total=w.number(total), margin=w.number(margin), criteria=described)
-        shown = by_segment.select(
-            self.segments(pl.col("segment"), w("segments.column.segment")),
-            pl.col("members")
-            .cast(pl.String)
-            .fill_null(w("segments.audience.under", k=privacy.K_MIN))
-            .alias(w("segments.column.members")),
+        # A segment's count carries the total's noise: a few members can read as dozens.
+        counts = by_segment["members"].to_list()
+        kept = [n if n is not None and privacy.readable(n, margin) else None for n in counts]
+        plain = by_segment.with_columns(pl.Series("members", kept, dtype=pl.Int64))
+        under, unsure = w("segments.audience.under", k=privacy.K_MIN), w("report.too_uncertain")
+        pairs = zip(counts, kept, strict=True)
+        words = [under if n is None else unsure if k is None else w.number(k) for n, k in pairs]
+        shown = by_segment.select(self.segments(pl.col("segment"), w("segments.column.segment"))).with_columns(
+            pl.Series(w("segments.column.members"), words, dtype=pl.String)
         )
-        table = Table(shown, w("segments.caption.audience"), plain=by_segment)
-        return [document.text(text, total=total), table]
+        caption = w("segments.caption.audience", margin=w.number(margin), k=privacy.K_MIN)
+        return [document.text(text, total=total), Table(shown, caption, plain=plain)]
 
     def glossary(self) -> document.Text:
         w = self.w

@@ -4,9 +4,12 @@ and "what stands out" only for differences from the peers large enough to matter
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from pipelines import privacy
-from pipelines.merchant_profile.profile import PARTS_OF_DAY, Profile
+from pipelines.merchant_profile.profile import PARTS_OF_DAY, SHARE_MARGIN_MAX_POINTS, Profile
+from pipelines.privacy.accounting import load_privacy
+from pipelines.privacy.release import Release
 
 UNIT = {"level": "outlet", "unit_id": "S0000001", "unit_name": "x", "category": "fuel", "district_id": "D01"}
 
@@ -59,3 +62,25 @@ def test_equal_differences_stand_out_in_the_same_order_every_run():
     peers = [("gender", "F", 420), ("gender", "M", 180)]  # 70 % / 30 %: both 20 points off
     found = _profile(own, peers).stand_outs()
     assert [f["value"] for f in found] == ["F", "M"]
+
+
+@pytest.mark.parametrize("customers", [40, 300])
+def test_a_small_shops_own_shares_week_and_gaps_are_shown_only_within_the_widest_margin(customers):
+    """With the shipped noise, 40 customers give shares off by up to ±49 points (two answers of
+    one question could add up to 160 %): none of them, nor the week, nor a gap to the peers is
+    shown. 300 customers give ±6.5 points: all are."""
+    p = _profile(
+        [("gender", "F", customers // 2), ("gender", "M", customers // 2), ("hour_of_week", "1-08", customers)],
+        peers=[("gender", "F", 500), ("gender", "M", 100)],
+    )
+    p.totals = {"customers": customers, "transactions": 4 * customers, "revenue_ntd": 400 * customers}
+    p.release = Release("r", load_privacy(), b"k")
+    margin = 100 * 1.96 * load_privacy().sigma_of("customers") / customers
+    shown = margin <= SHARE_MARGIN_MAX_POINTS
+    assert shown == (customers == 300), margin
+    assert p.shares_readable == shown
+    assert p.table("gender").height == (2 if shown else 0)
+    assert p.week_grid()[1].drop_nulls("share_pct").height == (1 if shown else 0)
+    assert [f["value"] for f in p.stand_outs()] == (["F", "M"] if shown else [])
+    # The peers' shares stay: they are sums over several shops, none of them the reader's.
+    assert p.compared("gender")["peer_share_pct"].to_list() == [83.3, 16.7]

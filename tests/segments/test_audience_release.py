@@ -67,3 +67,18 @@ def test_a_tracker_cannot_subtract_audiences_down_to_one_member(segmentation, sn
     assert sum(a == truth for a in answers) / len(answers) <= 0.1
     assert statistics.median(abs(a - truth) for a in answers) >= 10
     assert pl.Series(answers).n_unique() > 10  # fresh noise for each revision
+
+
+def test_a_segments_count_within_twice_its_margin_is_not_shown(segmentation):
+    """Each segment's count carries the noise of ± margin: 19 shown for a segment of 2 misled a
+    reader. Counts hidden as small stay "fewer than 10"; readable ones are shown as they are."""
+    from pipelines.segments import page as segments_page
+
+    order = segmentation.config.segments["segment"].to_list()[:4]
+    members = pl.Series("members", [None, 19, 60, 250], dtype=pl.Int64)
+    by_segment = pl.DataFrame({"segment": order}).with_columns(members)
+    p = segments_page.Page(segmentation, segments_page.words("en"))
+    _, table = p.audience(329, by_segment, 29.4, Audience.from_text(gender="F"))
+    assert table.frame.to_series(1).to_list() == ["fewer than 10", "too uncertain to show", "60", "250"]
+    assert table.plain["members"].to_list() == [None, None, 60, 250]
+    assert "± 29" in table.caption
