@@ -172,17 +172,22 @@ class Page:
             .alias(w("carbon.column.employees")),
         )
         table = Table(shown, w("carbon.caption.spread", k=privacy.K_MIN), plain=spread.drop("suppressed"))
-        data = spread.with_columns(pl.Series("band", labels)).drop_nulls("employees")
-        chart = (
-            alt.Chart(data)
-            .mark_bar()
-            .encode(
-                # Every band on the axis, hidden ones too, so no employee vanishes off its end.
-                x=alt.X("band:O", sort=labels, scale=alt.Scale(domain=labels), title=w("carbon.chart.band")),
-                y=alt.Y("employees:Q", title=w("carbon.column.employees")),
-            )
-            .properties(title=w("report.chart_synthetic", title=w("carbon.chart.spread_title")))
+        bands = spread.with_columns(pl.Series("band", labels))
+        data = bands.drop_nulls("employees")
+        # Every band on the axis, hidden ones too, so no employee vanishes off its end.
+        band = alt.X("band:O", sort=labels, scale=alt.Scale(domain=labels), title=w("carbon.chart.band"))
+        employees = alt.Y("employees:Q", title=w("carbon.column.employees"))
+        bars = alt.Chart(data).mark_bar().encode(x=band, y=employees)
+        # A hidden band says so on the chart: without a word it would read as no employee.
+        hidden = bands.filter(pl.col("employees").is_null()).select(
+            "band", pl.lit(0).alias("employees"), pl.lit(w("carbon.chart.hidden")).alias("mark")
         )
+        marks = (
+            alt.Chart(hidden)
+            .mark_text(baseline="bottom", dy=-3, color="#555")
+            .encode(x=band, y=employees, text=alt.Text("mark:N"))
+        )
+        chart = (bars + marks).properties(title=w("report.chart_synthetic", title=w("carbon.chart.spread_title")))
         alt_text = w("carbon.chart.spread_alt")
         return table, document.chart(chart, alt_text, data, w("carbon.chart.spread_empty", k=privacy.K_MIN))
 

@@ -1,5 +1,5 @@
 """What the carbon page makes of a report's figures: a line for a negative avoided estimate, and
-a spread chart with every band on its axis, hidden ones too."""
+a spread chart with every band on its axis, hidden ones too, marked as hidden."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def test_the_spread_chart_keeps_hidden_bands_on_its_axis(stations):
     with alt.renderers.enable("default"):  # the chart itself, not its SVG image
         table, chart = p.spread()
     spec = chart.to_dict()
-    assert spec["encoding"]["x"]["scale"]["domain"] == p.bands()
+    bars, marks = spec["layer"]
+    assert bars["encoding"]["x"]["scale"]["domain"] == marks["encoding"]["x"]["scale"]["domain"] == p.bands()
     assert len(p.bands()) == n
     assert table.frame.height == n
+    # Each hidden band is marked as hidden where its bar would be, not left to read as zero.
+    rows = spec["datasets"]
+    hidden = [b for b, e in zip(p.bands(), bands, strict=True) if e is None]
+    assert [r["band"] for r in rows[marks["data"]["name"]]] == hidden
+    assert {r["mark"] for r in rows[marks["data"]["name"]]} == {"hidden"}
+    assert [r["band"] for r in rows[bars["data"]["name"]]] == [b for b in p.bands() if b not in hidden]
