@@ -171,7 +171,9 @@ def one_report(notebook: str, params: list[tuple[str, str]], snap: Snapshot) -> 
         if name not in declared:
             raise RunError(f"{path.name} has no parameter {name!r}; its parameters: {', '.join(declared)}")
         values[name] = _parse_value(name, text, declared[name])
-    entry = {"family": notebook, "notebook": path.name, "params": values}
+    # The family whose checks apply: campaign_effect.ipynb is the campaigns family's.
+    family = next((f.name for f in FAMILIES if f.notebook_name == path.name), notebook)
+    entry = {"family": family, "notebook": path.name, "params": values}
     return _reports(f"{notebook} with -p", [entry], snap, None)
 
 

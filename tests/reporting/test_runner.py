@@ -366,6 +366,13 @@ def test_the_run_tells_its_kernels_which_snapshot_it_checked(validated, reports,
     assert seen == [None, None]  # the runner's own environment is left alone
 
 
+def test_the_monthly_batch_profiles_the_merchants_of_the_subscribers_file(validated):
+    from pipelines.merchant_profile.subscribers import subscribers
+
+    reports = batches.load_batch("monthly", Snapshot.open(validated))
+    assert [r.params["merchant"] for r in reports if r.family == "merchant_profile"] == subscribers()
+
+
 def test_chart_warnings_reach_the_manifest_the_log_and_the_command_line(validated, reports, toy_batches):
     """A warning drawing a chart stays out of the page, but whoever runs the batch is told."""
     from typer.testing import CliRunner
@@ -692,6 +699,9 @@ def test_one_report_with_papermill_style_parameters(validated, reports):
         ("segments", [("window_months", "6")], None),
         ("merchant_profile", [("period", "2031-01")], "period must be one of 2025-01 .. 2025-06"),
         ("nope", [], "unknown notebook 'nope'; notebooks: campaign_effect, commute_carbon"),
+        # The campaigns family's notebook is named otherwise: its checks apply all the same.
+        ("campaign_effect", [("campaign", "C99999")], "campaign 'C99999' is not in snapshot"),
+        ("campaign_effect", [("view", "shop")], "view must be one of"),
     ],
 )
 def test_parameters_from_the_command_line_are_read_and_checked(validated, snap, notebook, params, match):
