@@ -108,12 +108,19 @@ class Page:
         return document.text(text, peers_shown=True, peer_merchants=h["merchants"])
 
     def share_note(self) -> document.Text:
-        w, margin = self.w, self.p.margins()["share_pct"]
-        if not self.p.shares_readable:
-            most = w.number(SHARE_MARGIN_MAX_POINTS)
-            text = w("merchant.share_note_hidden", margin=w.number(margin), most=most)
-            return document.text(text, share_margin_points=margin, own_shares_shown=False)
-        return document.text(w("merchant.share_note", margin=w.number(margin)), share_margin_points=margin)
+        w, p, margin = self.w, self.p, self.p.margins()["share_pct"]
+        if p.shares_readable:
+            return document.text(w("merchant.share_note", margin=w.number(margin)), share_margin_points=margin)
+        most = w.number(SHARE_MARGIN_MAX_POINTS)
+        peers = " " + w("merchant.share_note_peers") if p.peers[0] else ""
+        if privacy.readable(p.totals.get("customers", 0), p.margins().get("customers", 0)):
+            # One decimal: 15.4 rounded to 15 would read as within the limit it is over.
+            text = w("merchant.share_note_hidden", margin=w.number(margin, 1), most=most)
+            return document.text(text + peers, share_margin_points=margin, own_shares_shown=False)
+        # The margin is 1,960 over the customers: given exactly, it would give away the count
+        # the headline hides as too uncertain.
+        text = w("merchant.share_note_hidden_total", most=most)
+        return document.text(text + peers, own_shares_shown=False)
 
     def stand_outs(self) -> document.Text:
         w, found = self.w, self.p.stand_outs()
@@ -139,20 +146,24 @@ class Page:
     def compared(self, dimension: str) -> Table | document.Text:
         """A dimension's shares next to the peers', or a line saying they are not shown."""
         w = self.w
-        frame = self.p.compared(dimension)
+        own, frame = self.p.shares_readable, self.p.compared(dimension)
         if frame.height == 0:
-            return document.text(w("merchant.table.not_shown", table=w(f"merchant.caption.{dimension}")))
+            why = "merchant.table.all_small" if own else "merchant.table.not_shown"
+            return document.text(w(why, table=w(f"merchant.dimension.{dimension}"), k=privacy.K_MIN))
         if dimension in ("home_district", "cross_category"):
             # Ties in order of value, so the table reads the same on every run.
-            frame = frame.sort("share_pct", "value", descending=[True, False], nulls_last=True)
+            order = "share_pct" if own else "peer_share_pct"
+            frame = frame.sort(order, "value", descending=[True, False], nulls_last=True)
         shown = frame.select(
             pl.col("value")
             .map_elements(lambda c: self.value(dimension, c), return_dtype=pl.String)
             .alias(w(f"merchant.dimension.{dimension}")),
-            pl.col("share_pct").alias(w("merchant.column.share")),
+            # Not an empty column of one's own: an empty cell means fewer than K_MIN customers.
+            *([pl.col("share_pct").alias(w("merchant.column.share"))] if own else []),
             *([pl.col("peer_share_pct").alias(w("merchant.column.peers"))] if self.p.peers[0] else []),
         )
-        return Table(shown, w(f"merchant.caption.{dimension}"), plain=frame)
+        caption = w(f"merchant.caption.{dimension}")
+        return Table(shown, caption if own else w("merchant.caption.peers_only", caption=caption), plain=frame)
 
     def glossary(self) -> document.Text:
         """What each RFM segment name means, for a shop owner who has never met RFM, under its
@@ -166,7 +177,8 @@ class Page:
         return document.text(heading + w("merchant.glossary.intro") + "\n\n" + "\n".join(f"- {line}" for line in lines))
 
     def customers_chart(self) -> object:
-        w = self.w
+        w, own = self.w, self.p.shares_readable
+        only = "" if own else "_peers_only"  # its words when only the peers' shares are drawn
         who = [w("merchant.chart.this_merchant"), w("merchant.chart.peers")]
         long = pl.concat(
             [
@@ -196,10 +208,10 @@ class Page:
                 ),
             )
             .resolve_scale(y="independent")
-            .properties(width=320, title=w("report.chart_synthetic", title=w("merchant.chart.customers_title")))
+            .properties(width=320, title=w("report.chart_synthetic", title=w(f"merchant.chart.customers_title{only}")))
         )
-        empty = w("merchant.chart.customers_empty") if self.p.shares_readable else w("merchant.chart.too_uncertain")
-        return document.chart(chart, w("merchant.chart.customers_alt"), long, empty)
+        empty = w("merchant.chart.customers_empty") if own else w("merchant.chart.too_uncertain")
+        return document.chart(chart, w(f"merchant.chart.customers_alt{only}"), long, empty)
 
     def week(self) -> tuple[document.Text, object]:
         """The sentence saying which grid is shown and why, and the grid's chart."""
@@ -239,8 +251,10 @@ class Page:
                 slot=labels[top["slot"]] if grain == "part_of_day" else w("merchant.week.at_hour", hour=top["slot"]),
                 share=w.pct(top["share_pct"], 1),
             )
-        readable = self.p.shares_readable
-        empty = w("merchant.week.empty", k=privacy.K_MIN) if readable else w("merchant.week.too_uncertain")
+        if not self.p.shares_readable:
+            # No grid to describe: the sentence in the chart's place says why.
+            return document.text(""), document.chart(chart, "", shown, w("merchant.week.too_uncertain"))
+        empty = w("merchant.week.empty", k=privacy.K_MIN)
         text = document.text(note + busiest, grain=grain, cells_shown=shown.height)
         return text, document.chart(chart, w("merchant.week.alt", grain=x_title) + busiest, shown, empty)
 

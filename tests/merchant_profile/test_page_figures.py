@@ -84,3 +84,29 @@ def test_a_small_shops_own_shares_week_and_gaps_are_shown_only_within_the_widest
     assert [f["value"] for f in p.stand_outs()] == (["F", "M"] if shown else [])
     # The peers' shares stay: they are sums over several shops, none of them the reader's.
     assert p.compared("gender")["peer_share_pct"].to_list() == [83.3, 16.7]
+
+
+@pytest.mark.parametrize(("customers", "note_margin"), [(30, None), (60, "32.7"), (300, "7")])
+def test_the_page_shows_the_peers_alone_and_no_margin_that_gives_away_hidden_customers(customers, note_margin):
+    """Hidden own shares leave no empty column (an empty cell reads as fewer than 10); where the
+    customers are too uncertain to show, the note gives no margin (1,960 over the customers)."""
+    import duckdb
+
+    from pipelines.merchant_profile import page as merchant_page
+
+    p = _profile([("gender", "F", customers // 2), ("gender", "M", customers // 2)], peers=[("gender", "F", 500)])
+    p.peer_cells = pl.DataFrame([("gender", "F", 500), ("gender", "M", 100)], schema=p.peer_cells.schema, orient="row")
+    p.totals = {"customers": customers, "transactions": 4 * customers, "revenue_ntd": 400 * customers}
+    p.release = Release("r", load_privacy(), b"k")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE districts AS SELECT 'Daan' AS name_en, '大安' AS name_zh")
+    page = merchant_page.Page(con, p, merchant_page.words("en"))
+    note, table = page.share_note().markdown, page.compared("gender")
+    own = customers == 300
+    assert ("your customers, %" in table.frame.columns) == own
+    assert table.frame["similar shops, %"].to_list() == [83.3, 16.7]
+    assert table.caption.endswith("similar shops only") != own
+    if note_margin is None:
+        assert "more than ± 50 points" in note and str(round(1960 / customers, 1)) not in note
+    else:
+        assert f"± {note_margin} points" in note
