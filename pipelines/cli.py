@@ -481,7 +481,7 @@ def run(
     of the whole batch becomes reports/SNAPSHOT/latest (latest-BATCH for a batch other than
     monthly) only when every report succeeded; a run with --only keeps its own folder and
     moves no link. Exit 0 when all succeeded (or the same run was already complete), 1
-    otherwise, 130 on Ctrl-C.
+    otherwise, 2 for a wrong command line (an unknown option, a missing value), 130 on Ctrl-C.
     """
     from rich.progress import Progress as Bar
 

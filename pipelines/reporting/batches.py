@@ -82,13 +82,14 @@ def _check_family(
     con: duckdb.DuckDBPyConnection,
     snap: Snapshot,
     report: str,
-    family: str,
+    notebook: str,
     declared: dict[str, str],
     params: dict[str, Any],
 ) -> None:
-    """The family's own check of every parameter (the notebook's defaults with the batch's
-    values), so that a bad value stops the batch before any report runs, not in the middle."""
-    check = next((f.check for f in FAMILIES if f.name == family), None)
+    """The own check of every parameter of the family whose notebook this is (the notebook's
+    defaults with the batch's values), so that a bad value stops the batch before any report
+    runs, not in the middle. Found by notebook: `run --notebook campaign_effect` names no family."""
+    check = next((f.check for f in FAMILIES if f.notebook_name == notebook), None)
     if check is None:
         return
     try:
@@ -148,7 +149,7 @@ def _reports(name: str, entries: list[dict[str, Any]], snap: Snapshot, only: lis
                         check_lang(params["lang"])
                     except ValueError as exc:
                         raise RunError(f"{report_name}: {exc}") from None
-                _check_family(con, snap, report_name, entry["family"], declared, params)
+                _check_family(con, snap, report_name, notebook.name, declared, params)
                 reports.append(Report(entry["family"], report_name, notebook, params))
         names = [r.name for r in reports]
         if len(set(names)) != len(names):
@@ -171,9 +172,7 @@ def one_report(notebook: str, params: list[tuple[str, str]], snap: Snapshot) -> 
         if name not in declared:
             raise RunError(f"{path.name} has no parameter {name!r}; its parameters: {', '.join(declared)}")
         values[name] = _parse_value(name, text, declared[name])
-    # The family whose checks apply: campaign_effect.ipynb is the campaigns family's.
-    family = next((f.name for f in FAMILIES if f.notebook_name == path.name), notebook)
-    entry = {"family": family, "notebook": path.name, "params": values}
+    entry = {"family": notebook, "notebook": path.name, "params": values}
     return _reports(f"{notebook} with -p", [entry], snap, None)
 
 

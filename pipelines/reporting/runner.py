@@ -121,7 +121,7 @@ def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None)
     ipynb, log = out / f"{report.name}.ipynb", out / f"{report.name}.log"
     (out / f"{report.name}.params.json").write_text(json.dumps(report.params, indent=2, sort_keys=True) + "\n")
     start = time.perf_counter()
-    with open(log, "w") as log_file:
+    with open(log, "w", encoding="utf-8") as log_file:
         try:
             papermill.execute_notebook(
                 str(report.notebook),
@@ -153,9 +153,13 @@ def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None)
             outcome.error = outcome.error or f"could not write {report.name}.html: {_error_text(exc)}"
     outcome.html_seconds = time.perf_counter() - start - outcome.seconds
     if outcome.chart_warnings:
-        with open(log, "a") as log_file:
-            log_file.writelines(f"\nchart warning (Vega-Lite): {w}" for w in outcome.chart_warnings)
-            log_file.write("\n")
+        try:
+            with open(log, "a", encoding="utf-8") as log_file:
+                log_file.writelines(f"\nchart warning (Vega-Lite): {w}" for w in outcome.chart_warnings)
+                log_file.write("\n")
+        except OSError as exc:  # a full disk fails this report, not the batch
+            outcome.status = "failed"
+            outcome.error = outcome.error or f"could not write {report.name}.log: {_error_text(exc)}"
     outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
     return outcome
 

@@ -41,14 +41,15 @@ def read_table(path: Path) -> Mapping[str, Mapping[str, str]]:
     """A translation table, flattened to dotted keys: {"merchant.customers": {"en": ..., ...}};
     read-only, as it is shared by every report a process draws."""
     stat = path.stat()
-    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+    return _parsed(path.resolve(), stat.st_ino, stat.st_ctime_ns, stat.st_size)
 
 
 @functools.cache
-def _parsed(path: Path, mtime_ns: int, size: int) -> Mapping[str, Mapping[str, str]]:
+def _parsed(path: Path, inode: int, ctime_ns: int, size: int) -> Mapping[str, Mapping[str, str]]:
     """Parsed once a process while the file is unchanged: a batch draws thousands of reports
-    from the same tables, and parsing them took 8-17 ms a report; an analyst's edit in
-    JupyterLab changes the file's time and size and is read again."""
+    from the same tables, and parsing them took 8-17 ms a report. Any write or replacement
+    changes the file's status-change time or inode (which, unlike its modification time, no
+    copy or archive tool sets back), so an analyst's edit in JupyterLab is read again."""
     out: dict[str, Mapping[str, str]] = {}
 
     def walk(prefix: str, node: Mapping) -> None:

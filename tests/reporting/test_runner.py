@@ -702,12 +702,14 @@ def test_one_report_with_papermill_style_parameters(validated, reports):
         # The campaigns family's notebook is named otherwise: its checks apply all the same.
         ("campaign_effect", [("campaign", "C99999")], "campaign 'C99999' is not in snapshot"),
         ("campaign_effect", [("view", "shop")], "view must be one of"),
+        ("campaign_effect", [], None),
     ],
 )
 def test_parameters_from_the_command_line_are_read_and_checked(validated, snap, notebook, params, match):
     if match is None:
         (report,) = batches.one_report(notebook, params, snap)
-        assert report.params["window_months"] == 6  # an int, as the notebook's default
+        assert report.name == notebook  # the report keeps its notebook's name
+        assert report.params.get("window_months", 6) == 6  # an int, as the notebook's default
     else:
         with pytest.raises(runner.RunError, match=match):
             batches.one_report(notebook, params, snap)

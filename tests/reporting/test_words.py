@@ -60,9 +60,21 @@ def test_numbers_and_dates_follow_the_locale():
 def test_an_edited_table_is_read_again_and_a_read_one_cannot_be_changed(tmp_path):
     """Tables are parsed once a process: an analyst's edit must still show, and no report may
     change the words the next report reads."""
+    import os
+    import time
+
     path = tmp_path / "words.toml"
     path.write_text('[shop.greeting]\nen = "Hello"\nzh-TW = "您好"\n', encoding="utf-8")
     assert words.read_table(path)["shop.greeting"]["en"] == "Hello"
+    assert words.read_table(path) is words.read_table(path)  # parsed once
+    # An edit of the same size, its modification time set back as `cp -p` or tar would
+    # (after a pause longer than the clock tick of coarse file timestamps, as edits are).
+    before = path.stat()
+    time.sleep(0.05)
+    path.write_text('[shop.greeting]\nen = "Howdy"\nzh-TW = "嗨嗨"\n', encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert words.read_table(path)["shop.greeting"]["en"] == "Howdy"
     path.write_text('[shop.greeting]\nen = "Welcome back"\nzh-TW = "歡迎回來"\n', encoding="utf-8")
     assert words.read_table(path)["shop.greeting"]["en"] == "Welcome back"
     table = words.read_table(path)
