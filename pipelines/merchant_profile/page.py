@@ -113,7 +113,7 @@ class Page:
             return document.text(w("merchant.share_note", margin=w.number(margin)), share_margin_points=margin)
         most = w.number(SHARE_MARGIN_MAX_POINTS)
         peers = " " + w("merchant.share_note_peers") if p.peers[0] else ""
-        if privacy.readable(p.totals.get("customers", 0), p.margins().get("customers", 0)):
+        if p.customers_readable:
             # One decimal: 15.4 rounded to 15 would read as within the limit it is over.
             text = w("merchant.share_note_hidden", margin=w.number(margin, 1), most=most)
             return document.text(text + peers, share_margin_points=margin, own_shares_shown=False)

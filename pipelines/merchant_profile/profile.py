@@ -92,13 +92,17 @@ class Profile:
         return out
 
     @property
+    def customers_readable(self) -> bool:
+        """Whether the headline's noisy customers can be read (`privacy.readable`)."""
+        return privacy.readable(self.totals.get("customers", 0), self.margins().get("customers", 0))
+
+    @property
     def shares_readable(self) -> bool:
         """Whether this unit's shares may be shown: its customers can be read (shares of a
         hidden total would give it away) and a share's margin is at most
         `SHARE_MARGIN_MAX_POINTS`. Decided from released figures only."""
-        margins = self.margins()
-        readable = privacy.readable(self.totals.get("customers", 0), margins.get("customers", 0))
-        return self.enough_customers and readable and margins.get("share_pct", 0.0) <= SHARE_MARGIN_MAX_POINTS
+        share_margin = self.margins().get("share_pct", 0.0)
+        return self.enough_customers and self.customers_readable and share_margin <= SHARE_MARGIN_MAX_POINTS
 
     def table(self, dimension: str) -> pl.DataFrame:
         """One distribution: each cell's noisy count as a share of the noisy customers the

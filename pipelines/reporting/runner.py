@@ -198,10 +198,9 @@ def _page_facts(nb: nbformat.NotebookNode) -> dict[str, str]:
     from pipelines.reporting.document import META
 
     facts: dict[str, str] = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            for key, value in output.get("metadata", {}).get(META, {}).items():
-                facts.setdefault(key, value)
+    for metadata in _output_metadata(nb):
+        for key, value in metadata.get(META, {}).items():
+            facts.setdefault(key, value)
     return facts
 
 
@@ -211,10 +210,16 @@ def _chart_warnings(nb: nbformat.NotebookNode) -> list[str]:
     from pipelines.reporting.document import CHART_WARNINGS
 
     said: dict[str, None] = {}
+    for metadata in _output_metadata(nb):
+        said.update(dict.fromkeys(metadata.get(CHART_WARNINGS, [])))
+    return list(said)
+
+
+def _output_metadata(nb: nbformat.NotebookNode) -> Iterator[dict[str, Any]]:
+    """The metadata of every output of a report, in order."""
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            said.update(dict.fromkeys(output.get("metadata", {}).get(CHART_WARNINGS, [])))
-    return list(said)
+            yield output.get("metadata", {})
 
 
 def _versions() -> dict[str, str]:
