@@ -184,7 +184,8 @@ class Page:
         )
         marks = (
             alt.Chart(hidden)
-            .mark_text(baseline="bottom", dy=-3, color="#555")
+            # Upright along the band: side by side, level words overlapped in the narrow bands.
+            .mark_text(angle=270, align="left", baseline="middle", dx=3, color="#555")
             .encode(x=band, y=employees, text=alt.Text("mark:N"))
         )
         chart = (bars + marks).properties(title=w("report.chart_synthetic", title=w("carbon.chart.spread_title")))
