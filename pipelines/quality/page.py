@@ -9,7 +9,8 @@ from pipelines.quality.describe import not_applicable, observed, samples, volume
 from pipelines.quality.engine import Outcome
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#222;max-width:1200px}
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK TC",sans-serif;margin:2rem;color:#222;
+max-width:1200px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}

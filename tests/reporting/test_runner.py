@@ -76,6 +76,9 @@ def test_batch_runs_publishes_and_reproduces(validated, reports):
     assert set(report["outputs_sha256"]) >= {"segments.html", "segments.ipynb"}
     html = (latest / "segments.html").read_text()
     assert not re.search(r"(src|href)=\"https?://", html)  # opens offline
+    # ... with the report style sheet inlined and no script: not JupyterLab's editor styles
+    # (263 KB a page), nor the CDN scripts an offline page could not load.
+    assert "<script" not in html and "--jp-" not in html and "max-width: 1100px" in html
     assert html.count("data:image/svg+xml") >= 4  # charts drawn as inline SVG
     assert "segments.html" in (latest / "index.html").read_text()
 
@@ -725,3 +728,21 @@ def test_the_command_line_takes_parameters_as_papermill_does():
     for bad in (["--forse"], ["-p", "merchant"]):
         with pytest.raises(runner.RunError, match="give parameters as -p NAME VALUE"):
             _parameters(bad)
+
+
+def test_a_page_never_runs_a_script():
+    """JavaScript and widget outputs are left out of the page; an HTML output carrying a
+    script (a family's mistake) is refused, and the runner fails that report with the reason."""
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": "<p>figures</p>", "text/plain": ""}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert(1)", "text/plain": ""}),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    html = runner.to_html(nb, "t", "en")
+    assert "<p>figures</p>" in html and "alert(1)" not in html and "<script" not in html
+    cell.outputs.append(
+        nbformat.v4.new_output("display_data", data={"text/html": '<script src="https://cdn.example/x.js"></script>'})
+    )
+    with pytest.raises(ValueError, match="would run a script"):
+        runner.to_html(nb, "t", "en")
