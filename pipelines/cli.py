@@ -44,11 +44,57 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+class _Signals:
+    """Whether Ctrl-C (or a scheduler's SIGTERM) reached this process, whatever became of the
+    KeyboardInterrupt it raised: a library running at that moment can turn it into an error of
+    its own that keeps no trace of it (Polars, inside a cast: "'<unprintable str object>' is
+    not a Polars data type"). The interpreter's C-level handler writes each signal's number to
+    the wake-up pipe before any Python handler runs, so Python's own SIGINT handler stays:
+    asyncio, under papermill, only takes Ctrl-C over cleanly from that one. Once noted, every
+    later error of the process counts as the interrupt: no command carries on after Ctrl-C.
+    An event loop that adds signal handlers of its own (loop.add_signal_handler) takes the
+    wake-up pipe while it runs; papermill's client does not."""
+
+    def __init__(self) -> None:
+        self._pipe: int | None = None
+        self._seen = False
+
+    def watch(self) -> None:
+        """From now on, note arriving signals (from the main thread only, as Python allows;
+        elsewhere the errors' own words are all there is to go by)."""
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        try:
+            signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        except ValueError:
+            os.close(read)
+            os.close(write)
+            return
+        self._pipe = read
+
+    def interrupted(self) -> bool:
+        while not self._seen and self._pipe is not None:
+            try:
+                arrived = os.read(self._pipe, 4096)
+            except BlockingIOError:  # nothing (more) arrived
+                break
+            if not arrived:
+                break
+            self._seen = bool(set(arrived) & {signal.SIGINT, signal.SIGTERM})
+        return self._seen
+
+
+signals = _Signals()
+
+
 def _is_interrupt(exc: BaseException) -> bool:
     """Whether an error is Ctrl-C in another library's words: DuckDB answers it in a query with
     "Query interrupted", and while reading a registered Arrow table with an error that names
-    the KeyboardInterrupt; others raise their own error from it. (Python's own SIGINT handler
-    stays: asyncio, under papermill, only takes Ctrl-C over cleanly from that one.)"""
+    the KeyboardInterrupt; others raise their own error from it, or one without a trace of it
+    after Ctrl-C reached the process (`signals`)."""
+    if signals.interrupted():
+        return True
     seen: BaseException | None = exc
     while seen is not None:
         text = str(seen)
@@ -291,13 +337,15 @@ def privacy() -> None:
         return
     config = load_privacy()
     years = sorted({e["year"] for e in releases.values()})
-    t = Table("year", "rho spent", "of budget", "epsilon", "releases")
+    t = Table("year", "rho spent", "rho budget", "epsilon spent", "releases", title="Privacy budget per year of data")
     for year in years:
         s = year_summary(year, config)
         n = sum(1 for e in releases.values() if e["year"] == year)
         t.add_row(str(year), f"{s['rho']:.3f}", f"{s['budget_rho']:g}", f"{s['epsilon']:.1f}", str(n))
     out.print(t)
-    t = Table("release", "kind", "snapshot", "what", "year", "rho", "epsilon", "published")
+    t = Table(
+        "release", "kind", "snapshot", "what", "year", "rho", "epsilon", "published", title="Releases, oldest first"
+    )
     per_merchant: dict[str, float] = {}
     for rid, e in sorted(releases.items(), key=lambda item: item[1]["recorded_at"]):
         what = ", ".join(e.get("merchants", [])) or e.get("audience", "")
@@ -316,7 +364,7 @@ def privacy() -> None:
             per_merchant[merchant] = per_merchant.get(merchant, 0.0) + e["rho"]
     out.print(t)
     if per_merchant:
-        t = Table("merchant", "rho of the releases that reported it")
+        t = Table("merchant", "rho of the releases that reported it", title="Privacy cost per merchant")
         for merchant, rho in sorted(per_merchant.items()):
             t.add_row(merchant, f"{rho:.3f}")
         out.print(t)
@@ -883,6 +931,7 @@ def bench(
 
 
 def main() -> None:
+    signals.watch()
     try:
         app()
     except SystemExit as exc:

@@ -74,6 +74,9 @@ def test_summary_names_the_snapshot_as_synthetic(snapshot):
     assert "SYNTHETIC" in text
     for scene in ("transit", "retail", "bills", "p2p"):
         assert scene in text
+    # Figures line up under their headings, however long a table's name.
+    for block in text.split("\n\n")[1:]:
+        assert len({len(line) for line in block.splitlines()}) == 1, block
 
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))

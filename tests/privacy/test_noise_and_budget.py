@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import shutil
 from fractions import Fraction
 
@@ -127,3 +128,27 @@ def test_kept_figures_are_the_published_ones_and_are_never_computed_twice(isolat
     shutil.rmtree(figures_dir(release.id))
     with pytest.raises(PrivacyError, match="were published but are missing"):
         keep(release, compute)
+
+
+def test_the_privacy_command_shows_each_years_spending_each_release_and_each_merchants_cost(isolated_data, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines import cli
+    from pipelines.cli import app
+
+    # The command's console took its width when first imported (80 columns without a terminal).
+    monkeypatch.setattr(cli.out, "width", 160)
+    config = load_privacy()
+    charge("merchant-a", [2025], 0.25, config, {"kind": "merchant", "merchants": ["S1", "S2"], "kept": True})
+    charge("merchant-b", [2025], 0.125, config, {"kind": "merchant", "merchants": ["S2"], "kept": True})
+    done = CliRunner().invoke(app, ["privacy"])
+    assert done.exit_code == 0, done.output
+    text = done.output
+    for title in ("Privacy budget per year of data", "Releases, oldest first", "Privacy cost per merchant"):
+        assert title in text
+    assert re.search(r"merchant-a\s+│\s+merchant\s+│.*│\s+S1, S2\s+│\s+2025\s+│\s+0\.250\s+│", text)
+    assert re.search(r"merchant-b\s+│\s+merchant\s+│.*│\s+S2\s+│\s+2025\s+│\s+0\.125\s+│", text)
+    assert text.index("merchant-a") < text.index("merchant-b")  # oldest first
+    # 2025 has spent 0.375 of its budget; S2 was in both releases (0.25 + 0.125), S1 in one.
+    assert re.search(rf"2025\s+│\s+0\.375\s+│\s+{config.yearly_rho:g}\s+│", text)
+    assert re.search(r"S1\s+│\s+0\.250", text) and re.search(r"S2\s+│\s+0\.375", text)

@@ -98,3 +98,41 @@ def test_ctrl_c_while_the_options_are_read_ends_as_an_interrupt():
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
     assert "interrupted: nothing was published" in done.stderr
+
+
+SWALLOWED = """
+import os, signal
+import pipelines.cli as cli
+
+@cli.friendly
+def app():
+    try:
+        os.kill(os.getpid(), signal.{signal})
+    except KeyboardInterrupt:
+        pass  # as Polars' Rust code does, inside a cast
+    raise TypeError("'<unprintable str object>' is not a Polars data type")
+
+cli.app = app
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("sent", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_a_library_swallows_still_ends_as_an_interrupt(sent):
+    """Polars, interrupted inside a cast, drops the KeyboardInterrupt and raises a TypeError
+    that names nothing of it: the signal itself was noted, so the command (through `friendly`,
+    which takes SIGTERM as Ctrl-C, as every command does) ends as interrupted."""
+    code = SWALLOWED.format(signal=sent)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "interrupted: nothing was published" in done.stderr
+
+
+def test_an_error_without_ctrl_c_is_not_taken_for_one():
+    done = subprocess.run(
+        [sys.executable, "-c", SWALLOWED.format(signal="SIGINT").replace("os.kill(os.getpid(), signal.SIGINT)", "0")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "TypeError" in done.stderr and "interrupted" not in done.stderr
