@@ -58,7 +58,7 @@ class Page:
     def header(self) -> document.Header:
         w, c = self.w, self.c
         who = w("campaigns.owner.operator") if self.owner is None else self.owner
-        dates = w("campaigns.dates", first=str(c["start_date"]), last=str(c["end_date"]))
+        dates = w("campaigns.dates", first=w.day(c["start_date"]), last=w.day(c["end_date"]))
         title = w("campaigns.title", owner=who)
         subtitle = w(
             "campaigns.subtitle",

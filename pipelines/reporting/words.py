@@ -117,6 +117,10 @@ class Words:
         day = dt.date.fromisoformat(f"{value}-01" if len(str(value)) == 7 else str(value)[:10])
         return format_skeleton("yMMM", day, locale=self.locale)
 
+    def day(self, value: dt.date | str) -> str:
+        """A day in words: "2025年6月8日", "8 Jun 2025"."""
+        return format_skeleton("yMMMd", dt.date.fromisoformat(str(value)[:10]), locale=self.locale)
+
     def weekday(self, iso_day: int) -> str:
         """A day of the week from its ISO number (1 = Monday)."""
         return get_day_names("abbreviated", locale=self.locale)[iso_day - 1]

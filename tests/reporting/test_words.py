@@ -3,6 +3,7 @@ word is an error; numbers and dates in the reader's locale."""
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def test_numbers_and_dates_follow_the_locale():
     zh, en = words.load("zh-TW"), words.load("en")
     assert zh.month("2025-06") == "2025年6月"
     assert en.month("2025-06-01") == "Jun 2025"
+    assert zh.day("2025-06-08") == "2025年6月8日"
+    assert en.day(dt.date(2025, 6, 8)) == "8 Jun 2025"
     assert en.number(1234567.891, 1) == "1,234,567.9"
     assert en.signed(-2.4) == "−2"
     assert zh.weekday(1) != en.weekday(1)
