@@ -110,7 +110,16 @@ class Page:
             pl.col("month").map_elements(w.month, return_dtype=pl.String).alias("month_name")
         )
         order = [w.month(m) for m in monthly["month"].to_list()]
-        month = alt.X("month_name:O", title=None, sort=order, scale=alt.Scale(domain=order))
+        # A place per month wide enough for its name written level, as the table above reads;
+        # past a year, narrower places (the page is 1,100 px wide) with the names slanted.
+        step = min(72, 900 // max(len(order), 1))
+        month = alt.X(
+            "month_name:O",
+            title=None,
+            sort=order,
+            scale=alt.Scale(domain=order),
+            axis=alt.Axis(labelAngle=0 if step == 72 else -45),
+        )
         kg_title = w("carbon.chart.kg")
         band = (
             alt.Chart(data)
@@ -124,7 +133,7 @@ class Page:
             .encode(x=month, y=alt.Y("caused_kg_central:Q"))
         )
         chart = (band + line + caused).properties(
-            title=w("report.chart_synthetic", title=w("carbon.chart.monthly_title"))
+            width=alt.Step(step), height=260, title=w("report.chart_synthetic", title=w("carbon.chart.monthly_title"))
         )
         return table, document.chart(chart, w("carbon.chart.monthly_alt"), data, w("carbon.chart.monthly_empty"))
 
