@@ -25,9 +25,18 @@ from pipelines.core.snapshot import Snapshot
 from pipelines.reporting.nbtools import TEST_NOISE_KEY, TEST_SNAPSHOT, make_test_snapshot
 from pipelines.spark.session import CONFIG_FILE as SPARK_CONFIG_FILE
 
-#: Spark's settings for the tests, over the shipped ones: each shuffle partition is a task to
-#: start, and the test snapshot is tiny.
-SPARK_TEST_CONF = {"spark.sql.shuffle.partitions": "2", "spark.driver.memory": "2g"}
+#: Spark's settings for the tests, over the shipped ones. The test snapshot is tiny and each
+#: test sends Spark hundreds of small queries: two shuffle partitions (each is a task to start;
+#: two still merge results across partitions, as a cluster does), no adaptive re-planning
+#: between stages, and a JVM that compiles with its quick compiler only and collects garbage
+#: on one thread (the optimising compiler and parallel collector pay off only on long work).
+#: They change how fast a query runs, not what it returns.
+SPARK_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.driver.memory": "2g",
+}
 
 # Speed is measured by `make bench`, never asserted in a test: Hypothesis's default deadline
 # of 200 ms per example would fail a correct test on a busy machine.
