@@ -121,6 +121,13 @@ def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None)
     (out / f"{report.name}.params.json").write_text(json.dumps(report.params, indent=2, sort_keys=True) + "\n")
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as log_file:
+        # Whoever opens the log of a report that printed nothing still learns what ran and how.
+        log_file.write(
+            f"{report.name}: notebooks/{report.notebook.name}, started "
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC\n"
+            f"parameters: {json.dumps(report.params, sort_keys=True, ensure_ascii=False, default=str)}\n"
+        )
+        log_file.flush()
         try:
             papermill.execute_notebook(
                 str(report.notebook),
@@ -138,7 +145,6 @@ def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None)
         except Exception as exc:  # papermill raises PapermillExecutionError, kernels can die
             outcome.status = "failed"
             outcome.error = _error_text(exc)
-            log_file.write(f"\nFAILED: {outcome.error}\n")
     outcome.seconds = time.perf_counter() - start
     if ipynb.exists():
         try:
@@ -151,14 +157,16 @@ def execute(report: Report, out: Path, kernel_env: dict[str, str] | None = None)
             outcome.status = "failed"
             outcome.error = outcome.error or f"could not write {report.name}.html: {_error_text(exc)}"
     outcome.html_seconds = time.perf_counter() - start - outcome.seconds
-    if outcome.chart_warnings:
-        try:
-            with open(log, "a", encoding="utf-8") as log_file:
-                log_file.writelines(f"\nchart warning (Vega-Lite): {w}" for w in outcome.chart_warnings)
-                log_file.write("\n")
-        except OSError as exc:  # a full disk fails this report, not the batch
-            outcome.status = "failed"
-            outcome.error = outcome.error or f"could not write {report.name}.log: {_error_text(exc)}"
+    closing = [f"chart warning (Vega-Lite): {w}" for w in outcome.chart_warnings]
+    took = f"notebook {outcome.seconds:.1f} s, page {outcome.html_seconds:.1f} s"
+    closing.append(f"ok ({took})" if outcome.status == "ok" else f"FAILED ({took}): {outcome.error}")
+    try:
+        with open(log, "a", encoding="utf-8") as log_file:
+            log_file.writelines(f"\n{line}" for line in closing)
+            log_file.write("\n")
+    except OSError as exc:  # a full disk fails this report, not the batch
+        outcome.status = "failed"
+        outcome.error = outcome.error or f"could not write {report.name}.log: {_error_text(exc)}"
     outcome.outputs = {p.name: sha256_file(p) for p in sorted(out.glob(f"{report.name}.*"))}
     return outcome
 

@@ -191,6 +191,12 @@ def test_failed_notebooks_are_recorded_and_latest_stays(validated, reports, toy_
     assert manifest["status"] == "failed"
     assert "the data made no sense" in (bad.folder / "index.html").read_text()
     assert not list((reports / validated).glob(".incomplete-*"))
+    # Each log says what ran and how it ended, also where the notebook printed nothing.
+    logs = {name: (bad.folder / f"{name}.log").read_text() for name in status}
+    assert logs["fine"].startswith("fine: notebooks/") and "\nparameters: {" in logs["fine"]
+    assert re.search(r"\nok \(notebook \d+\.\d s, page \d+\.\d s\)\n$", logs["fine"])
+    assert re.search(r"\nFAILED \(notebook .*\): .*the data made no sense", logs["raises"])
+    assert "\nFAILED (notebook " in logs["dies"]
 
 
 def test_a_failed_report_keeps_what_ran_before_the_failure(validated, reports, toy_batches):
