@@ -1,8 +1,8 @@
 import signal
 import sys
 
-# Ctrl-C that lands inside a compiled module's initialisation (scipy's, through the report
-# families) comes out as that module's "ImportError: initialization failed", with nothing left to
+# Ctrl-C that lands inside a compiled module's initialisation (scipy's, when a command loads
+# it) comes out as that module's "ImportError: initialization failed", with nothing left to
 # say it was Ctrl-C. Held until the command line has loaded, it arrives as a KeyboardInterrupt
 # when the caller's signal mask is put back.
 held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

@@ -26,6 +26,15 @@ def test_layer_rules_hold():
     assert "3 kept, 0 broken" in result.stdout
 
 
+def test_the_command_line_loads_without_the_statistics_libraries():
+    """Every command, `--help` included, pays for what the command line imports: scipy and
+    tea-tasting (about 2.4 s) load only where the campaign marts compute effects."""
+    heavy = ("scipy", "tea_tasting", "ibis")
+    script = f"import sys, pipelines.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.fixture()
 def built(mart_con, snap):
     marts.build(snap)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import tea_tasting as tt
-from scipy import stats
-from tea_tasting.aggr import Aggregates
+
+# scipy and tea-tasting are imported in the functions that use them: they take about 2.4 s to
+# import (tea-tasting brings ibis and scipy.stats), and every command, `--help` included,
+# imports this module through the report families.
 
 METRICS = ("buyers", "transactions", "ntd")
 _ESTIMATES = (
@@ -70,6 +71,8 @@ def _welch(
     q: float,
 ) -> _Welch:
     """Welch's two-sided test of mean_t - mean_c and its interval at quantile q of Student's t."""
+    from scipy import stats
+
     vc, vt = var_c / n_c, var_t / n_t
     se = np.sqrt(vc + vt)
     df = (vc + vt) ** 2 / (vc**2 / (n_c - 1) + vt**2 / (n_t - 1))
@@ -97,6 +100,8 @@ def _estimates(c: dict[str, np.ndarray], t: dict[str, np.ndarray], settings: Set
     def adjusted(a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         mean = a["mean_y"] - theta * (a["mean_x"] - mean_x)
         return mean, a["var_y"] + theta * theta * a["var_x"] - 2 * theta * a["cov_xy"]
+
+    from scipy import stats
 
     q = (1 + settings.confidence) / 2
     cuped = _welch(*adjusted(c), c["n"], *adjusted(t), t["n"], q)
@@ -164,6 +169,9 @@ def srm_pvalue(holdout: int, treatment: int, holdout_share: float) -> float:
     """p-value of the arms' sizes under the declared holdout share (sample-ratio mismatch)."""
     if holdout == 0 or treatment == 0:
         return 0.0
+    import tea_tasting as tt
+    from tea_tasting.aggr import Aggregates
+
     test = tt.SampleRatio(ratio=(1 - holdout_share) / holdout_share)
     counts = {CONTROL: Aggregates(count_=holdout), TREATMENT: Aggregates(count_=treatment)}
     result = test.analyze(counts, control=CONTROL, treatment=TREATMENT)
