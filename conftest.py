@@ -28,12 +28,15 @@ from pipelines.spark.session import CONFIG_FILE as SPARK_CONFIG_FILE
 #: Spark's settings for the tests, over the shipped ones. The test snapshot is tiny and each
 #: test sends Spark hundreds of small queries: two shuffle partitions (each is a task to start;
 #: two still merge results across partitions, as a cluster does), no adaptive re-planning
-#: between stages, and a JVM that compiles with its quick compiler only and collects garbage
-#: on one thread (the optimising compiler and parallel collector pay off only on long work).
-#: They change how fast a query runs, not what it returns.
+#: between stages, no Java compiled for each query's stages (whole-stage code generation:
+#: compiling it took longer than running the stages on so few rows; 127 s to 112 s for the
+#: test snapshot's marts, by hand), and a JVM that compiles with its quick compiler only and
+#: collects garbage on one thread (the optimising compiler and parallel collector pay off only
+#: on long work). They change how fast a query runs, not what it returns.
 SPARK_TEST_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     "spark.driver.memory": "2g",
 }
