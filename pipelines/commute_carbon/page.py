@@ -21,6 +21,8 @@ from pipelines.reporting.tables import Table, in_words
 from pipelines.reporting.words import Words, load
 
 WORDS = Path(__file__).with_name("words.toml")
+# Pixels a month takes in the monthly chart: room for its name written level.
+_MONTH_STEP = 72
 
 
 def words(lang: str) -> Words:
@@ -112,13 +114,13 @@ class Page:
         order = [w.month(m) for m in monthly["month"].to_list()]
         # A place per month wide enough for its name written level, as the table above reads;
         # past a year, narrower places (the page is 1,100 px wide) with the names slanted.
-        step = min(72, 900 // max(len(order), 1))
+        step = min(_MONTH_STEP, 900 // max(len(order), 1))
         month = alt.X(
             "month_name:O",
             title=None,
             sort=order,
             scale=alt.Scale(domain=order),
-            axis=alt.Axis(labelAngle=0 if step == 72 else -45),
+            axis=alt.Axis(labelAngle=0 if step == _MONTH_STEP else -45),
         )
         kg_title = w("carbon.chart.kg")
         band = (

@@ -216,6 +216,9 @@ class Page:
     def week(self) -> tuple[document.Text, object]:
         """The sentence saying which grid is shown and why, and the grid's chart."""
         w = self.w
+        if not self.p.shares_readable:
+            # No grid to describe: the sentence in the chart's place says why.
+            return document.text(""), document.missing(w("merchant.week.too_uncertain"))
         grain, grid = self.p.week_grid()
         shown = grid.drop_nulls("share_pct")
         days = [w.weekday(d) for d in range(1, 8)]
@@ -251,9 +254,6 @@ class Page:
                 slot=labels[top["slot"]] if grain == "part_of_day" else w("merchant.week.at_hour", hour=top["slot"]),
                 share=w.pct(top["share_pct"], 1),
             )
-        if not self.p.shares_readable:
-            # No grid to describe: the sentence in the chart's place says why.
-            return document.text(""), document.chart(chart, "", shown, w("merchant.week.too_uncertain"))
         empty = w("merchant.week.empty", k=privacy.K_MIN)
         text = document.text(note + busiest, grain=grain, cells_shown=shown.height)
         return text, document.chart(chart, w("merchant.week.alt", grain=x_title) + busiest, shown, empty)

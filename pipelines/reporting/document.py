@@ -147,7 +147,7 @@ def chart(chart: alt.TopLevelMixin, alt_text: str, data: pl.DataFrame, empty: st
     """The chart with its alt text, or, when `data` has no row to draw, the sentence `empty`
     saying why. Interactive sessions (JupyterLab) keep Altair's own renderer."""
     if data.height == 0:
-        return text(f"*{empty}*")
+        return missing(empty)
     if alt.renderers.active != "card_insights_svg":
         return chart.properties(description=alt_text)
     described = chart.properties(description=alt_text)
@@ -168,6 +168,11 @@ def chart(chart: alt.TopLevelMixin, alt_text: str, data: pl.DataFrame, empty: st
 # names are hashes of the rows), since the rows are any JSON objects to the schema.
 _CHECKED_SHAPES: set[str] = set()
 _DATA_NAME = re.compile(r"data-[0-9a-f]{32}")
+
+
+def missing(why: str) -> Text:
+    """The sentence, in italics, standing where a chart or table would be and saying why not."""
+    return text(f"*{why}*")
 
 
 def section(title: str) -> Text:
