@@ -35,6 +35,7 @@ from pipelines import marts
 from pipelines.core import workers
 from pipelines.core.freshness import inputs_hash
 from pipelines.core.paths import LOCK_FILE, NOTEBOOK_DIR, PACKAGE_DIR, REPO_ROOT, check_name
+from pipelines.core.signals import signals
 from pipelines.core.snapshot import Snapshot, sha256_file
 from pipelines.core.stale import clear_stale
 from pipelines.privacy.ledger import entries as ledger_entries
@@ -373,6 +374,10 @@ def _execute_all(
                 if progress:
                     progress(report.name, i, len(reports))
                 outcomes.append(execute(report, out, kernel_env))
+                if signals.interrupted():
+                    # Ctrl-C in this process that papermill or a library turned into a report's
+                    # failure: the batch stops as interrupted, not failed.
+                    raise KeyboardInterrupt
         except BaseException:
             warm_kernel.shutdown(kill=True)
             raise

@@ -139,3 +139,36 @@ def test_an_error_without_ctrl_c_is_not_taken_for_one():
         text=True,
     )
     assert done.returncode == 1 and "TypeError" in done.stderr and "interrupted" not in done.stderr
+
+
+ONE_JOB = """
+import os, signal
+from pathlib import Path
+from pipelines.core.signals import signals
+from pipelines.reporting import runner
+
+ran = []
+
+def execute(report, out, kernel_env=None):
+    ran.append(report)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+    except KeyboardInterrupt:
+        pass  # as a kernel client or library may, failing the report instead
+    return runner.Outcome(report, status="failed", error="RuntimeError: kernel died")
+
+runner.execute = execute
+signals.watch()
+try:
+    runner._execute_all(["first", "second"], Path("."), 1, None, {})
+except KeyboardInterrupt:
+    print("interrupted after", ran)
+"""
+
+
+def test_ctrl_c_a_report_swallows_on_one_job_stops_the_batch():
+    """With --jobs 1 the reports run in the command's own process: Ctrl-C that papermill or a
+    library turns into that report's failure stops the batch as interrupted."""
+    done = subprocess.run([sys.executable, "-c", ONE_JOB], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "interrupted after ['first']"
