@@ -478,13 +478,21 @@ def run(
             "batch, with parameters as papermill takes them: -p merchant S0000004 -p period 2025-06."
         ),
     ] = "",
+    lang: Annotated[
+        str,
+        typer.Option(
+            help="Write every report in this language: zh-TW (Traditional Chinese, the reports' own) or en "
+            "(English), with the same figures. A batch in English is a run of its own, linked as "
+            "latest-en (latest-BATCH-en). Default: the language the batch file gives each report.",
+        ),
+    ] = "",
 ) -> None:
     """Run a batch of report notebooks on a validated snapshot and publish it.
 
     Parameters, merchants and employers are checked before anything runs; marts are built
     once; each notebook runs with papermill and is exported to HTML that opens offline. A run
     of the whole batch becomes reports/SNAPSHOT/latest (latest-BATCH for a batch other than
-    monthly) only when every report succeeded; a run with --only keeps its own folder and
+    monthly, with -en added for --lang en) only when every report succeeded; a run with --only keeps its own folder and
     moves no link. Exit 0 when all succeeded (or the same run was already complete), 1
     otherwise, 2 for a wrong command line (an unknown option, a missing value), 130 on Ctrl-C.
     """
@@ -519,6 +527,7 @@ def run(
             new_release=new_release,
             notebook=notebook,
             params=params,
+            lang=lang,
         )
     if result.skipped:
         console.print(f"run {result.run_id} is already complete (use --force to run it again)")
@@ -529,14 +538,14 @@ def run(
             console.print(f"  [yellow]chart warning[/] (Vega-Lite): {escape(warning)}", highlight=False)
     index = result.folder / "index.html"
     if not result.ok:
-        link = f"reports/{snapshot}/{latest_name(batch)}"
+        link = f"reports/{snapshot}/{latest_name(batch, lang)}"
         console.print(f"[bold red]failed[/]: see {index}; {link} still points to the last good run")
         raise typer.Exit(1)
     if only or notebook:
-        console.print(f"one report or some families only: reports/{snapshot}/{latest_name(batch)} is unchanged")
+        console.print(f"one report or some families only: reports/{snapshot}/{latest_name(batch, lang)} is unchanged")
     elif not result.skipped:
         # The link this run now is: the path stays the same from one month to the next.
-        index = result.folder.parent / latest_name(batch) / "index.html"
+        index = result.folder.parent / latest_name(batch, lang) / "index.html"
     typer.echo(str(index))
 
 

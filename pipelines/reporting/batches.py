@@ -108,15 +108,23 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return spec["reports"]
 
 
-def load_batch(name: str, snap: Snapshot, only: list[str] | None = None) -> list[Report]:
-    """The batch file's reports, every parameter checked against its notebook, before anything runs."""
+def load_batch(name: str, snap: Snapshot, only: list[str] | None = None, lang: str = "") -> list[Report]:
+    """The batch file's reports, every parameter checked against its notebook, before anything
+    runs; `lang`: every report in that language instead of the batch's."""
     path = BATCH_DIR / f"{check_name(name, 'batch name')}.toml"
     if not path.exists():
         raise RunError(f"unknown batch {name!r}; batches: {', '.join(batches())}")
-    return _reports(name, _read(path), snap, only)
+    if lang:
+        try:
+            check_lang(lang)
+        except ValueError as exc:
+            raise RunError(f"--lang: {exc}") from None
+    return _reports(name, _read(path), snap, only, lang)
 
 
-def _reports(name: str, entries: list[dict[str, Any]], snap: Snapshot, only: list[str] | None) -> list[Report]:
+def _reports(
+    name: str, entries: list[dict[str, Any]], snap: Snapshot, only: list[str] | None, lang: str = ""
+) -> list[Report]:
     """A batch's entries as reports, every parameter checked against its notebook."""
     families = {r["family"] for r in entries}
     unknown = set(only or []) - families
@@ -138,6 +146,12 @@ def _reports(name: str, entries: list[dict[str, Any]], snap: Snapshot, only: lis
             declared = _notebook_parameters(notebook)
             for grid_params in _expand(entry, con):
                 params = {**entry.get("params", {}), **grid_params, "snapshot": snap.id}
+                if lang and "lang" in declared:
+                    params.pop("lang", None)
+                    # The notebook's own language is left unsaid, so such a run is the batch's
+                    # usual run (the same run ID), not a copy of it.
+                    if ast.literal_eval(declared["lang"]) != lang:
+                        params["lang"] = lang
                 label = "-".join(str(grid_params[k]) for k in sorted(grid_params)) if grid_params else ""
                 report_name = check_name(f"{entry['family']}-{label}" if label else entry["family"], "report name")
                 for key, value in params.items():

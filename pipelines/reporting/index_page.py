@@ -38,7 +38,7 @@ def runs_of(root: Path) -> list[dict[str, Any]]:
             links.setdefault(link.readlink().name, []).append(link.name)
     runs = []
     for manifest in root.glob("*/manifest.json"):
-        if manifest.parent.name.startswith("."):
+        if manifest.parent.name.startswith(".") or manifest.parent.is_symlink():  # in progress, or a link
             continue
         m = json.loads(manifest.read_text())
         ok = sum(1 for r in m["reports"] if r["status"] == "ok")
@@ -46,6 +46,7 @@ def runs_of(root: Path) -> list[dict[str, Any]]:
             {
                 "folder": manifest.parent.name,
                 "batch": m["batch"],
+                "lang": _languages(m),
                 "status": m["status"],
                 "finished_at": m["finished_at"],
                 "reports": f"{ok} of {len(m['reports'])}",
@@ -55,12 +56,24 @@ def runs_of(root: Path) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: (r["finished_at"], r["folder"]), reverse=True)
 
 
+def _languages(manifest: dict[str, Any]) -> str:
+    """The languages a run's reports are written in, as their pages declare them."""
+    return ", ".join(sorted({r.get("page", {}).get("lang", "") for r in manifest["reports"]} - {""}))
+
+
+def _in(languages: str) -> str:
+    return f" ({e(languages)})" if languages else ""
+
+
 def _runs_table(runs: list[dict[str, Any]], prefix: str) -> list[str]:
-    out = ["<table><tr><th>finished (UTC)</th><th>batch</th><th>reports ok</th><th>status</th><th>run</th></tr>"]
+    out = [
+        "<table><tr><th>finished (UTC)</th><th>batch</th><th>language</th><th>reports ok</th><th>status</th>"
+        "<th>run</th></tr>"
+    ]
     for r in runs:
         linked = "".join(f" <small>&larr; {e(name)}</small>" for name in r["links"])
         out.append(
-            f"<tr><td>{e(r['finished_at'])}</td><td>{e(r['batch'])}</td><td>{e(r['reports'])}</td>"
+            f"<tr><td>{e(r['finished_at'])}</td><td>{e(r['batch'])}</td><td>{e(r['lang'])}</td><td>{e(r['reports'])}</td>"
             f"<td><span class='{e(r['status'])}'>{e(r['status'])}</span></td>"
             f"<td><a href='{e(prefix + r['folder'])}/index.html'><code>{e(r['folder'])}</code></a>{linked}</td></tr>"
         )
@@ -92,7 +105,8 @@ def render(manifest: dict[str, Any], runs: list[dict[str, Any]] | None = None) -
     body = [
         f"<p><a href='../index.html'>&larr; every run for snapshot {e(manifest['snapshot'])}</a></p>",
         f"<h1>Reports for snapshot <code>{e(manifest['snapshot'])}</code> ({e(label)})</h1>",
-        f"<div class='banner {'good' if ok else 'bad'}'>Batch <b>{e(manifest['batch'])}</b>, run "
+        f"<div class='banner {'good' if ok else 'bad'}'>Batch <b>{e(manifest['batch'])}</b>"
+        f"{_in(_languages(manifest))}, run "
         f"<code>{e(manifest['run_id'])}</code>: {done} of {len(manifest['reports'])} reports ok."
         f" Data quality: {'passed' if dq['success'] else 'FAILED'} "
         f"({stats['successful_expectations']} of {stats['evaluated_expectations']} expectations)"
@@ -125,7 +139,7 @@ def landing(snapshot: str, label: str, runs: list[dict[str, Any]]) -> str:
     if latest:
         body.append("<ul>")
         body += [
-            f"<li><a href='{e(name)}/index.html'>{e(name)}</a>: batch {e(r['batch'])}, "
+            f"<li><a href='{e(name)}/index.html'>{e(name)}</a>: batch {e(r['batch'])}{_in(r['lang'])}, "
             f"{e(r['reports'])} reports, finished {e(r['finished_at'])}</li>"
             for name, r in sorted(latest)
         ]

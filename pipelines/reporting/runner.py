@@ -48,6 +48,7 @@ from pipelines.quality.gate import (
 )
 from pipelines.quality.page import render as quality_page
 from pipelines.reporting.batches import Report, RunError, load_batch, one_report, open_releases
+from pipelines.reporting.words import LANGS
 
 if TYPE_CHECKING:
     import nbformat
@@ -269,9 +270,11 @@ class RunResult:
         return not self.error and all(o.status == "ok" for o in self.outcomes)
 
 
-def latest_name(batch: str) -> str:
-    """The link to a batch's newest completed run in reports/<snapshot>/."""
-    return "latest" if batch == DEFAULT_BATCH else f"latest-{batch}"
+def latest_name(batch: str, lang: str = "") -> str:
+    """The link to a batch's newest completed run in reports/<snapshot>/; a run in another
+    language than the reports' own (`lang`) has a link of its own, latest-en, latest-BATCH-en."""
+    name = "latest" if batch == DEFAULT_BATCH else f"latest-{batch}"
+    return f"{name}-{lang}" if lang and lang != LANGS[0] else name
 
 
 def run(
@@ -284,18 +287,23 @@ def run(
     new_release: bool = False,
     notebook: str = "",
     params: list[tuple[str, str]] | None = None,
+    lang: str = "",
 ) -> RunResult:
     """Run a batch's reports and publish them together; `new_release`: fresh privacy releases
     (new revisions, charged) instead of the figures already published, and run again.
     `notebook` (with `params`, NAME VALUE pairs as papermill's `-p`): run that one report
-    instead of the batch, published in its own folder like a run with `only`."""
+    instead of the batch, published in its own folder like a run with `only`. `lang`: every
+    report in that language (zh-TW, en), the same figures."""
     force = force or new_release
     snap = require_passing(check_name(snapshot))
     if notebook:
         batch, only = notebook, [notebook]
-        reports = one_report(notebook, params or [], snap)
+        given = params or []
+        if lang and not any(name == "lang" for name, _ in given):
+            given = [*given, ("lang", lang)]
+        reports = one_report(notebook, given, snap)
     else:
-        reports = load_batch(batch, snap, only)
+        reports = load_batch(batch, snap, only, lang)
     if not reports:
         raise RunError(f"batch {batch!r} has no reports to run")
     rid = run_id(batch, snap, reports)
@@ -328,7 +336,7 @@ def run(
             from pipelines.reporting.index_page import landing, render, runs_of
 
             (tmp / "index.html").write_text(render(manifest, runs_of(root)), encoding="utf-8")
-            _publish(tmp, root, rid, result.ok, None if only else latest_name(batch))
+            _publish(tmp, root, rid, result.ok, None if only else latest_name(batch, lang))
             page = root / f".index.html.{os.getpid()}"
             page.write_text(landing(snap.id, snap.label, runs_of(root)), encoding="utf-8")
             page.replace(root / "index.html")  # readers see the old page or the new one

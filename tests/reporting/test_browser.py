@@ -13,14 +13,14 @@ import html
 import json
 import re
 import shutil
-import tomllib
 
 import nbformat
 import pytest
 
 from pipelines.core import catalog
 from pipelines.core.schema import MERCHANT_CATEGORIES, SECTORS
-from pipelines.reporting import batches, runner
+from pipelines.reporting import runner
+from pipelines.reporting.words import LANGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Chromium must not reach for Google's services on a closed network (refused connections).
@@ -60,23 +60,6 @@ CHARTS = """() => Array.from(document.images).filter(i => i.src.startsWith('data
 })"""
 
 
-def _in_english(name: str, tmp_path) -> None:
-    """The batch file with every report's `lang` set to English (TOML written as JSON values)."""
-    entries = tomllib.loads((batches.BATCH_DIR / f"{name}.toml").read_text())
-    lines = [f"description = {json.dumps(entries['description'])}"]
-    for entry in entries["reports"]:
-        lines += [
-            "[[reports]]",
-            f"family = {json.dumps(entry['family'])}",
-            f"notebook = {json.dumps(entry['notebook'])}",
-        ]
-        lines += ["[reports.params]", 'lang = "en"']
-        lines += [f"{k} = {json.dumps(v)}" for k, v in entry.get("params", {}).items()]
-        if entry.get("grid"):
-            lines += ["[reports.grid]", *[f"{k} = {json.dumps(v)}" for k, v in entry["grid"].items()]]
-    (tmp_path / f"{name}.toml").write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture(scope="module")
 def published(snapshot, tmp_path_factory):
     """Each batch, run in the reports' default language and in English: {(batch, lang): result}."""
@@ -85,12 +68,7 @@ def published(snapshot, tmp_path_factory):
     validate(snapshot, now=dt.datetime(2026, 11, 23))
     mp = pytest.MonkeyPatch()
     mp.setenv("CARD_INSIGHTS_REPORTS", str(tmp_path_factory.mktemp("reports")))
-    results = {(b, "zh-TW"): runner.run(snapshot, batch=b, force=True) for b in BATCHES}
-    english = tmp_path_factory.mktemp("batches")
-    for b in BATCHES:
-        _in_english(b, english)
-    mp.setattr(batches, "BATCH_DIR", english)
-    results |= {(b, "en"): runner.run(snapshot, batch=b, force=True) for b in BATCHES}
+    results = {(b, lang): runner.run(snapshot, batch=b, force=True, lang=lang) for lang in LANGS for b in BATCHES}
     yield results
     mp.undo()
 
@@ -216,11 +194,13 @@ def test_the_landing_page_ties_every_batch_and_run_together(published):
     root = next(iter(folders)).parent
     landing = (root / "index.html").read_text()
     assert "(SYNTHETIC data)" in landing
-    for link in ("latest", "latest-merchants"):
+    for link in ("latest", "latest-merchants", "latest-en", "latest-merchants-en"):
         assert f"href='{link}/index.html'" in landing
         assert (root / link / "index.html").exists()
-    for folder in folders:
-        assert f"href='{folder.name}/index.html'" in landing
+        assert f"<code>{link}</code>" not in landing  # a link is not listed as a run of its own
+    for (batch, lang), result in published.items():
+        row = f"<td>{batch}</td><td>{lang}</td><td>"
+        assert landing.count(f"href='{result.folder.name}/index.html'") == 1 and row in landing
 
 
 def test_a_run_index_links_the_runs_before_it(published):

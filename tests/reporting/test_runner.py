@@ -382,6 +382,35 @@ def test_the_monthly_batch_profiles_the_merchants_of_the_subscribers_file(valida
     assert [r.params["merchant"] for r in reports if r.family == "merchant_profile"] == subscribers()
 
 
+def test_a_batch_in_another_language_is_its_own_run_and_the_reports_own_language_is_not(validated):
+    """--lang en sets every report's language; --lang zh-TW, the notebooks' own, is the usual
+    run: the same reports, parameters and run ID, and the same link."""
+    snap = Snapshot.open(validated)
+    usual = batches.load_batch("monthly", snap)
+    english = batches.load_batch("monthly", snap, lang="en")
+    assert [r.name for r in english] == [r.name for r in usual]
+    assert all(e.params == {**u.params, "lang": "en"} for e, u in zip(english, usual, strict=True))
+    chinese = batches.load_batch("monthly", snap, lang="zh-TW")
+    assert runner.run_id("monthly", snap, chinese) == runner.run_id("monthly", snap, usual)
+    assert runner.run_id("monthly", snap, english) != runner.run_id("monthly", snap, usual)
+    assert [runner.latest_name("monthly", lang) for lang in ("", "zh-TW", "en")] == ["latest", "latest", "latest-en"]
+    assert runner.latest_name("merchants", "en") == "latest-merchants-en"
+    with pytest.raises(runner.RunError, match="--lang: lang must be one of zh-TW, en, got 'fr'"):
+        batches.load_batch("monthly", snap, lang="fr")
+
+
+def test_every_notebook_is_written_first_in_the_reports_own_language():
+    """The link names and the run IDs above take LANGS[0] for the notebooks' default language."""
+    import papermill
+
+    from pipelines.reporting.words import LANGS
+
+    for notebook in sorted(runner.NOTEBOOK_DIR.glob("*.ipynb")):
+        declared = papermill.inspect_notebook(str(notebook))
+        if "lang" in declared:
+            assert declared["lang"]["default"] == f'"{LANGS[0]}"', notebook.name
+
+
 def test_chart_warnings_reach_the_manifest_the_log_and_the_command_line(validated, reports, toy_batches):
     """A warning drawing a chart stays out of the page, but whoever runs the batch is told."""
     from typer.testing import CliRunner
