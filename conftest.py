@@ -32,7 +32,9 @@ from pipelines.spark.session import CONFIG_FILE as SPARK_CONFIG_FILE
 #: compiling it took longer than running the stages on so few rows; 127 s to 112 s for the
 #: test snapshot's marts, by hand), and a JVM that compiles with its quick compiler only and
 #: collects garbage on one thread (the optimising compiler and parallel collector pay off only
-#: on long work). They change how fast a query runs, not what it returns.
+#: on long work). They change how fast a query runs, not what it returns; production's
+#: whole-stage generated code is then not what the tests run (its figures are Spark's own,
+#: the rewrites of DuckDB's SQL are what the tests hold equal).
 SPARK_TEST_CONF = {
     "spark.sql.shuffle.partitions": "2",
     "spark.sql.adaptive.enabled": "false",

@@ -482,8 +482,9 @@ def run(
         str,
         typer.Option(
             help="Write every report in this language: zh-TW (Traditional Chinese, the reports' own) or en "
-            "(English), with the same figures. A batch in English is a run of its own, linked as "
-            "latest-en (latest-BATCH-en). Default: the language the batch file gives each report.",
+            "(English), with the privacy-protected figures already published for the same merchants and "
+            "month (unless --new-release). A batch in English is a run of its own, linked as latest-en "
+            "(latest-BATCH-en). Default: the language the batch file gives each report.",
         ),
     ] = "",
 ) -> None:
@@ -492,9 +493,10 @@ def run(
     Parameters, merchants and employers are checked before anything runs; marts are built
     once; each notebook runs with papermill and is exported to HTML that opens offline. A run
     of the whole batch becomes reports/SNAPSHOT/latest (latest-BATCH for a batch other than
-    monthly, with -en added for --lang en) only when every report succeeded; a run with --only keeps its own folder and
-    moves no link. Exit 0 when all succeeded (or the same run was already complete), 1
-    otherwise, 2 for a wrong command line (an unknown option, a missing value), 130 on Ctrl-C.
+    monthly, with -en added for --lang en) only when every report succeeded; a run with
+    --only keeps its own folder and moves no link. Exit 0 when all succeeded (or the same run
+    was already complete), 1 otherwise, 2 for a wrong command line (an unknown option, a
+    missing value), 130 on Ctrl-C.
     """
     from rich.progress import Progress as Bar
 

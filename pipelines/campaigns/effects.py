@@ -88,6 +88,8 @@ def _arrays(frame: pl.DataFrame, arm: str) -> dict[str, np.ndarray]:
 
 def _estimates(c: dict[str, np.ndarray], t: dict[str, np.ndarray], settings: Settings) -> dict[str, np.ndarray]:
     """Every estimate for arrays of holdout arms `c` and treatment arms `t`, pair by pair."""
+    from scipy import stats
+
     n = c["n"] + t["n"]
     # The covariate's coefficient over both arms as one sample (tea-tasting's Aggregates.__add__).
     dx, dy = c["mean_x"] - t["mean_x"], c["mean_y"] - t["mean_y"]
@@ -100,8 +102,6 @@ def _estimates(c: dict[str, np.ndarray], t: dict[str, np.ndarray], settings: Set
     def adjusted(a: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         mean = a["mean_y"] - theta * (a["mean_x"] - mean_x)
         return mean, a["var_y"] + theta * theta * a["var_x"] - 2 * theta * a["cov_xy"]
-
-    from scipy import stats
 
     q = (1 + settings.confidence) / 2
     cuped = _welch(*adjusted(c), c["n"], *adjusted(t), t["n"], q)

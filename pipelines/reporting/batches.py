@@ -114,12 +114,16 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None, lang: s
     path = BATCH_DIR / f"{check_name(name, 'batch name')}.toml"
     if not path.exists():
         raise RunError(f"unknown batch {name!r}; batches: {', '.join(batches())}")
+    return _reports(name, _read(path), snap, only, _checked_lang(lang))
+
+
+def _checked_lang(lang: str) -> str:
     if lang:
         try:
             check_lang(lang)
         except ValueError as exc:
             raise RunError(f"--lang: {exc}") from None
-    return _reports(name, _read(path), snap, only, lang)
+    return lang
 
 
 def _reports(
@@ -172,10 +176,10 @@ def _reports(
     return reports
 
 
-def one_report(notebook: str, params: list[tuple[str, str]], snap: Snapshot) -> list[Report]:
+def one_report(notebook: str, params: list[tuple[str, str]], snap: Snapshot, lang: str = "") -> list[Report]:
     """One report of a notebook (its name without .ipynb) with papermill-style parameters
     (`-p NAME VALUE`): each value is read as the type of its default in the notebook's
-    parameters cell, then checked as a batch's would be."""
+    parameters cell, then checked as a batch's would be; `lang` as for a batch."""
     path = NOTEBOOK_DIR / f"{check_name(notebook, 'notebook name')}.ipynb"
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")))
@@ -187,7 +191,7 @@ def one_report(notebook: str, params: list[tuple[str, str]], snap: Snapshot) -> 
             raise RunError(f"{path.name} has no parameter {name!r}; its parameters: {', '.join(declared)}")
         values[name] = _parse_value(name, text, declared[name])
     entry = {"family": notebook, "notebook": path.name, "params": values}
-    return _reports(f"{notebook} with -p", [entry], snap, None)
+    return _reports(f"{notebook} with -p", [entry], snap, None, _checked_lang(lang))
 
 
 def _parse_value(name: str, text: str, default: str) -> Any:

@@ -143,6 +143,11 @@ def bullets(lines: Sequence[str], **figures: object) -> Text:
     return Text("\n".join(f"- {line}" for line in lines), figures)
 
 
+def missing(why: str) -> Text:
+    """The sentence, in italics, standing where a chart or table would be and saying why not."""
+    return text(f"*{why}*")
+
+
 def chart(chart: alt.TopLevelMixin, alt_text: str, data: pl.DataFrame, empty: str) -> Any:
     """The chart with its alt text, or, when `data` has no row to draw, the sentence `empty`
     saying why. Interactive sessions (JupyterLab) keep Altair's own renderer."""
@@ -168,11 +173,6 @@ def chart(chart: alt.TopLevelMixin, alt_text: str, data: pl.DataFrame, empty: st
 # names are hashes of the rows), since the rows are any JSON objects to the schema.
 _CHECKED_SHAPES: set[str] = set()
 _DATA_NAME = re.compile(r"data-[0-9a-f]{32}")
-
-
-def missing(why: str) -> Text:
-    """The sentence, in italics, standing where a chart or table would be and saying why not."""
-    return text(f"*{why}*")
 
 
 def section(title: str) -> Text:

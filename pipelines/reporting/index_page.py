@@ -31,7 +31,7 @@ def _page(title: str, body: list[str]) -> str:
 
 def runs_of(root: Path) -> list[dict[str, Any]]:
     """Every published run of a snapshot (complete or failed), newest first, with the links
-    (latest, latest-<batch>) that point at it."""
+    (latest, latest-<batch>, latest-en ...) that point at it."""
     links: dict[str, list[str]] = {}
     for link in sorted(root.glob("latest*")):
         if link.is_symlink():
@@ -57,8 +57,10 @@ def runs_of(root: Path) -> list[dict[str, Any]]:
 
 
 def _languages(manifest: dict[str, Any]) -> str:
-    """The languages a run's reports are written in, as their pages declare them."""
-    return ", ".join(sorted({r.get("page", {}).get("lang", "") for r in manifest["reports"]} - {""}))
+    """The languages a run's reports are written in, as their pages declare them (or their
+    parameters, for a report that failed before its page said)."""
+    said = {r.get("page", {}).get("lang") or (r.get("parameters") or {}).get("lang") for r in manifest["reports"]}
+    return ", ".join(sorted(said - {None, ""}))
 
 
 def _in(languages: str) -> str:
@@ -73,7 +75,8 @@ def _runs_table(runs: list[dict[str, Any]], prefix: str) -> list[str]:
     for r in runs:
         linked = "".join(f" <small>&larr; {e(name)}</small>" for name in r["links"])
         out.append(
-            f"<tr><td>{e(r['finished_at'])}</td><td>{e(r['batch'])}</td><td>{e(r['lang'])}</td><td>{e(r['reports'])}</td>"
+            f"<tr><td>{e(r['finished_at'])}</td><td>{e(r['batch'])}</td><td>{e(r['lang'])}</td>"
+            f"<td>{e(r['reports'])}</td>"
             f"<td><span class='{e(r['status'])}'>{e(r['status'])}</span></td>"
             f"<td><a href='{e(prefix + r['folder'])}/index.html'><code>{e(r['folder'])}</code></a>{linked}</td></tr>"
         )

@@ -5,7 +5,8 @@ Layout of reports/<snapshot>/:
                          NAME.log; manifest.json, index.html, data_quality.html
     latest -> <run-id>   the newest completed run of the whole monthly batch (a symlink swapped
                          in one step); latest-<batch> for any other batch, so that running one
-                         batch never replaces another's reports
+                         batch never replaces another's reports; latest-en, latest-<batch>-en
+                         for a batch run in English (--lang en)
     <run-id>.failed/     a run in which some report failed (the link stays where it was)
     .incomplete-*        a run being written (never linked)
 A run of some families only (--only) is published in its own folder and moves no link: the
@@ -298,10 +299,7 @@ def run(
     snap = require_passing(check_name(snapshot))
     if notebook:
         batch, only = notebook, [notebook]
-        given = params or []
-        if lang and not any(name == "lang" for name, _ in given):
-            given = [*given, ("lang", lang)]
-        reports = one_report(notebook, given, snap)
+        reports = one_report(notebook, params or [], snap, lang)
     else:
         reports = load_batch(batch, snap, only, lang)
     if not reports:

@@ -199,8 +199,9 @@ def test_the_landing_page_ties_every_batch_and_run_together(published):
         assert (root / link / "index.html").exists()
         assert f"<code>{link}</code>" not in landing  # a link is not listed as a run of its own
     for (batch, lang), result in published.items():
-        row = f"<td>{batch}</td><td>{lang}</td><td>"
-        assert landing.count(f"href='{result.folder.name}/index.html'") == 1 and row in landing
+        rows = re.findall(rf"<tr>(?:(?!</tr>).)*href='{result.folder.name}/index.html'.*?</tr>", landing)
+        assert len(rows) == 1 and f"<td>{batch}</td><td>{lang}</td>" in rows[0]
+        assert f"Batch <b>{batch}</b> ({lang}), run" in (result.folder / "index.html").read_text()
 
 
 def test_a_run_index_links_the_runs_before_it(published):

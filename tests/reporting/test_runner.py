@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import fcntl
 import json
@@ -18,6 +19,7 @@ from pipelines.core.paths import BadNameError
 from pipelines.core.snapshot import Snapshot, SnapshotError
 from pipelines.quality.gate import GateError
 from pipelines.reporting import batches, runner
+from pipelines.reporting.words import LANGS
 
 
 @pytest.fixture()
@@ -399,16 +401,23 @@ def test_a_batch_in_another_language_is_its_own_run_and_the_reports_own_language
         batches.load_batch("monthly", snap, lang="fr")
 
 
-def test_every_notebook_is_written_first_in_the_reports_own_language():
-    """The link names and the run IDs above take LANGS[0] for the notebooks' default language."""
-    import papermill
+def test_a_runs_language_is_its_pages_or_for_a_report_that_failed_first_its_parameter():
+    from pipelines.reporting.index_page import _languages
 
-    from pipelines.reporting.words import LANGS
+    failed_early = {"page": {}, "parameters": {"lang": "en", "snapshot": "x"}}
+    assert _languages({"reports": [{"page": {"lang": "en"}}, failed_early]}) == "en"
+    assert _languages({"reports": [{"page": {"lang": "zh-TW"}}, failed_early]}) == "en, zh-TW"
+    assert _languages({"reports": [{"page": {}, "parameters": {}}]}) == ""
+
+
+def test_every_notebook_is_written_first_in_the_reports_own_language():
+    """The link names take LANGS[0] for the language every notebook defaults to."""
+    import papermill
 
     for notebook in sorted(runner.NOTEBOOK_DIR.glob("*.ipynb")):
         declared = papermill.inspect_notebook(str(notebook))
         if "lang" in declared:
-            assert declared["lang"]["default"] == f'"{LANGS[0]}"', notebook.name
+            assert ast.literal_eval(declared["lang"]["default"]) == LANGS[0], notebook.name
 
 
 def test_chart_warnings_reach_the_manifest_the_log_and_the_command_line(validated, reports, toy_batches):
@@ -751,6 +760,21 @@ def test_parameters_from_the_command_line_are_read_and_checked(validated, snap, 
     else:
         with pytest.raises(runner.RunError, match=match):
             batches.one_report(notebook, params, snap)
+
+
+@pytest.mark.parametrize(
+    ("given", "lang", "expected"),
+    [
+        ([], "en", "en"),
+        ([("lang", "en")], "", "en"),
+        ([("lang", "zh-TW")], "en", "en"),
+        ([("lang", "en")], "zh-TW", None),
+    ],
+)
+def test_one_report_takes_the_language_as_a_batch_does(snap, given, lang, expected):
+    """--lang wins over -p lang, and the notebook's own language is left unsaid (the usual run)."""
+    (report,) = batches.one_report("segments", given, snap, lang)
+    assert report.params.get("lang") == expected
 
 
 def test_the_command_line_takes_parameters_as_papermill_does():
