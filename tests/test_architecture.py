@@ -3,9 +3,11 @@ a snapshot read once per run, marts that match their dictionary, a map a newcome
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -42,6 +44,23 @@ def built(mart_con, snap):
     return snap
 
 
+@contextlib.contextmanager
+def _changed(path: Path, added: bytes) -> Iterator[None]:
+    """`path` as this process reads it, with `added` at its end. The repository's file is left
+    as it is: the other test worker's report runs hash the same files, and a real edit made
+    them fail as "the code changed while the reports ran"."""
+    real_read = Path.read_bytes
+    target = path.resolve()
+
+    def read_bytes(self: Path) -> bytes:
+        data = real_read(self)
+        return data + added if self.resolve() == target else data
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "read_bytes", read_bytes)
+        yield
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -55,26 +74,17 @@ def built(mart_con, snap):
     ids=lambda p: str(p.relative_to(REPO_ROOT)),
 )
 def test_changing_a_byte_of_any_mart_input_makes_the_marts_stale(built, path):
-    original = path.read_bytes()
-    try:
-        path.write_bytes(original + b"\n")
+    with _changed(path, b"\n"):
         assert not marts.is_current(built)
-    finally:
-        path.write_bytes(original)
     assert marts.is_current(built)
 
 
 def test_a_change_in_a_family_module_rebuilds_the_marts(built):
-    path = PACKAGE_DIR / "core" / "network.py"
     before = json.loads((marts.marts_dir(built) / marts.MARTS_FILE).read_text())
-    original = path.read_bytes()
-    try:
-        path.write_bytes(original + b"\n# a change that could move a figure\n")
+    with _changed(PACKAGE_DIR / "core" / "network.py", b"\n# a change that could move a figure\n"):
         rebuilt = marts.build(built)
         assert rebuilt["code_sha256"] != before["code_sha256"]
         assert json.loads((marts.marts_dir(built) / marts.MARTS_FILE).read_text()) == rebuilt
-    finally:
-        path.write_bytes(original)
     marts.build(built)
     assert marts.is_current(built)
 
