@@ -23,7 +23,7 @@ from pipelines.core.config import ConfigError, check_keys, read_toml
 from pipelines.core.paths import NOTEBOOK_DIR, check_name
 from pipelines.core.snapshot import Snapshot
 from pipelines.families import FAMILIES, named_lists
-from pipelines.reporting.words import check_lang
+from pipelines.reporting.words import LANGS, check_lang
 
 BATCH_DIR = Path(__file__).parent / "batches"
 _BATCH_KEYS = ("description", "reports")
@@ -114,6 +114,9 @@ def load_batch(name: str, snap: Snapshot, only: list[str] | None = None, lang: s
     path = BATCH_DIR / f"{check_name(name, 'batch name')}.toml"
     if not path.exists():
         raise RunError(f"unknown batch {name!r}; batches: {', '.join(batches())}")
+    # A run in another language is linked as latest-BATCH-LANG: a batch named so would share it.
+    if any(name == code or name.endswith(f"-{code}") for code in LANGS):
+        raise RunError(f"batch {name!r}: a batch name may not be or end in a language ({', '.join(LANGS)}); rename it")
     return _reports(name, _read(path), snap, only, _checked_lang(lang))
 
 

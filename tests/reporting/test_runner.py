@@ -401,6 +401,14 @@ def test_a_batch_in_another_language_is_its_own_run_and_the_reports_own_language
         batches.load_batch("monthly", snap, lang="fr")
 
 
+@pytest.mark.parametrize("name", ["en", "merchants-en", "weekly-zh-TW"])
+def test_a_batch_named_like_a_run_in_another_language_is_refused(validated, toy_batches, name):
+    """Its run's link, latest-merchants-en, would be an English run's of the merchants batch."""
+    (toy_batches / f"{name}.toml").write_text((toy_batches / "good.toml").read_text())
+    with pytest.raises(runner.RunError, match=f"batch '{name}': a batch name may not be or end in a language"):
+        batches.load_batch(name, Snapshot.open(validated))
+
+
 def test_a_runs_language_is_its_pages_or_for_a_report_that_failed_first_its_parameter():
     from pipelines.reporting.index_page import _languages
 
