@@ -20,6 +20,8 @@ naming the file and line, any construct that neither carries:
   takes a number coalesced with '' as a DOUBLE (an ID of 19 digits loses its last ones); each
   argument is cast to a string first, as DuckDB's concat does.
 - `WITH ... AS MATERIALIZED`: a DuckDB planning hint, dropped.
+- `xor(a, b) * c`: sqlglot writes `a ^ b * c`, which Spark reads as `a ^ (b * c)` (its bitwise
+  operators bind more loosely than arithmetic); each bitwise operation is parenthesised.
 
 Anything else DuckDB-only (a function sqlglot does not know, a statement that is not a query,
 `UNION BY NAME`) raises TranspileError.
@@ -103,6 +105,8 @@ def _rewrite(node: exp.Expression, where: str) -> exp.Expression:
             if not (isinstance(arg, exp.Literal) and arg.is_string):
                 arg.replace(exp.cast(arg.copy(), exp.DataType.build("VARCHAR")))
         return node
+    if isinstance(node, (exp.BitwiseXor, exp.BitwiseAnd, exp.BitwiseOr)) and not isinstance(node.parent, exp.Paren):
+        return exp.Paren(this=node.copy())
     if isinstance(node, exp.DayOfWeekIso):
         return _spark("((DAYOFWEEK(__t) + 5) % 7) + 1", t=node.this)
     if isinstance(node, exp.First) and isinstance(node.this, exp.Order):

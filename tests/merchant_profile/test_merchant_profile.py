@@ -41,11 +41,7 @@ def crafted(folder: Path, period_start: str = "2025-01-01", without_a: bool = Fa
     ]
     con = duckdb.connect()
     frames = {
-        "purchases": pl.DataFrame(
-            purchases,
-            schema=["purchase_id", "purchased_at", "merchant_id", "amount", "payment_method", "card_id", "account_id"],
-            orient="row",
-        ),
+        "purchases": _purchases(purchases),
         "merchants": pl.DataFrame(
             {
                 "merchant_id": [S1, S2, S3],
@@ -80,6 +76,17 @@ def crafted(folder: Path, period_start: str = "2025-01-01", without_a: bool = Fa
         frames["purchases"] = frames["purchases"].filter(pl.col("card_id").ne_missing(card_a))
         frames["cards"] = frames["cards"].filter(pl.col("card_id") != card_a)
         frames["members"] = frames["members"].filter(pl.col("member_id") != "M00000001")
+    return _built(con, frames, folder, period_start)
+
+
+def _purchases(rows: list[tuple]) -> pl.DataFrame:
+    columns = ["purchase_id", "purchased_at", "merchant_id", "amount", "payment_method", "card_id", "account_id"]
+    return pl.DataFrame(rows, schema=columns, orient="row")
+
+
+def _built(
+    con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame], folder: Path, period_start: str = "2025-01-01"
+) -> duckdb.DuckDBPyConnection:
     for name, frame in frames.items():
         con.register(name, frame.to_arrow())
     period = {"start": period_start, "end": "2025-02-28"}
@@ -111,6 +118,65 @@ def test_which_units_count_a_customer_depends_on_no_one_else(tmp_path):
 
     with_a, without_a = picks(crafted(tmp_path / "a")), picks(crafted(tmp_path / "b", without_a=True))
     assert with_a == without_a and len(with_a) == 6  # B at S1, B1 (Jan), S2, B1 (Feb); Z at S1, B1
+
+
+def test_the_pick_orders_each_customers_units_at_random(tmp_path):
+    """3,000 members each buy at the same four outlets in January and February. A release
+    counts a customer at the units with the smallest picks, so the pick must rank a customer's
+    units in an order of their own: every one of the 24 orders about as often (chi-square), and
+    a member's first unit in February unrelated to January's. A hash that ranked the units
+    alike for many customers would bias what every release counts."""
+    n, outlets = 3_000, [f"S{i:07d}" for i in range(1, 5)]
+    members = [f"M{i:08d}" for i in range(1, n + 1)]
+    days = [dt.datetime(2025, 1, 6, 9), dt.datetime(2025, 2, 3, 9)]
+    purchases = [
+        (len(outlets) * len(days) * m + len(outlets) * d + o, day, outlet, 100, "card", f"K{m + 1:09d}", None)
+        for m in range(n)
+        for d, day in enumerate(days)
+        for o, outlet in enumerate(outlets)
+    ]
+    frames = {
+        "purchases": _purchases(purchases),
+        "merchants": pl.DataFrame(
+            {
+                "merchant_id": outlets,
+                "merchant_name": outlets,
+                "brand_id": [None] * 4,
+                "brand_name": [None] * 4,
+                "category": ["pharmacy"] * 4,
+                "district_id": ["D01"] * 4,
+            },
+            schema_overrides={"brand_id": pl.String, "brand_name": pl.String},
+        ),
+        "cards": pl.DataFrame({"card_id": [f"K{m + 1:09d}" for m in range(n)], "member_id": members}),
+        "members": pl.DataFrame(
+            {
+                "member_id": members,
+                "account_id": [f"W{m + 1:08d}" for m in range(n)],
+                "gender": ["F"] * n,
+                "birth_year": [1990] * n,
+                "home_district_id": ["D01"] * n,
+            }
+        ),
+        "districts": pl.DataFrame({"district_id": ["D01"], "name_en": ["North"]}),
+        "rfm": pl.DataFrame(
+            schema={"member_id": pl.String, "month_end": pl.Date, "segment": pl.String, "fixed_segment": pl.String}
+        ),
+    }
+    con = _built(duckdb.connect(), frames, tmp_path)
+    orders = con.sql(
+        "SELECT customer, month, string_agg(u.unit_id, ' ' ORDER BY pick) AS units "
+        "FROM merchant_customer_month JOIN merchant_units u USING (unit) GROUP BY ALL"
+    ).pl()
+    assert orders.height == 2 * n
+    counts = orders.group_by("units").len()["len"].to_list()
+    assert len(counts) == 24
+    expected = 2 * n / 24
+    chi2 = sum((c - expected) ** 2 / expected for c in counts)
+    assert chi2 < 49.7  # 23 degrees of freedom: exceeded by chance once in 1,000
+    first = orders.with_columns(pl.col("units").str.slice(0, 8)).pivot("month", index="customer", values="units")
+    same = (first[first.columns[1]] == first[first.columns[2]]).mean()
+    assert abs(same - 0.25) < 0.04  # five standard errors of a share of 0.25 among 3,000
 
 
 def _cell_counts(cells: pl.DataFrame, unit: str, month: int, dimension: str) -> dict[str, int]:

@@ -72,6 +72,7 @@ CHECKS = {
     "concat": "SELECT s, concat(md5_number_lower(s), ' ', n, ' ', CAST(t AS DATE)) AS c FROM rows",
     "ordered first": "SELECT g, first(v ORDER BY n DESC, v) AS v FROM rows GROUP BY g",
     "query_table": "SELECT count(*) AS n FROM query_table($table)",
+    "bitwise": "SELECT n, xor(n, n >> 1) * 3 AS x, (n & 6) + 1 AS a, (n | 8) * 2 AS o FROM rows",
 }
 
 
