@@ -29,9 +29,14 @@ META = "card_insights"
 CHART_WARNINGS = "card_insights_chart_warnings"
 INDEX = "index.html"
 
+#: Headline boxes: at most four a row, the rows balanced (five go three and two, seven four and
+#: three, not four and one alone), a box's width counting its padding and border. A figure breaks
+#: only at its spaces ("262,886 / 公里", never "262,886 公 / 里": CJK text breaks anywhere).
+_BOXES_A_ROW = 4
+_BOX_ROW_STYLE = "display:flex;flex-wrap:wrap;gap:.75rem;margin:.5rem 0 1rem 0"
 _BOX_STYLE = (
-    "display:flex;flex-wrap:wrap;gap:.75rem;margin:.5rem 0 1rem 0",
-    "flex:1 1 10rem;border:1px solid #d8dee4;border-radius:8px;padding:.6rem .8rem;background:#f8fafc",
+    "flex:1 1 calc((100% - {gaps} * .75rem) / {per_row});box-sizing:border-box;border:1px solid #d8dee4;"
+    "border-radius:8px;padding:.6rem .8rem;background:#f8fafc"
 )
 
 
@@ -83,15 +88,17 @@ class Boxes:
         return {"text/html": self._html(), "text/plain": plain}, {META: {"headline": f"{first.label}: {first.shown}"}}
 
     def _html(self) -> str:
-        row, box = _BOX_STYLE
+        rows = -(-len(self.boxes) // _BOXES_A_ROW)
+        per_row = -(-len(self.boxes) // rows)
+        box = _BOX_STYLE.format(gaps=per_row - 1, per_row=per_row)
         cells = "".join(
             f'<div style="{box}"><div style="font-size:.85rem;color:#555">{escape(b.label)}</div>'
-            f'<div style="font-size:1.5rem;font-weight:600">{escape(b.shown)}</div>'
+            f'<div style="font-size:1.5rem;font-weight:600;word-break:keep-all">{escape(b.shown)}</div>'
             + (f'<div style="font-size:.8rem;color:#666">{escape(b.note)}</div>' if b.note else "")
             + "</div>"
             for b in self.boxes
         )
-        return f'<div class="value-boxes" style="{row}">{cells}</div>'
+        return f'<div class="value-boxes" style="{_BOX_ROW_STYLE}">{cells}</div>'
 
 
 @dataclass(frozen=True)
