@@ -30,13 +30,15 @@ CHART_WARNINGS = "card_insights_chart_warnings"
 INDEX = "index.html"
 
 #: Headline boxes: at most four a row, the rows balanced (five go three and two, seven four and
-#: three, not four and one alone), a box's width counting its padding and border. A figure breaks
-#: only at its spaces ("262,886 / 公里", never "262,886 公 / 里": CJK text breaks anywhere).
+#: three, not four and one alone), a box's width counting its padding and border. A box asks for
+#: a rem less than its share of the row, so that a figure a little wider than the share still
+#: leaves the row whole. A figure breaks only at its spaces ("262,886 / 公里", never
+#: "262,886 公 / 里": CJK text breaks anywhere).
 _BOXES_A_ROW = 4
 _BOX_ROW_STYLE = "display:flex;flex-wrap:wrap;gap:.75rem;margin:.5rem 0 1rem 0"
 _BOX_STYLE = (
-    "flex:1 1 calc((100% - {gaps} * .75rem) / {per_row});box-sizing:border-box;border:1px solid #d8dee4;"
-    "border-radius:8px;padding:.6rem .8rem;background:#f8fafc"
+    "flex:1 1 calc((100% - {gaps} * .75rem) / {per_row} - 1rem);box-sizing:border-box;"
+    "border:1px solid #d8dee4;border-radius:8px;padding:.6rem .8rem;background:#f8fafc"
 )
 
 

@@ -17,7 +17,7 @@ from pipelines.reporting.document import Box, Boxes
 def test_rows_hold_at_most_four_boxes_and_are_balanced(boxes: int, per_row: int):
     """Five boxes go three and two, not four and one alone; seven go four and three."""
     html = Boxes([Box("k", "label", "1", 1)] * boxes)._html()
-    bases = re.findall(r"flex:1 1 calc\(\(100% - (\d+) \* \.75rem\) / (\d+)\)", html)
+    bases = re.findall(r"flex:1 1 calc\(\(100% - (\d+) \* \.75rem\) / (\d+) - 1rem\)", html)
     assert bases == [(str(per_row - 1), str(per_row))] * boxes
 
 

@@ -142,6 +142,36 @@ def test_every_report_reads_well_in_a_browser(published, names):
         browser.close()
 
 
+#: Boxes a row in each group of headline boxes on a page, top to bottom: "4+3" is a row of four
+#: above a row of three.
+BOX_ROWS = """() => [...document.querySelectorAll('.value-boxes')].map(group => {
+    const rows = new Map();
+    for (const box of group.children) {
+        const top = Math.round(box.getBoundingClientRect().top);
+        rows.set(top, (rows.get(top) || 0) + 1);
+    }
+    return [...rows.keys()].sort((a, b) => a - b).map(top => rows.get(top)).join('+');
+})"""
+
+
+def test_headline_boxes_share_rows_evenly_on_a_page_800_px_wide(published):
+    """The merchant profile's four headline boxes stay on one row (the fourth used to wrap
+    under the others), and the carbon report's seven go four and three."""
+    from playwright.sync_api import sync_playwright
+
+    result = published[("monthly", "zh-TW")]
+    pages = {o.report.name.split("-")[0]: result.folder / f"{o.report.name}.html" for o in result.outcomes}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 800, "height": 900})
+        rows = {}
+        for family in ("merchant_profile", "commute_carbon"):
+            page.goto(pages[family].as_uri(), wait_until="load")
+            rows[family] = page.evaluate(BOX_ROWS)[0]
+        browser.close()
+    assert rows == {"merchant_profile": "4", "commute_carbon": "4+3"}
+
+
 def test_no_chart_drew_with_a_vega_lite_warning(published):
     from pipelines.reporting.document import CHART_WARNINGS
 
