@@ -460,8 +460,14 @@ def run(
     only: Annotated[list[str] | None, typer.Option(help="Run only this report family; repeat for several.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again even if this exact run is complete.")] = False,
     jobs: Annotated[
-        int, typer.Option(help="Reports to run at once, each job a process with its own warm kernel.", min=1)
-    ] = 1,
+        int | None,
+        typer.Option(
+            help="Reports to run at once, each job a process with its own warm kernel (about 0.5 GB a job). "
+            "Default: one a core this process may use, and no more than the reports.",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
     new_release: Annotated[
         bool,
         typer.Option(

@@ -284,7 +284,7 @@ def run(
     only: list[str] | None = None,
     force: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     new_release: bool = False,
     notebook: str = "",
     params: list[tuple[str, str]] | None = None,
@@ -294,7 +294,8 @@ def run(
     (new revisions, charged) instead of the figures already published, and run again.
     `notebook` (with `params`, NAME VALUE pairs as papermill's `-p`): run that one report
     instead of the batch, published in its own folder like a run with `only`. `lang`: every
-    report in that language (zh-TW, en), the same figures."""
+    report in that language (zh-TW, en), the same figures. `jobs`: reports run at once (None:
+    `default_jobs`, as the command line does)."""
     force = force or new_release
     snap = require_passing(check_name(snapshot))
     if notebook:
@@ -320,7 +321,13 @@ def run(
         try:
             # The notebooks leave the snapshot's files and marts to the run: checked and built
             # above, and checked again once the last report has run.
-            outcomes = _execute_all(reports, tmp, jobs, progress, {CHECKED_BY_RUN: snap.manifest_sha256})
+            outcomes = _execute_all(
+                reports,
+                tmp,
+                default_jobs(len(reports)) if jobs is None else jobs,
+                progress,
+                {CHECKED_BY_RUN: snap.manifest_sha256},
+            )
             result = RunResult(rid, final, outcomes)
             try:
                 require_unchanged_files(snap)
@@ -358,6 +365,17 @@ def _marts_changed(snap: Snapshot, built: dict[str, Any]) -> str:
     if marts.code_hash() != built["code_sha256"]:
         return "the code changed while the reports ran (run them again on the new code)"
     return ""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_jobs(reports: int) -> int:
+    """A job per usable core, and no more jobs than reports. On two cores a carbon batch takes
+    0.6x the time with two jobs as with one; a third job gains nothing (benchmarks/RESULTS.md)."""
+    return max(1, min(usable_cores(), reports))
 
 
 def _execute_all(

@@ -243,6 +243,27 @@ def test_parallel_jobs_give_the_same_outcomes(validated, reports, toy_batches):
     assert "the data made no sense" in parallel.outcomes[1].error
 
 
+def test_the_command_line_runs_a_job_a_core_unless_told(validated, reports, toy_batches, monkeypatch):
+    """`run` without --jobs uses every core it may, but never more jobs than reports."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    asked = []
+    execute_all = runner._execute_all
+
+    def spy(reports_, out, jobs, *rest):
+        asked.append(jobs)
+        return execute_all(reports_, out, 1, *rest)  # parallel runs are tested above
+
+    monkeypatch.setattr(runner, "_execute_all", spy)
+    monkeypatch.setattr(runner, "usable_cores", lambda: 3)
+    for args in (["--batch", "bad"], ["--batch", "good"], ["--batch", "bad", "--jobs", "1"]):
+        done = CliRunner().invoke(app, ["run", "-s", validated, "--force", *args])
+        assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+    assert asked == [3, 1, 1]  # four reports on three cores; one report; as told
+
+
 def test_each_report_starts_from_a_clean_kernel(validated, reports, toy_batches):
     """Reports share a warm kernel, but nothing one defines reaches the next."""
     result = runner.run(validated, batch="state")
