@@ -23,6 +23,7 @@ from pipelines.core.engine import QueryError
 from pipelines.core.paths import BadNameError, check_name
 from pipelines.core.signals import signals
 from pipelines.core.snapshot import SnapshotError
+from pipelines.core.workers import WorkerDied
 from pipelines.ingest.importer import ContractError
 from pipelines.quality.gate import GateError
 from pipelines.reporting.batches import RunError
@@ -86,7 +87,17 @@ def _interrupted() -> None:
 
 
 #: Failures the user can act on from their message alone.
-EXPECTED = (SnapshotError, BadNameError, GateError, ContractError, RunError, ConfigError, ValueError, QueryError)
+EXPECTED = (
+    SnapshotError,
+    BadNameError,
+    GateError,
+    ContractError,
+    RunError,
+    ConfigError,
+    ValueError,
+    QueryError,
+    WorkerDied,
+)
 
 
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:

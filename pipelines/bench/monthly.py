@@ -104,7 +104,11 @@ def batch_step(snapshot: str) -> dict:
     """The monthly report batch on the snapshot, as `run` does it (reports.run_batch)."""
     done = run_batch(snapshot, BATCH)
     per = done["seconds"] / done["reports"]
-    return {"seconds": done["seconds"], "rows": _rows(snapshot), "note": f"{done['reports']} reports, {per:.2f} s each"}
+    return {
+        "seconds": done["seconds"],
+        "rows": _rows(snapshot),
+        "note": f"{done['reports']} reports, {per:.2f} s each, {done['jobs']} jobs",
+    }
 
 
 def _rows(snapshot: str) -> int:

@@ -1,6 +1,6 @@
 """Report runs for `make bench`: the default batch and 100 merchant profiles, timed end to end.
 
-Each run is `runner.run(..., force=True, jobs=2)` as the CLI does it, on a snapshot that is
+Each run is `runner.run(..., force=True)` with the jobs `run` starts by default, on a snapshot that is
 already validated with its marts built (those have their own benchmarks), so the time is the
 runner's: loading the batch, executing the notebooks in warm kernels, exporting HTML, the
 manifest and the index. Where the time goes comes from the run itself: the notebook and HTML
@@ -22,8 +22,6 @@ from pipelines.bench.harness import Measurement, env, generated, measure
 from pipelines.quality.gate import validate
 from pipelines.reporting import runner
 
-JOBS = 2
-
 
 def prepare(snapshot: str) -> None:
     validate(snapshot)
@@ -44,8 +42,9 @@ def _cells(folder: Path, names: list[str]) -> dict[str, float]:
 
 
 def run_batch(snapshot: str, batch: str) -> dict:
+    jobs = runner.default_jobs()
     start = time.perf_counter()
-    result = runner.run(snapshot, batch=batch, force=True, jobs=JOBS)
+    result = runner.run(snapshot, batch=batch, force=True, jobs=jobs)
     seconds = time.perf_counter() - start
     if not result.ok:
         failed = [o.report.name for o in result.outcomes if o.status != "ok"]
@@ -53,6 +52,7 @@ def run_batch(snapshot: str, batch: str) -> dict:
     cells = _cells(result.folder, [o.report.name for o in result.outcomes])
     return {
         "seconds": seconds,
+        "jobs": jobs,
         "reports": len(result.outcomes),
         "notebook_s": sum(o.seconds for o in result.outcomes),
         "cells_s": sum(cells.values()),
@@ -69,15 +69,13 @@ def part(scale: float, data: Path) -> list[Measurement]:
     os.environ.update(environment)
     prepare(snap)
     out = [gen]
-    batches = {
-        f"default batch (monthly), {JOBS} jobs": "monthly",
-        f"100 merchant profiles (outlets100), {JOBS} jobs": "outlets100",
-    }
+    batches = {"default batch (monthly)": "monthly", "100 merchant profiles (outlets100)": "outlets100"}
     for label, batch in batches.items():
         m = measure(label, "reports", "run_batch", environment, snapshot=snap, batch=batch)
         d = m.detail
         cells = ", ".join(f"{label} {seconds:.0f} s" for label, seconds in d["slowest_cells"])
         d["rows"] = gen.detail["rows"]
+        m.name += f", {d['jobs']} jobs"
         d["note"] = (
             f"{d['reports']} reports, {m.seconds / d['reports']:.2f} s each; summed over the reports: notebooks "
             f"{d['notebook_s']:.0f} s, of which their cells in the kernel {d['cells_s']:.0f} s (the floor of "

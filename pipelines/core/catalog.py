@@ -20,6 +20,7 @@ import polars as pl
 from pipelines.core.paths import data_dir
 from pipelines.core.schema import TABLES
 from pipelines.core.snapshot import Snapshot
+from pipelines.core.workers import usable_cores
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class DuckDBSettings:
 
 
 def settings() -> DuckDBSettings:
-    """Memory limit at half the RAM (DuckDB spills past it), all cores, temp files under data/.
+    """Memory limit at half the RAM (DuckDB spills past it), the cores this process may use
+    (`workers.usable_cores`), temp files under data/.
 
     Half, not DuckDB's own 80 %: what DuckDB does not count (Python, Arrow results handed to
     polars) must fit beside it; at 60 % the operator-sized marts (scale 600) reached 14.2 GB
@@ -41,7 +43,7 @@ def settings() -> DuckDBSettings:
     ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return DuckDBSettings(
         memory_limit=os.environ.get("CARD_INSIGHTS_DUCKDB_MEMORY", f"{max(1, int(ram_gb * 0.5))}GB"),
-        threads=int(os.environ.get("CARD_INSIGHTS_DUCKDB_THREADS", os.cpu_count() or 1)),
+        threads=int(os.environ.get("CARD_INSIGHTS_DUCKDB_THREADS", usable_cores())),
         temp_directory=str(data_dir() / ".duckdb_tmp"),
     )
 

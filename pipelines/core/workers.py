@@ -8,10 +8,14 @@ ends them instead of waiting for their current task."""
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -20,6 +24,37 @@ from pipelines.core.stale import stop_descendants
 
 #: Seconds between checks for Ctrl-C while waiting for workers.
 POLL_S = 0.2
+#: Where Linux shows this process's control group, with its CPU quota.
+CGROUP = Path("/sys/fs/cgroup")
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without finishing its task: killed, or out of memory."""
+
+
+def usable_cores(cgroup: Path = CGROUP) -> int:
+    """The cores this process may use: those it may run on (its CPU affinity), fewer if its
+    control group has a CPU quota (a container started with --cpus 2 on a 64-core host)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _quota(cgroup)
+    return max(1, min(cores, math.ceil(quota))) if quota else cores
+
+
+def _quota(cgroup: Path) -> float | None:
+    """The CPU quota in cores, from cgroup v2's cpu.max ("max 100000": none) or v1's CFS
+    files (a quota of -1: none); None when there is no quota or no such file."""
+    try:
+        limit, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            limit = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text()
+        except OSError:
+            return None
+    with contextlib.suppress(ValueError, ZeroDivisionError):
+        if int(limit) > 0:
+            return int(limit) / int(period)
+    return None
 
 
 def _start(initializer: Callable[..., None] | None, initargs: tuple) -> None:
@@ -57,11 +92,16 @@ def pool(
 
         try:
             yield submit
-        except BaseException:
+        except BaseException as exc:
             stop_descendants(keep=others)
             # The workers are gone, so this returns at once; it lets go of the pool's queues,
             # whose semaphores would otherwise be reported leaked at exit.
             ex.shutdown(wait=True, cancel_futures=True)
+            if isinstance(exc, BrokenProcessPool):
+                raise WorkerDied(
+                    "a worker process ended without finishing its task (killed, or out of memory?); "
+                    "nothing of this run was published: with little memory free, run fewer jobs at once"
+                ) from exc
             raise
 
 

@@ -32,6 +32,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
+
 from pipelines import marts
 from pipelines.core import workers
 from pipelines.core.freshness import inputs_hash
@@ -367,15 +369,17 @@ def _marts_changed(snap: Snapshot, built: dict[str, Any]) -> str:
     return ""
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the system has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+#: Memory a job may take (a runner worker and its kernel took 0.5-0.7 GB at scale 20), and so
+#: how many jobs the free memory allows.
+JOB_BYTES = 2**30
 
 
-def default_jobs(reports: int) -> int:
-    """A job per usable core, and no more jobs than reports. On two cores a carbon batch takes
-    0.6x the time with two jobs as with one; a third job gains nothing (benchmarks/RESULTS.md)."""
-    return max(1, min(usable_cores(), reports))
+def default_jobs(reports: int | None = None) -> int:
+    """A job per usable core (`workers.usable_cores`), no more than the free memory holds at
+    JOB_BYTES a job, and no more jobs than `reports`. On two cores a carbon batch takes 0.6x the
+    time with two jobs as with one; a third job gains nothing (benchmarks/RESULTS.md)."""
+    memory = psutil.virtual_memory().available // JOB_BYTES
+    return max(1, min(workers.usable_cores(), memory, reports or memory))
 
 
 def _execute_all(

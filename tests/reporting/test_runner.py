@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from pipelines.core import workers
 from pipelines.core.paths import BadNameError
 from pipelines.core.snapshot import Snapshot, SnapshotError
 from pipelines.quality.gate import GateError
@@ -154,6 +155,8 @@ def toy_batches(tmp_path, monkeypatch):
     )
     _notebook(notebooks / "reads.ipynb", "print(leaked)")
     _notebook(notebooks / "warns.ipynb", WARNING_CHART)
+    # The kernel's parent is the runner's worker: as if the system killed it (out of memory).
+    _notebook(notebooks / "kills_worker.ipynb", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
     batches_books = {
         "good": ["fine"],
         "other": ["after"],
@@ -163,6 +166,7 @@ def toy_batches(tmp_path, monkeypatch):
         "cycles": ["cycles", "gone"],
         "env": ["env"],
         "warns": ["warns", "fine"],
+        "killed": ["fine", "kills_worker", "after"],
     }
     for name, books in batches_books.items():
         (folder / f"{name}.toml").write_text(
@@ -257,11 +261,26 @@ def test_the_command_line_runs_a_job_a_core_unless_told(validated, reports, toy_
         return execute_all(reports_, out, 1, *rest)  # parallel runs are tested above
 
     monkeypatch.setattr(runner, "_execute_all", spy)
-    monkeypatch.setattr(runner, "usable_cores", lambda: 3)
+    monkeypatch.setattr(workers, "usable_cores", lambda: 3)
     for args in (["--batch", "bad"], ["--batch", "good"], ["--batch", "bad", "--jobs", "1"]):
         done = CliRunner().invoke(app, ["run", "-s", validated, "--force", *args])
         assert done.exception is None or isinstance(done.exception, SystemExit), done.output
     assert asked == [3, 1, 1]  # four reports on three cores; one report; as told
+    runner.run(validated, batch="good", force=True)
+    assert asked[-1] == 1  # the library runs in its caller's process unless told
+
+
+def test_a_worker_killed_mid_batch_stops_the_run_in_one_line_and_publishes_nothing(validated, reports, toy_batches):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    done = CliRunner().invoke(app, ["run", "-s", validated, "--batch", "killed", "--jobs", "2"])
+    assert done.exit_code == 1, done.output
+    assert "a worker process ended without finishing its task" in done.output
+    assert "Traceback" not in done.output
+    published = [p.name for p in (reports / validated).iterdir()]
+    assert not [name for name in published if "killed" in name or name.startswith(".incomplete")], published
 
 
 def test_each_report_starts_from_a_clean_kernel(validated, reports, toy_batches):

@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -142,7 +141,7 @@ def generate(
     params = params or GeneratorParams()
     _check_ended(params, today or dt.datetime.now(ZoneInfo(TIMEZONE)).date(), parent)
     drawn = params.drawn()
-    jobs = jobs or min(2, os.cpu_count() or 1)
+    jobs = jobs or min(2, workers.usable_cores())
     made_by = {
         "synthetic": True,
         "tool": "card-insights synthetic generator (SYNTHETIC DATA: no real person or business)",
