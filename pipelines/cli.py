@@ -473,8 +473,9 @@ def run(
     jobs: Annotated[
         int | None,
         typer.Option(
-            help="Reports to run at once, each job a process with its own warm kernel (about 0.5 GB a job). "
-            "Default: one a core this process may use, and no more than the reports.",
+            help="Reports to run at once; with more than one, each job is a process with its own warm kernel "
+            "(0.5-1 GB a job). Default: one a core this process may use, no more than the reports or the "
+            "free GB of memory.",
             min=1,
             show_default=False,
         ),
