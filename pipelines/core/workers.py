@@ -98,10 +98,8 @@ def pool(
             # whose semaphores would otherwise be reported leaked at exit.
             ex.shutdown(wait=True, cancel_futures=True)
             if isinstance(exc, BrokenProcessPool):
-                raise WorkerDied(
-                    "a worker process ended without finishing its task (killed, or out of memory?); "
-                    "nothing of this run was published: with little memory free, run fewer jobs at once"
-                ) from exc
+                died = "a worker process ended without finishing its task (killed, or out of memory?)"
+                raise WorkerDied(died) from exc
             raise
 
 

@@ -421,9 +421,13 @@ def _execute_all(
                     done[futures[future]] = future.result()
                     if progress:
                         progress(done[futures[future]].report.name, len(done), len(reports))
-        except BaseException:
+        except BaseException as exc:
             # Ctrl-C, or a worker gone: the pool has ended the workers; their kernels too.
             warm_kernel.clear_leftovers()
+            if isinstance(exc, workers.WorkerDied):
+                raise workers.WorkerDied(
+                    f"{exc}; nothing of this run was published: with little memory free, give fewer --jobs"
+                ) from exc
             raise
         outcomes = [done[i] for i in range(len(reports))]
     if progress:

@@ -278,6 +278,7 @@ def test_a_worker_killed_mid_batch_stops_the_run_in_one_line_and_publishes_nothi
     done = CliRunner().invoke(app, ["run", "-s", validated, "--batch", "killed", "--jobs", "2"])
     assert done.exit_code == 1, done.output
     assert "a worker process ended without finishing its task" in done.output
+    assert "nothing of this run was published" in done.output
     assert "Traceback" not in done.output
     published = [p.name for p in (reports / validated).iterdir()]
     assert not [name for name in published if "killed" in name or name.startswith(".incomplete")], published
